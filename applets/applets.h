@@ -1,0 +1,2 @@
+/* The applets, sorted by name: one line each. */
+APPLET(exitcode)

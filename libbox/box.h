@@ -1,0 +1,228 @@
+/* libbox: what two or more procbox applets share.
+ *
+ * One header, one .c file per topic. Names are box_*; box_x* variants
+ * print a message and exit on failure instead of returning an error. */
+#ifndef BOX_H
+#define BOX_H
+
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BOX_NORETURN __attribute__((noreturn))
+#define BOX_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define BOX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- applet table (applets/procbox.c) --------------------------------- */
+
+struct applet {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *usage;   /* one line: "exitcode [-j] [-m MAP] -- CMD [ARG...]" */
+	const char *help;    /* the rest of --help, options one per line */
+	int usage_code;      /* exit status for a bad option or argument */
+	int fail_code;       /* exit status for the applet's own failures */
+};
+
+/* The applet running now; error messages are prefixed with its name. */
+extern const struct applet *box_applet;
+
+/* ---- errors (err.c) ---------------------------------------------------- */
+
+/* Every message is "APPLET: text\n", written with one write(2) so lines
+ * from several processes never interleave. The _errno variants append
+ * ": strerror(errno)". */
+void box_warn(const char *fmt, ...) BOX_PRINTF(1, 2);
+void box_warn_errno(const char *fmt, ...) BOX_PRINTF(1, 2);
+void box_vwarn(int err, const char *fmt, va_list ap);
+BOX_NORETURN void box_die(int code, const char *fmt, ...) BOX_PRINTF(2, 3);
+BOX_NORETURN void box_die_errno(int code, const char *fmt, ...) BOX_PRINTF(2, 3);
+/* Exit with the applet's fail_code. */
+BOX_NORETURN void box_fatal(const char *fmt, ...) BOX_PRINTF(1, 2);
+BOX_NORETURN void box_fatal_errno(const char *fmt, ...) BOX_PRINTF(1, 2);
+/* "APPLET: text" then "usage: USAGE" on stderr, exit with usage_code. */
+BOX_NORETURN void box_usage(const char *fmt, ...) BOX_PRINTF(1, 2);
+
+/* ---- options (opt.c) ---------------------------------------------------- */
+
+/* A small getopt_long replacement with the behaviour every applet wants:
+ * short options cluster (-jk), "-jN" and "-j N" both work, long options
+ * take "--name=V" or "--name V", "--" ends options, the first non-option
+ * ends options (commands come after), unknown options and missing
+ * arguments call box_usage(). */
+struct box_opt {
+	int key;           /* returned by box_getopt; a char for short options */
+	char shortname;    /* 0 for long-only */
+	const char *longname;  /* NULL for short-only */
+	int arg;           /* 0 none, 1 required, 2 optional (long "=V" only) */
+};
+
+struct box_getopt {
+	int argc;
+	char **argv;
+	int ind;           /* next argv index; after the loop, first operand */
+	char *arg;         /* argument of the option just returned, or NULL */
+	const char *cluster;  /* inside "-abc": the rest */
+	int dashdash;      /* options ended with "--" */
+};
+
+void box_getopt_init(struct box_getopt *g, int argc, char **argv);
+/* Returns the key of the next option, or -1 at the end of options. */
+int box_getopt(struct box_getopt *g, const struct box_opt *opts);
+
+/* ---- allocation (alloc.c) ---------------------------------------------- */
+
+void *box_xmalloc(size_t n);
+void *box_xcalloc(size_t n, size_t size);
+void *box_xrealloc(void *p, size_t n);
+char *box_xstrdup(const char *s);
+char *box_xasprintf(const char *fmt, ...) BOX_PRINTF(1, 2);
+
+/* A growable byte buffer, always NUL-terminated. */
+struct box_buf {
+	char *p;
+	size_t len, cap;
+};
+void box_buf_add(struct box_buf *b, const void *data, size_t n);
+void box_buf_adds(struct box_buf *b, const char *s);
+void box_buf_addc(struct box_buf *b, char c);
+void box_buf_printf(struct box_buf *b, const char *fmt, ...) BOX_PRINTF(2, 3);
+void box_buf_free(struct box_buf *b);
+
+/* ---- EINTR-safe I/O (io.c) ---------------------------------------------- */
+
+ssize_t box_read(int fd, void *buf, size_t n);          /* one read, EINTR retried */
+ssize_t box_read_full(int fd, void *buf, size_t n);     /* until n or EOF */
+ssize_t box_write_all(int fd, const void *buf, size_t n); /* all or -1 */
+int box_write_str(int fd, const char *s);
+/* Reads a whole fd / file into *out (NUL-terminated); 0 or -1 with errno. */
+int box_read_fd_all(int fd, struct box_buf *out);
+int box_read_file(const char *path, struct box_buf *out);
+void box_set_cloexec(int fd, int on);
+void box_set_nonblock(int fd, int on);
+/* open() with O_CLOEXEC, EINTR retried. */
+int box_open(const char *path, int flags, mode_t mode);
+void box_close(int fd);   /* close, keeping errno */
+
+/* ---- numbers, durations, signals (parse.c, signal.c) -------------------- */
+
+enum { BOX_PARSE_OK = 0, BOX_PARSE_INVALID = -1, BOX_PARSE_RANGE = -2 };
+
+/* Strict: the whole string, decimal, optional sign, no blanks. */
+int box_parse_ll(const char *s, long long min, long long max, long long *out);
+/* Calls box_usage("invalid WHAT 'S': ...") on failure. */
+long long box_xparse_ll(const char *what, const char *s, long long min, long long max);
+
+/* Durations in nanoseconds: "1.5" (seconds), "200ms", "2s", "5m", "1h",
+ * "1d", also "us" and "ns". Negative values and empty strings are
+ * invalid; the result is at most BOX_DURATION_MAX. */
+#define BOX_NSEC 1000000000LL
+#define BOX_DURATION_MAX (100LL * 365 * 86400 * BOX_NSEC)
+int box_parse_duration(const char *s, int64_t *ns);
+int64_t box_xparse_duration(const char *what, const char *s);
+
+/* Signal names come from <signal.h> of this platform. box_signum accepts
+ * "TERM", "SIGTERM", "term", "15", "RTMIN+2"; -1 when unknown.
+ * box_signame returns "TERM" ("RTMIN+2", or NULL when unknown). */
+int box_signum(const char *s);
+const char *box_signame(int sig);
+int box_xsignum(const char *what, const char *s);
+/* Iterates names: returns the signal of index i (0-based) or 0 at the end. */
+int box_signal_at(int i, const char **name);
+
+/* ---- the command-string word splitter (split.c) ------------------------- */
+
+/* Splits a command string into words like a shell without expansion:
+ * blanks separate words, '...' is literal, "..." allows \" \\ \$ \` and
+ * \newline, a backslash outside quotes quotes the next character.
+ * Returns the number of words and a NULL-terminated, malloc'd vector in
+ * *argv (one allocation: free(*argv) frees it all), or -1 with a static
+ * message in *err ("unterminated single quote at offset 4"). */
+int box_split(const char *s, char ***argv, const char **err);
+/* True when s has nothing a shell would treat specially (so it can be
+ * split and executed directly): no $ ` ; & | < > ( ) * ? [ ~ # = { } !
+ * outside quotes, and no quotes or backslashes either. */
+int box_is_simple_command(const char *s);
+
+/* ---- time and the event loop (time.c) ----------------------------------- */
+
+int64_t box_now_ns(void);            /* CLOCK_MONOTONIC */
+int64_t box_wall_ns(void);           /* CLOCK_REALTIME */
+/* poll() until an fd is ready or the monotonic deadline (ns, -1 = none)
+ * passes; EINTR retried with the remaining time. Returns poll's value. */
+int box_poll_until(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
+
+/* Signals as an fd: signalfd where the kernel has it, a self-pipe
+ * otherwise. The signals in set are blocked (or, for the self-pipe,
+ * caught); box_sigfd_read returns the next pending signal number, 0 when
+ * none is pending, -1 on error. */
+int box_sigfd_open(const sigset_t *set);
+int box_sigfd_read(int fd);
+/* Restores the signals of the set to default and unblocks them. */
+void box_sigfd_close(int fd, const sigset_t *set);
+
+/* ---- spawning (spawn.c) -------------------------------------------------- */
+
+struct box_spawn {
+	char *const *argv;       /* argv[0] is looked up in PATH */
+	char *const *envp;       /* NULL: inherit environ */
+	int fd_in, fd_out, fd_err;  /* -1: inherit */
+	const int *keep_fds;     /* extra fds to pass (besides 0-2), -1 ends */
+	int pgroup;              /* -1 inherit, 0 new group, >0 join group */
+	int setsid;              /* start a new session */
+	/* Runs in the child after the fds are set up and before exec; returns
+	 * 0, or sets errno and returns a short description of the step
+	 * ("chdir to /x"); the failure is reported like an exec failure. */
+	const char *(*setup)(void *ctx);
+	void *ctx;
+};
+
+struct box_spawn_error {
+	int err;                 /* errno of the failed exec or setup step */
+	char what[120];          /* "execute" or the setup step's description */
+};
+
+/* Starts a child with default signal dispositions, an empty signal mask
+ * and every fd but 0-2 (and keep_fds) closed on exec. Waits until the
+ * child has exec'd (a CLOEXEC error pipe), so the parent knows exactly
+ * whether the program started. Returns the pid; on an exec or setup
+ * failure returns -1 with *e filled (the child already reaped) and errno
+ * set; on a fork/pipe failure returns -1 with e->err == 0. */
+pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e);
+/* 127 for ENOENT (not found), 126 for anything else (cannot execute). */
+int box_exec_fail_code(int err);
+/* Marks every fd >= from close-on-exec (close_range or a loop). */
+void box_cloexec_from(int from);
+/* Child side: default dispositions for every catchable signal, empty mask. */
+void box_reset_signals(void);
+
+/* Wait status -> shell-style code: the exit status, or 128 + signal. */
+int box_status_code(int status);
+/* waitpid with EINTR retried. */
+pid_t box_waitpid(pid_t pid, int *status, int flags);
+
+/* ---- users (user.c) ------------------------------------------------------ */
+
+struct box_user {
+	uid_t uid;
+	gid_t gid;               /* the user's primary group, or GROUP */
+	char *name, *home;
+};
+/* USER[:GROUP], names or numeric ids. -1 with *err "unknown user/group". */
+int box_lookup_user(const char *spec, struct box_user *u, const char **err);
+/* initgroups, setgid, setuid (checked irreversible), then HOME, USER and
+ * LOGNAME. NULL on success, else the failed step (errno set); fits
+ * box_spawn's setup hook. */
+const char *box_drop_privileges(const struct box_user *u);
+
+/* ---- JSON output (json.c) ------------------------------------------------ */
+
+/* Appends s as a JSON string literal (quotes included); bytes that are not
+ * valid UTF-8 become U+FFFD. */
+void box_json_str(struct box_buf *b, const char *s);
+void box_json_strn(struct box_buf *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,109 @@
+/* Strict number and duration parsing. */
+#include "box.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+int box_parse_ll(const char *s, long long min, long long max, long long *out)
+{
+	const char *p = s;
+	long long v = 0;
+	int neg = 0;
+
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (*p < '0' || *p > '9')
+		return BOX_PARSE_INVALID;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		int d = *p - '0';
+		if (v > (LLONG_MAX - d) / 10) {
+			while (*p >= '0' && *p <= '9')
+				p++;
+			return *p ? BOX_PARSE_INVALID : BOX_PARSE_RANGE;
+		}
+		v = v * 10 + d;
+	}
+	if (*p)
+		return BOX_PARSE_INVALID;
+	if (neg)
+		v = -v;
+	if (v < min || v > max)
+		return BOX_PARSE_RANGE;
+	*out = v;
+	return BOX_PARSE_OK;
+}
+
+long long box_xparse_ll(const char *what, const char *s, long long min, long long max)
+{
+	long long v;
+	switch (box_parse_ll(s, min, max, &v)) {
+	case BOX_PARSE_OK:
+		return v;
+	case BOX_PARSE_RANGE:
+		box_usage("invalid %s '%s': out of range %lld-%lld", what, s, min, max);
+	default:
+		box_usage("invalid %s '%s': not a number", what, s);
+	}
+}
+
+static const struct {
+	const char *name;
+	int64_t ns;
+} box_units[] = {
+	{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", BOX_NSEC },
+	{ "", BOX_NSEC }, { "m", 60 * BOX_NSEC }, { "h", 3600 * BOX_NSEC },
+	{ "d", 86400 * BOX_NSEC },
+};
+
+int box_parse_duration(const char *s, int64_t *ns)
+{
+	const char *p = s;
+	int64_t whole = 0, frac = 0, frac_scale = 1, unit = -1;
+	int digits = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (whole > (INT64_MAX - 9) / 10)
+			return BOX_PARSE_RANGE;
+		whole = whole * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		p++;
+		for (; *p >= '0' && *p <= '9'; p++, digits++) {
+			if (frac_scale < BOX_NSEC) {
+				frac = frac * 10 + (*p - '0');
+				frac_scale *= 10;
+			}
+		}
+	}
+	if (!digits)
+		return BOX_PARSE_INVALID;
+	for (size_t i = 0; i < BOX_ARRAY_LEN(box_units); i++)
+		if (!strcmp(p, box_units[i].name))
+			unit = box_units[i].ns;
+	if (unit < 0)
+		return BOX_PARSE_INVALID;
+	if (whole > BOX_DURATION_MAX / unit)
+		return BOX_PARSE_RANGE;
+	int64_t v = whole * unit;
+	/* frac < frac_scale <= 1e9 and unit <= 86400e9: split to avoid overflow */
+	v += (frac * (unit / frac_scale)) + (frac * (unit % frac_scale)) / frac_scale;
+	if (v > BOX_DURATION_MAX)
+		return BOX_PARSE_RANGE;
+	*ns = v;
+	return BOX_PARSE_OK;
+}
+
+int64_t box_xparse_duration(const char *what, const char *s)
+{
+	int64_t v;
+	switch (box_parse_duration(s, &v)) {
+	case BOX_PARSE_OK:
+		return v;
+	case BOX_PARSE_RANGE:
+		box_usage("invalid %s '%s': too long", what, s);
+	default:
+		box_usage("invalid %s '%s': expected a duration like 1.5, 200ms, 2s, 5m, 1h, 1d", what, s);
+	}
+}
