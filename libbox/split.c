@@ -38,7 +38,7 @@ int box_split(const char *s, char ***argvp, const char **err)
 						*err = "unterminated double quote";
 						goto fail;
 					}
-					if (*p == '\\' && strchr("\"\\$`\n", p[1])) {
+					if (*p == '\\' && p[1] && strchr("\"\\$`\n", p[1])) {
 						if (*++p == '\n')
 							continue;
 					}
@@ -71,7 +71,7 @@ fail:
 int box_is_simple_command(const char *s)
 {
 	for (; *s; s++)
-		if (strchr("$`;&|<>()*?[~#={}!'\"\\", *s))
+		if (strchr("$`;&|<>()*?[~#={}!'\"\\\n", *s))
 			return 0;
 	return 1;
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# libbox unit tests (tests/unit/libbox_test.c), one group per topic.
+
+load helpers
+
+# unit GROUP: run one group; its failed checks are shown on failure.
+unit() {
+	run "$PROCBOX_UNIT" "$1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+setup() {
+	: "${PROCBOX_UNIT:=$PROCBOX_TOP/build/unit/libbox_test}"
+	[ -x "$PROCBOX_UNIT" ] || needs "unit test binary $PROCBOX_UNIT not built (make check builds it)"
+}
+
+@test "numbers are parsed strictly, with ranges" {
+	unit numbers
+}
+
+@test "durations accept 1.5, 200ms, 2s, 5m, 1h, 1d and reject the rest" {
+	unit durations
+}
+
+@test "signal names and numbers round-trip from signal.h" {
+	unit signals
+}
+
+@test "the word splitter handles quotes and backslashes and reports unterminated quotes" {
+	unit split
+}
+
+@test "JSON strings are escaped and invalid UTF-8 replaced" {
+	unit json
+}
+
+@test "the growable buffer stays NUL-terminated" {
+	unit buf
+}
+
+@test "spawn reports exec failures exactly and starts children clean" {
+	unit spawn
+}
+
+@test "spawn reports a failed setup step with its errno" {
+	unit spawn-setup
+}
+
+@test "signals arrive through the signal fd and poll honours deadlines" {
+	unit sigfd
+}

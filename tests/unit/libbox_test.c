@@ -1,0 +1,291 @@
+/* Unit tests of libbox, one group per topic: libbox_test GROUP.
+ * Prints each failed check and exits 1 when any failed. */
+#include "../../libbox/box.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond) do { if (!(cond)) { failures++; \
+	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
+
+static void test_numbers(void)
+{
+	long long v = 0;
+	CHECK(box_parse_ll("42", 0, 100, &v) == BOX_PARSE_OK && v == 42);
+	CHECK(box_parse_ll("-7", -10, 10, &v) == BOX_PARSE_OK && v == -7);
+	CHECK(box_parse_ll("+7", 0, 10, &v) == BOX_PARSE_OK && v == 7);
+	CHECK(box_parse_ll("101", 0, 100, &v) == BOX_PARSE_RANGE);
+	CHECK(box_parse_ll("99999999999999999999", 0, 100, &v) == BOX_PARSE_RANGE);
+	CHECK(box_parse_ll("9223372036854775807", 0, 0x7fffffffffffffffLL, &v) == BOX_PARSE_OK);
+	CHECK(box_parse_ll("", 0, 10, &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_ll(" 1", 0, 10, &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_ll("1 ", 0, 10, &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_ll("0x10", 0, 100, &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_ll("1e3", 0, 10000, &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_ll("-", 0, 10, &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_ll("99999999999999999999x", 0, 10, &v) == BOX_PARSE_INVALID);
+}
+
+static void test_durations(void)
+{
+	int64_t ns = 0;
+	CHECK(box_parse_duration("1.5", &ns) == 0 && ns == 1500000000LL);
+	CHECK(box_parse_duration("200ms", &ns) == 0 && ns == 200000000LL);
+	CHECK(box_parse_duration("2s", &ns) == 0 && ns == 2 * BOX_NSEC);
+	CHECK(box_parse_duration("5m", &ns) == 0 && ns == 300 * BOX_NSEC);
+	CHECK(box_parse_duration("1h", &ns) == 0 && ns == 3600 * BOX_NSEC);
+	CHECK(box_parse_duration("1d", &ns) == 0 && ns == 86400 * BOX_NSEC);
+	CHECK(box_parse_duration("0.5d", &ns) == 0 && ns == 43200 * BOX_NSEC);
+	CHECK(box_parse_duration("250us", &ns) == 0 && ns == 250000);
+	CHECK(box_parse_duration("7ns", &ns) == 0 && ns == 7);
+	CHECK(box_parse_duration("0", &ns) == 0 && ns == 0);
+	CHECK(box_parse_duration(".25", &ns) == 0 && ns == 250000000LL);
+	CHECK(box_parse_duration("1.0000000001", &ns) == 0 && ns == BOX_NSEC);
+	CHECK(box_parse_duration("", &ns) == BOX_PARSE_INVALID);
+	CHECK(box_parse_duration(".", &ns) == BOX_PARSE_INVALID);
+	CHECK(box_parse_duration("s", &ns) == BOX_PARSE_INVALID);
+	CHECK(box_parse_duration("-1", &ns) == BOX_PARSE_INVALID);
+	CHECK(box_parse_duration("1x", &ns) == BOX_PARSE_INVALID);
+	CHECK(box_parse_duration("1 s", &ns) == BOX_PARSE_INVALID);
+	CHECK(box_parse_duration("1.5.5", &ns) == BOX_PARSE_INVALID);
+	CHECK(box_parse_duration("999999999999d", &ns) == BOX_PARSE_RANGE);
+	CHECK(box_parse_duration("99999999999999999999999", &ns) == BOX_PARSE_RANGE);
+}
+
+static void test_signals(void)
+{
+	CHECK(box_signum("TERM") == SIGTERM);
+	CHECK(box_signum("SIGTERM") == SIGTERM);
+	CHECK(box_signum("term") == SIGTERM);
+	CHECK(box_signum("9") == SIGKILL);
+	CHECK(box_signum("KILL") == SIGKILL);
+	CHECK(box_signum("IOT") == SIGABRT);
+	CHECK(box_signum("NOPE") == -1);
+	CHECK(box_signum("0") == -1);
+	CHECK(box_signum("") == -1);
+	CHECK(box_signum("RTMIN") == SIGRTMIN);
+	CHECK(box_signum("RTMIN+2") == SIGRTMIN + 2);
+	CHECK(box_signum("RTMAX-1") == SIGRTMAX - 1);
+	CHECK(box_signum("RTMIN-1") == -1);
+	CHECK(!strcmp(box_signame(SIGHUP), "HUP"));
+	CHECK(!strcmp(box_signame(SIGRTMIN + 3), "RTMIN+3"));
+	CHECK(box_signame(0) == NULL);
+	const char *name;
+	for (int i = 0, sig; (sig = box_signal_at(i, &name)); i++)
+		CHECK(box_signum(name) == sig);
+}
+
+static int split_is(const char *s, const char *const *want)
+{
+	char **argv;
+	const char *err;
+	int n = box_split(s, &argv, &err), ok = n >= 0;
+	for (int i = 0; ok && want[i]; i++)
+		ok = i < n && !strcmp(argv[i], want[i]);
+	for (int i = 0; ok && i < n; i++)
+		ok = want[i] != NULL;
+	if (ok)
+		ok = argv[n] == NULL;
+	if (n >= 0)
+		free(argv);
+	return ok;
+}
+
+static void test_split(void)
+{
+	char **argv;
+	const char *err;
+	CHECK(split_is("ls -l /tmp", (const char *[]){ "ls", "-l", "/tmp", NULL }));
+	CHECK(split_is("  a\t b\n", (const char *[]){ "a", "b", NULL }));
+	CHECK(split_is("", (const char *[]){ NULL }));
+	CHECK(split_is("echo 'a b' \"c d\"", (const char *[]){ "echo", "a b", "c d", NULL }));
+	CHECK(split_is("a\\ b", (const char *[]){ "a b", NULL }));
+	CHECK(split_is("'it''s'", (const char *[]){ "its", NULL }));
+	CHECK(split_is("\"a\\\"b\\\\c\\n\"", (const char *[]){ "a\"b\\c\\n", NULL }));
+	CHECK(split_is("'$HOME' *", (const char *[]){ "$HOME", "*", NULL }));
+	CHECK(split_is("''", (const char *[]){ "", NULL }));
+	CHECK(split_is("x\"\"y", (const char *[]){ "xy", NULL }));
+	CHECK(box_split("echo 'oops", &argv, &err) == -1 && !strcmp(err, "unterminated single quote"));
+	CHECK(box_split("echo \"oops", &argv, &err) == -1 && !strcmp(err, "unterminated double quote"));
+	/* a backslash right before the end inside double quotes */
+	CHECK(box_split("\"a\\", &argv, &err) == -1 && !strcmp(err, "unterminated double quote"));
+	CHECK(box_split("echo oops\\", &argv, &err) == -1 && !strcmp(err, "backslash at end of string"));
+	CHECK(box_is_simple_command("ls -l /tmp"));
+	CHECK(box_is_simple_command("true"));
+	CHECK(!box_is_simple_command("echo $HOME"));
+	CHECK(!box_is_simple_command("a | b"));
+	CHECK(!box_is_simple_command("a > f"));
+	CHECK(!box_is_simple_command("echo 'x'"));
+	CHECK(!box_is_simple_command("X=1 cmd"));
+}
+
+static void test_json(void)
+{
+	struct box_buf b = { 0 };
+	box_json_str(&b, "a\"b\\c\n\t\x01 é");
+	CHECK(!strcmp(b.p, "\"a\\\"b\\\\c\\n\\t\\u0001 é\""));
+	b.len = 0;
+	box_json_str(&b, "\xff\xc3");
+	CHECK(!strcmp(b.p, "\"\\ufffd\\ufffd\""));
+	b.len = 0;
+	box_json_str(&b, "\xed\xa0\x80");  /* a surrogate is not valid UTF-8 */
+	CHECK(!strcmp(b.p, "\"\\ufffd\\ufffd\\ufffd\""));
+	box_buf_free(&b);
+}
+
+static void test_buf(void)
+{
+	struct box_buf b = { 0 };
+	for (int i = 0; i < 1000; i++)
+		box_buf_printf(&b, "%d,", i);
+	CHECK(b.len == strlen(b.p));
+	CHECK(!strncmp(b.p, "0,1,2,", 6));
+	CHECK(!strcmp(b.p + b.len - 4, "999,"));
+	char *s = box_xasprintf("%s-%d", "x", 5);
+	CHECK(!strcmp(s, "x-5"));
+	free(s);
+	box_buf_free(&b);
+}
+
+static void test_spawn(void)
+{
+	struct box_spawn_error e;
+	int status;
+
+	struct box_spawn ok = { .argv = (char *[]){ "sh", "-c", "exit 3", NULL },
+		.fd_in = -1, .fd_out = -1, .fd_err = -1, .pgroup = -1 };
+	pid_t pid = box_spawn(&ok, &e);
+	CHECK(pid > 0 && e.err == 0);
+	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 3);
+
+	/* a program that itself exits 127 is not "not found" */
+	struct box_spawn own127 = ok;
+	own127.argv = (char *[]){ "sh", "-c", "exit 127", NULL };
+	pid = box_spawn(&own127, &e);
+	CHECK(pid > 0 && e.err == 0);
+	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 127);
+
+	struct box_spawn missing = ok;
+	missing.argv = (char *[]){ "/nonexistent/prog", NULL };
+	CHECK(box_spawn(&missing, &e) == -1 && e.err == ENOENT);
+	CHECK(!strcmp(e.what, "execute") && box_exec_fail_code(e.err) == 127);
+
+	char plain[] = "/tmp/libbox_test.XXXXXX";
+	int plainfd = mkstemp(plain);
+	CHECK(plainfd >= 0 && fchmod(plainfd, 0644) == 0);
+	close(plainfd);
+	struct box_spawn noexec = ok;
+	noexec.argv = (char *[]){ plain, NULL };
+	CHECK(box_spawn(&noexec, &e) == -1 && e.err == EACCES);
+	CHECK(box_exec_fail_code(e.err) == 126);
+	unlink(plain);
+
+	struct box_spawn killed = ok;
+	killed.argv = (char *[]){ "sh", "-c", "kill -TERM $$", NULL };
+	pid = box_spawn(&killed, &e);
+	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 128 + SIGTERM);
+
+	/* the child gets default dispositions, an empty mask and no extra fds */
+	int leak = open("/dev/null", O_RDONLY);
+	CHECK(leak > 2);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	int p[2];
+	CHECK(pipe(p) == 0);
+	struct box_spawn clean = ok;
+	clean.argv = (char *[]){ "sh", "-c",
+		"grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd | wc -l", NULL };
+	clean.fd_out = p[1];
+	pid = box_spawn(&clean, &e);
+	close(p[1]);
+	struct box_buf out = { 0 };
+	box_read_fd_all(p[0], &out);
+	close(p[0]);
+	box_waitpid(pid, &status, 0);
+	/* grep and ls see 0-2 and the fd they read the directory with: 4 */
+	CHECK(!strcmp(out.p, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n4\n"));
+	if (strcmp(out.p, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n4\n"))
+		fprintf(stderr, "child saw: %s", out.p);
+	box_buf_free(&out);
+	close(leak);
+
+	/* a new process group */
+	struct box_spawn group = ok;
+	group.argv = (char *[]){ "sh", "-c", "exit 0", NULL };
+	group.pgroup = 0;
+	pid = box_spawn(&group, &e);
+	CHECK(pid > 0);
+	CHECK(getpgid(pid) == pid || errno == ESRCH);
+	box_waitpid(pid, &status, 0);
+}
+
+static const char *fail_setup(void *ctx)
+{
+	(void)ctx;
+	errno = EPERM;
+	return "do the setup step";
+}
+
+static void test_spawn_setup(void)
+{
+	struct box_spawn_error e;
+	struct box_spawn sp = { .argv = (char *[]){ "true", NULL }, .fd_in = -1,
+		.fd_out = -1, .fd_err = -1, .pgroup = -1, .setup = fail_setup };
+	CHECK(box_spawn(&sp, &e) == -1 && e.err == EPERM);
+	CHECK(!strcmp(e.what, "do the setup step"));
+}
+
+static void test_sigfd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	int fd = box_sigfd_open(&set);
+	CHECK(fd >= 0);
+	CHECK(box_sigfd_read(fd) == 0);
+	kill(getpid(), SIGUSR2);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int64_t t0 = box_now_ns();
+	CHECK(box_poll_until(&pfd, 1, t0 + BOX_NSEC) == 1);
+	CHECK(box_sigfd_read(fd) == SIGUSR2);
+	/* a deadline that passes: returns 0, not early */
+	CHECK(box_poll_until(&pfd, 1, box_now_ns() + 30000000) == 0);
+	CHECK(box_now_ns() - t0 >= 30000000);
+	box_sigfd_close(fd, &set);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} groups[] = {
+	{ "numbers", test_numbers }, { "durations", test_durations },
+	{ "signals", test_signals }, { "split", test_split },
+	{ "json", test_json }, { "buf", test_buf }, { "spawn", test_spawn },
+	{ "spawn-setup", test_spawn_setup }, { "sigfd", test_sigfd },
+};
+
+int main(int argc, char **argv)
+{
+	for (size_t i = 0; i < BOX_ARRAY_LEN(groups); i++)
+		if (argc < 2 || !strcmp(argv[1], groups[i].name)) {
+			groups[i].fn();
+			if (argc >= 2)
+				return failures != 0;
+		}
+	if (argc >= 2) {
+		fprintf(stderr, "unknown group %s\n", argv[1]);
+		return 2;
+	}
+	return failures != 0;
+}
