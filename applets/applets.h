@@ -1,2 +1,3 @@
 /* The applets, sorted by name: one line each. */
 APPLET(exitcode)
+APPLET(pipe)
