@@ -19,8 +19,10 @@ FUZZ_CC   ?= clang
 WARN     := -Wall -Wextra $(if $(WERROR),-Werror)
 CFLAGS   ?= -Os
 BOXFLAGS := -std=gnu11 $(WARN) -ffunction-sections -fdata-sections \
-            -fno-asynchronous-unwind-tables -fno-stack-protector -D_GNU_SOURCE
-LDSTATIC := -static -Wl,--gc-sections -s
+            -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector \
+            -fno-ident -D_GNU_SOURCE
+# noseparate-code: no page padding between segments (about 4 KiB each)
+LDSTATIC := -static -Wl,--gc-sections -s -Wl,-z,noseparate-code -Wl,--build-id=none
 ASANFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
              -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
