@@ -1,3 +1,4 @@
 /* The applets, sorted by name: one line each. */
+APPLET(daemonize)
 APPLET(exitcode)
 APPLET(pipe)

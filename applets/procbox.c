@@ -59,6 +59,7 @@ static int list_applets(void)
 	for (size_t i = 0; i < BOX_ARRAY_LEN(applets); i++)
 		box_buf_printf(&b, "%s\n", applets[i]->name);
 	box_write_all(1, b.p, b.len);
+	box_buf_free(&b);
 	return 0;
 }
 

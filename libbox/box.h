@@ -144,7 +144,7 @@ int box_signal_at(int i, const char **name);
 int box_split(const char *s, char ***argv, const char **err);
 /* True when s has nothing a shell would treat specially (so it can be
  * split and executed directly): no $ ` ; & | < > ( ) * ? [ ~ # = { } !
- * outside quotes, and no quotes or backslashes either. */
+ * outside quotes, and no quotes, backslashes or newlines either. */
 int box_is_simple_command(const char *s);
 
 /* ---- time and the event loop (time.c) ----------------------------------- */
@@ -224,5 +224,40 @@ const char *box_drop_privileges(const struct box_user *u);
  * valid UTF-8 become U+FFFD. */
 void box_json_str(struct box_buf *b, const char *s);
 void box_json_strn(struct box_buf *b, const char *s, size_t n);
+
+/* ---- pidfiles and lock files (pidfile.c) ---------------------------------- */
+
+/* flock(2) locks: held by the open file description, so they survive fork
+ * and exec and last until every process holding the fd has exited. */
+
+/* 1 when fd and path name the same file (same device and inode). */
+int box_same_file(int fd, const char *path);
+/* Opens path (created 0644 when create is set) and takes an exclusive
+ * lock without waiting; retries when the name was replaced meanwhile.
+ * 0 with *fd set, or -1 with errno (EWOULDBLOCK: someone holds it). */
+int box_lock_path(const char *path, int create, int *fd);
+/* The pid on the first line of the file, or 0 when there is none. */
+pid_t box_pid_read(int fd);
+
+/* A pidfile that is never seen empty or partial: prepare (before fork)
+ * creates PATH.XXXXXX locked and takes the lock of the current PATH;
+ * commit (in the process that will hold it) writes the pid and renames or
+ * links it into place; fd is then the locked pidfile. abort removes what
+ * is ours. prepare returns -1 with errno EWOULDBLOCK when PATH is locked. */
+struct box_pidfile {
+	char *path, *tmp;
+	int fd;         /* the new pidfile, locked */
+	int oldfd;      /* the previous pidfile, locked, or -1 */
+};
+int box_pidfile_prepare(struct box_pidfile *pf, const char *path);
+int box_pidfile_commit(struct box_pidfile *pf, pid_t pid);
+void box_pidfile_abort(struct box_pidfile *pf);
+
+/* The state of a pidfile, decided by its lock; *pid from its content. */
+enum { BOX_PIDFILE_RUNNING, BOX_PIDFILE_STALE, BOX_PIDFILE_ABSENT };
+int box_pidfile_check(const char *path, pid_t *pid);
+/* Waits for an exclusive lock on fd until the monotonic deadline (ns, -1 =
+ * forever): 0, or -1 with errno (ETIMEDOUT). Uses SIGALRM meanwhile. */
+int box_lock_wait(int fd, int64_t deadline_ns);
 
 #endif
