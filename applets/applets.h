@@ -2,3 +2,4 @@
 APPLET(daemonize)
 APPLET(exitcode)
 APPLET(pipe)
+APPLET(timer)
