@@ -1,0 +1,567 @@
+#!/usr/bin/env bats
+# diskreport: df's numbers, thresholds and exit codes, hung mounts, JSON/CSV,
+# and mail through a real SMTP server on a loopback port.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+usage() { usage_line diskreport; }
+
+SYS_PYTHON=/usr/bin/python3
+
+setup() {
+	MOUNTS=()
+}
+
+teardown() {
+	if [ -n "${FUSE_PID:-}" ]; then
+		kill -CONT "$FUSE_PID" 2>/dev/null || true
+	fi
+	local i
+	for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}" 2>/dev/null || true
+	done
+	if [ -n "${FUSE_PID:-}" ]; then
+		kill "$FUSE_PID" 2>/dev/null || true
+	fi
+	if [ -n "${SMTPD_PID:-}" ]; then
+		kill "$SMTPD_PID" 2>/dev/null || true
+		wait "$SMTPD_PID" 2>/dev/null || true
+	fi
+	if [ -n "${LOOPDEV:-}" ]; then
+		losetup -d "$LOOPDEV" 2>/dev/null || true
+	fi
+}
+
+# mount_tmpfs SOURCE DIR OPTIONS: a tmpfs the test owns, unmounted in teardown.
+mount_tmpfs() {
+	mkdir -p "$2"
+	mount -t tmpfs -o "$3" "$1" "$2"
+	MOUNTS+=("$2")
+}
+
+# same_as_df ARGS...: diskreport's stdout equals df's for the same arguments
+# (-h first, the default of diskreport). Live filesystems change while they
+# run, so df runs before and after and either may match; callers retry.
+same_as_df() {
+	local before mine after
+	before=$(timeout 20 df -h "$@" 2>/dev/null)
+	mine=$(diskreport "$@" 2>/dev/null)
+	after=$(timeout 20 df -h "$@" 2>/dev/null)
+	if [ "$mine" != "$before" ] && [ "$mine" != "$after" ]; then
+		diff <(echo "$mine") <(echo "$after") >&2
+		return 1
+	fi
+}
+
+# Several tmpfs mounts of awkward sizes, partly filled, so rounding and
+# unit changes are exercised ("9.9G", "10G", "1020K", "1.0M", "4.0K").
+make_sweep() {
+	local top=$1 i=0 s
+	for s in 4k 40k 1020k 1024k 1028k 10236k 10244k 102396k 1048572k 1153433k \
+		10485756k 10485760k 999996k 9999360k 1099511627776 1125899906842624; do
+		i=$((i + 1))
+		mount_tmpfs "drsweep$i" "$top/m$i" "size=$s,nr_inodes=$((i * 99997 + 3))"
+		head -c $((i * 123457)) /dev/zero >"$top/m$i/f" 2>/dev/null || true
+	done
+}
+
+need_smtpd() {
+	need_cmd "$SYS_PYTHON"
+	"$SYS_PYTHON" -c 'import aiosmtpd' 2>/dev/null || needs "needs python3-aiosmtpd"
+}
+
+# start_smtpd [OPTIONS]: a real SMTP server on 127.0.0.1; sets MAILDIR, PORT.
+start_smtpd() {
+	need_smtpd
+	MAILDIR=$(scratch)
+	"$SYS_PYTHON" "$BATS_TEST_DIRNAME/diskreport_smtpd.py" "$MAILDIR" "$@" \
+		>"$MAILDIR/log" 2>&1 3>&- &
+	SMTPD_PID=$!
+	retry_until 15 test -f "$MAILDIR/port"
+	PORT=$(cat "$MAILDIR/port")
+}
+
+# body FILE: the message body (after the blank line), CRLF turned into LF.
+body() {
+	sed -e '1,/^\r\{0,1\}$/d' -e 's/\r$//' "$1"
+}
+
+header() {
+	sed -n -e '/^\r\{0,1\}$/q' -e "s/^$2: \\(.*\\)\\r\$/\\1/p" "$1"
+}
+
+# ---- the report ---------------------------------------------------------------
+
+@test "the default report is df -h's table for every mount" {
+	retry_until 10 same_as_df
+	run -0 diskreport
+	[[ "${lines[0]}" =~ ^Filesystem\ +Size\ +Used\ Avail\ Use%\ Mounted\ on$ ]]
+}
+
+@test "works the same through procbox and through the link" {
+	run -0 "$PROCBOX" diskreport -k /
+	a=$output
+	run -0 "$PROCBOX_BIN/diskreport" -k /
+	[ "${lines[0]}" = "${a%%$'\n'*}" ]
+	[[ "${lines[1]}" =~ \ /$ ]]
+}
+
+@test "-H, -k, -i, -T, -a and -l give df's numbers for every mount" {
+	local f
+	for f in -h "-k -h" -H -k -i "-i -k" "-i -H" -T "-a" "-a -k -T" -l "-l -T -i"; do
+		# shellcheck disable=SC2086
+		retry_until 10 same_as_df $f
+	done
+}
+
+@test "long options are the short ones" {
+	retry_until 10 eval '[ "$(diskreport -a -l -T -i -H -t tmpfs -x devtmpfs)" = \
+		"$(diskreport --all --local --print-type --inodes --si --type tmpfs --exclude-type devtmpfs)" ]'
+	retry_until 10 eval '[ "$(diskreport -k -h)" = "$(diskreport --human-readable)" ]'
+}
+
+@test "rounding and units match df on mounts of awkward sizes" {
+	need_root
+	local top f
+	top=$(scratch)
+	make_sweep "$top"
+	for f in "" -H -k -i "-i -H" "-i -k" -T "-k -T"; do
+		# shellcheck disable=SC2086
+		retry_until 10 same_as_df $f -t tmpfs
+		# shellcheck disable=SC2086
+		same_as_df $f "$top"/m*
+	done
+	run -0 diskreport -t tmpfs
+	[[ "$output" == *"drsweep1                 4.0K  4.0K     0 100% $top/m1"* ]]
+}
+
+@test "Use% is rounded up as df does, on a filesystem with reserved blocks" {
+	need_root
+	need_cmd mkfs.ext4 losetup
+	local d img
+	d=$(scratch)
+	img=$d/img
+	truncate -s 16M "$img"
+	mkfs.ext4 -q -F "$img"
+	LOOPDEV=$(losetup -f --show "$img")
+	mkdir "$d/mnt"
+	mount "$LOOPDEV" "$d/mnt"
+	MOUNTS+=("$d/mnt")
+	head -c 3333333 /dev/urandom >"$d/mnt/f"
+	sync
+	same_as_df -k "$d/mnt"
+	same_as_df "$d/mnt" -i
+	# a block device argument reports the filesystem mounted from it
+	same_as_df -k -T "$LOOPDEV"
+	run -0 diskreport -k "$LOOPDEV"
+	[[ "${lines[1]}" == "$LOOPDEV "*" $d/mnt" ]]
+}
+
+@test "PATH arguments report the filesystem holding each path, in order" {
+	retry_until 10 same_as_df -k / /dev/shm /proc /dev /
+	run -0 diskreport -k /proc /
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[1]}" == proc*" /proc" ]]
+	[[ "${lines[2]}" == *" /" ]]
+}
+
+@test "pseudo filesystems are hidden unless -a" {
+	run -0 diskreport
+	[[ "$output" != *" /proc"$'\n'* && "$output" != *" /proc" ]]
+	run -0 diskreport -a
+	[[ "$output" == *"proc "*" /proc"* ]]
+}
+
+@test "a duplicate bind mount is hidden, keeping the shortest mount point" {
+	need_root
+	local d
+	d=$(scratch)
+	mount_tmpfs drbind "$d/a" size=1m
+	mkdir -p "$d/a/sub" "$d/zz/longer"
+	mount --bind "$d/a" "$d/zz/longer"
+	MOUNTS+=("$d/zz/longer")
+	run -0 diskreport -t tmpfs
+	[[ "$output" == *"drbind "*" $d/a"* ]]
+	[[ "$output" != *"$d/zz/longer"* ]]
+	run -0 diskreport -a -t tmpfs
+	[[ "$output" == *" $d/zz/longer"* ]]
+	retry_until 10 same_as_df -t tmpfs
+	retry_until 10 same_as_df -a -t tmpfs
+}
+
+@test "mount points with blanks are unescaped from mountinfo" {
+	need_root
+	local d
+	d=$(scratch)
+	mount_tmpfs "drblank" "$d/with space	tab" size=64k
+	run -0 diskreport -k -t tmpfs
+	[[ "$output" == *"drblank"*" 0% $d/with space?tab"* ]]
+	run -0 diskreport --json -t tmpfs
+	[[ "$output" == *"\"mounted_on\":\"$d/with space\\ttab\""* ]]
+	retry_until 10 same_as_df -k "$d/with space	tab"
+}
+
+@test "-l hides remote filesystems, -t and -x select by type" {
+	need_root
+	local d
+	d=$(scratch)
+	mount_tmpfs "fileserver:/export" "$d/remote" size=64k
+	run -0 diskreport -t tmpfs
+	[[ "$output" == *"fileserver:/export"* ]]
+	run -0 diskreport -l -t tmpfs
+	[[ "$output" != *"fileserver:/export"* ]]
+	retry_until 10 same_as_df -l
+	run -0 diskreport -T -t devtmpfs -t tmpfs
+	[[ "$output" == *" devtmpfs "* && "$output" == *" tmpfs "* ]]
+	[[ "$output" != *" ext4 "* ]]
+	run -0 diskreport -T -x tmpfs
+	[[ "$output" != *" tmpfs "* ]]
+	retry_until 10 same_as_df -T -x tmpfs -x devtmpfs
+}
+
+@test "the mount table falls back to getmntent when mountinfo is missing" {
+	need_root
+	need_cmd unshare
+	local mtab=$BATS_TEST_TMPDIR/mtab
+	printf '%s\n' "/dev/root / ext4 rw 0 0" "proc /proc proc rw 0 0" \
+		"fileserver:/x /nonexistent nfs rw 0 0" "drmtab /dev/shm tmpfs rw 0 0" >"$mtab"
+	# exec keeps the pid, so /proc/self/ is the directory the mounts cover
+	run --separate-stderr -0 unshare -m sh -c 'mount --bind /dev/null /proc/$$/mountinfo &&
+		mount --bind "$1" /proc/$$/mounts && exec "$0" diskreport -T -k' "$PROCBOX" "$mtab"
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[1]}" =~ ^/dev/root\ +ext4\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+%\ /$ ]]
+	[[ "${lines[2]}" =~ ^drmtab\ +tmpfs\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+%\ /dev/shm$ ]]
+}
+
+# ---- thresholds and exit codes ------------------------------------------------
+
+# A 400k tmpfs 60% full with 5 of 10 inodes used.
+threshold_mount() {
+	need_root
+	TM=$(scratch)/t
+	mount_tmpfs drthresh "$TM" size=400k,nr_inodes=10
+	head -c 245760 /dev/zero >"$TM/a"
+	touch "$TM/b" "$TM/c" "$TM/d"
+	[ "$(df --output=pcent "$TM" | tail -1 | tr -d ' ')" = "60%" ]
+	[ "$(df --output=ipcent "$TM" | tail -1 | tr -d ' ')" = "50%" ]
+}
+
+@test "below --warn the row is OK and the exit status 0" {
+	threshold_mount
+	run -0 diskreport -k --warn 61 --crit 90 "$TM"
+	[[ "${lines[0]}" == *"Use% Status Mounted on" ]]
+	[[ "${lines[1]}" =~ ^drthresh\ +400\ +240\ +160\ +60%\ OK\ +$TM$ ]]
+}
+
+@test "reaching --warn marks WARN and exits 1" {
+	threshold_mount
+	run -1 diskreport -k --warn 60 --crit 90 "$TM"
+	[[ "${lines[1]}" =~ \ 60%\ WARN\ +$TM$ ]]
+	run -1 diskreport --warn 60% "$TM"
+}
+
+@test "reaching --crit marks CRIT and exits 2" {
+	threshold_mount
+	run -2 diskreport --warn 50 --crit 60 "$TM"
+	[[ "${lines[1]}" =~ \ 60%\ CRIT\ +$TM$ ]]
+	run -2 diskreport --crit 1 /dev/shm "$TM"
+	[[ "${lines[1]}" =~ \ OK\ +/dev/shm$ ]]
+}
+
+@test "--iwarn and --icrit check inode use" {
+	threshold_mount
+	run -0 diskreport -i --iwarn 51 "$TM"
+	[[ "${lines[1]}" =~ \ 50%\ OK\ +$TM$ ]]
+	run -1 diskreport -i --iwarn 50 --icrit 51 "$TM"
+	[[ "${lines[1]}" =~ \ 50%\ WARN\ +$TM$ ]]
+	run -2 diskreport --icrit 50 "$TM"
+	[[ "${lines[1]}" =~ \ 60%\ CRIT\ +$TM$ ]]
+}
+
+@test "a mount that stops answering is reported, the rest completes, exit 3" {
+	need_root
+	need_cmd bindfs
+	[ -c /dev/fuse ] || needs "needs /dev/fuse"
+	local d
+	d=$(scratch)
+	mkdir "$d/src" "$d/mnt"
+	echo hello >"$d/src/file"
+	bindfs --no-allow-other "$d/src" "$d/mnt"
+	MOUNTS+=("$d/mnt")
+	FUSE_PID=$(pgrep -n -f "^bindfs --no-allow-other $d/src")
+	[ -n "$FUSE_PID" ]
+	run -0 diskreport -T "$d/mnt"
+	kill -STOP "$FUSE_PID"
+	local start=$SECONDS
+	run --separate-stderr -3 diskreport -T --timeout 1s
+	[ $((SECONDS - start)) -lt 10 ]
+	[ "$stderr" = "diskreport: $d/mnt: not answering after 1s" ]
+	[[ "$output" =~ $'\n'$d/src\ +fuse\ +-\ +-\ +-\ +-\ $d/mnt($'\n'|$) ]]
+	[[ "$output" == *" /"$'\n'* || "$output" == *" /" ]]
+	run --separate-stderr -3 diskreport --timeout 300ms --warn 95 --json / "$d/mnt"
+	[ "$stderr" = "diskreport: $d/mnt: not answering after 300ms" ]
+	echo "$output" | "$SYS_PYTHON" -m json.tool >/dev/null
+	[[ "$output" == *'"mounted_on":"/","answered":true'* ]]
+	[[ "$output" == *"\"mounted_on\":\"$d/mnt\",\"answered\":false,\"size\":null"* ]]
+	[[ "$output" == *'"status":"UNKNOWN","exit":3}' ]]
+	kill -CONT "$FUSE_PID"
+}
+
+@test "a nonexistent PATH is an error, the other paths are reported, exit 3" {
+	run --separate-stderr -3 diskreport -k /nonexistent/x /
+	[ "$stderr" = "diskreport: unable to stat /nonexistent/x: No such file or directory" ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[1]}" == *" /" ]]
+}
+
+@test "a type that matches nothing processes no filesystem, exit 3" {
+	run --separate-stderr -3 diskreport -t nosuchfs
+	[ "$stderr" = "diskreport: no file systems processed" ]
+	[ "$output" = "" ]
+}
+
+# ---- output formats -------------------------------------------------------------
+
+@test "--json is valid JSON with sizes in bytes, equal to df -B1" {
+	threshold_mount
+	run -0 diskreport --json "$TM" /
+	echo "$output" | "$SYS_PYTHON" -m json.tool >/dev/null
+	[[ "$output" == *"{\"filesystem\":\"drthresh\",\"type\":\"tmpfs\",\"mounted_on\":\"$TM\",\"answered\":true,\"size\":409600,\"used\":245760,\"avail\":163840,\"use_percent\":60,\"inodes\":10,\"iused\":5,\"ifree\":5,\"iuse_percent\":50,\"status\":\"OK\"}"* ]]
+	[[ "$output" == *'],"status":"OK","exit":0}' ]]
+	# every number of every mount, against df
+	run -0 diskreport --json -a
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	"$SYS_PYTHON" - "$BATS_TEST_TMPDIR/r.json" <<-'EOF'
+	import json, subprocess, sys
+	rep = json.load(open(sys.argv[1]))
+	for fs in rep["filesystems"]:
+	    if fs["mounted_on"] in ("/", "/dev/shm", "/proc"):
+	        out = subprocess.run(["df", "-B1", "--output=size,used,avail,itotal,iused,iavail",
+	                              fs["mounted_on"]], capture_output=True, text=True).stdout
+	        vals = [None if v == "-" else int(v) for v in out.split("\n")[1].split()]
+	        got = [fs[k] for k in ("size", "used", "avail", "inodes", "iused", "ifree")]
+	        if fs["mounted_on"] != "/":
+	            assert got == vals, (fs, vals)
+	        assert isinstance(fs["size"], int)
+	EOF
+}
+
+@test "--csv has a header and one quoted row per filesystem" {
+	threshold_mount
+	run -1 diskreport --csv --warn 50 "$TM"
+	[ "${lines[0]}" = "filesystem,type,mounted_on,size,used,avail,use_percent,inodes,iused,ifree,iuse_percent,status" ]
+	[ "${lines[1]}" = "drthresh,tmpfs,$TM,409600,245760,163840,60,10,5,5,50,WARN" ]
+	local d
+	d=$(scratch)
+	mount_tmpfs 'dr,"q"' "$d/m" size=64k
+	run -0 diskreport --csv "$d/m"
+	[[ "${lines[1]}" == "\"dr,\"\"q\"\"\",tmpfs,$d/m,65536,0,65536,0,"* ]]
+}
+
+@test "on a terminal a usage bar is shown, colored unless NO_COLOR" {
+	need_cmd script
+	threshold_mount
+	run -1 script -qec "NO_COLOR= TERM=xterm $PROCBOX diskreport --warn 50 --crit 90 $TM" /dev/null
+	[[ "$output" == *"Use% Usage                  Status Mounted on"* ]]
+	[[ "$output" == *" 60% "$'\e[33m'"[############........]"$'\e[0m'" "$'\e[33m'"WARN"$'\e[0m'"   $TM"* ]]
+	run -0 script -qec "NO_COLOR=1 $PROCBOX diskreport $TM" /dev/null
+	[[ "$output" == *" 60% [############........] $TM"* ]]
+	[[ "$output" != *$'\e'* ]]
+	run -0 diskreport "$TM"
+	[[ "$output" != *"["* ]]
+}
+
+# ---- mail ---------------------------------------------------------------------------
+
+@test "the report is mailed intact to every recipient, a leading dot included" {
+	need_root
+	local d
+	d=$(scratch)
+	mount_tmpfs ".dotted" "$d/m" size=64k
+	start_smtpd
+	run --separate-stderr -0 diskreport --mail-to staff@example.com,ops@example.com \
+		--mail-from reports@example.com --smtp "127.0.0.1:$PORT" "$d/m" /
+	[ "$stderr" = "" ]
+	[[ "${lines[1]}" == ".dotted "* ]]
+	local rcpt
+	for rcpt in staff@example.com ops@example.com; do
+		[ "$(body "$MAILDIR/$rcpt/1.eml")" = "$output" ]
+		grep -qx "from reports@example.com" "$MAILDIR/$rcpt/1.env"
+		grep -qx "to staff@example.com ops@example.com" "$MAILDIR/$rcpt/1.env"
+		[ "$(header "$MAILDIR/$rcpt/1.eml" From)" = "<reports@example.com>" ]
+		[ "$(header "$MAILDIR/$rcpt/1.eml" To)" = "<staff@example.com>, <ops@example.com>" ]
+		[ "$(header "$MAILDIR/$rcpt/1.eml" Subject)" = "Disk usage on $(uname -n): OK" ]
+		local date
+		date=$(header "$MAILDIR/$rcpt/1.eml" Date)
+		[[ "$date" =~ ^(Mon|Tue|Wed|Thu|Fri|Sat|Sun),\ [0-9]{2}\ [A-Z][a-z]{2}\ [0-9]{4}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ \+0000$ ]]
+		[ $(($(date +%s) - $(date -d "$date" +%s))) -lt 60 ]
+		[[ "$(header "$MAILDIR/$rcpt/1.eml" Message-ID)" =~ ^\<[0-9]+\.[0-9]+\.diskreport@.+\>$ ]]
+		[ "$(header "$MAILDIR/$rcpt/1.eml" MIME-Version)" = "1.0" ]
+		[ "$(header "$MAILDIR/$rcpt/1.eml" Content-Type)" = "text/plain; charset=UTF-8" ]
+	done
+	# the server removes one leading dot, so the line kept its dot only
+	# because it was stuffed; the saved data has CRLF line ends
+	grep -q $'^\\.dotted .*\r$' "$MAILDIR/ops@example.com/1.eml"
+}
+
+@test "--subject sets the subject, non-ASCII encoded; the default sender is LOGNAME@HOST" {
+	start_smtpd
+	LOGNAME=alice run -0 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --subject "Nightly Disk Usage Report" /
+	[ "$(header "$MAILDIR/a@example.com/1.eml" Subject)" = "Nightly Disk Usage Report" ]
+	grep -qx "from alice@$(uname -n)" "$MAILDIR/a@example.com/1.env"
+	[ "$(header "$MAILDIR/a@example.com/1.eml" From)" = "<alice@$(uname -n)>" ]
+	run -0 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --subject "Plattenplatz ü" /
+	[ "$(header "$MAILDIR/a@example.com/2.eml" Subject)" = "=?UTF-8?B?UGxhdHRlbnBsYXR6IMO8?=" ]
+}
+
+@test "HELO is used when the server refuses EHLO" {
+	start_smtpd --no-ehlo
+	run -0 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
+	grep -qx "helo $(uname -n)" "$MAILDIR/a@example.com/1.env"
+}
+
+@test "--mail-if warn and crit mail only when the status calls for it" {
+	threshold_mount
+	start_smtpd
+	run -0 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --mail-if warn --warn 90 "$TM"
+	[ ! -e "$MAILDIR/a@example.com" ]
+	run -1 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --mail-if crit --warn 50 "$TM"
+	[ ! -e "$MAILDIR/a@example.com" ]
+	run -1 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --mail-if warn --warn 50 "$TM"
+	[ -f "$MAILDIR/a@example.com/1.eml" ]
+	[ "$(header "$MAILDIR/a@example.com/1.eml" Subject)" = "Disk usage on $(uname -n): WARN" ]
+	run -2 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --mail-if crit --crit 50 "$TM"
+	[ -f "$MAILDIR/a@example.com/2.eml" ]
+	run -0 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --mail-if always "$TM"
+	[ -f "$MAILDIR/a@example.com/3.eml" ]
+}
+
+@test "a server that is down: the step is named, exit 4, the report still printed" {
+	start_smtpd
+	kill "$SMTPD_PID"
+	wait "$SMTPD_PID" 2>/dev/null || true
+	SMTPD_PID=
+	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
+	[ "$stderr" = "diskreport: mail: connect to 127.0.0.1:$PORT: Connection refused" ]
+	[[ "${lines[1]}" == *" /" ]]
+}
+
+@test "a rejected recipient is named, the others still get it, exit 4" {
+	start_smtpd --reject nobody@example.com
+	run --separate-stderr -4 diskreport --mail-to a@example.com,nobody@example.com --smtp "127.0.0.1:$PORT" /
+	[ "$stderr" = "diskreport: mail: RCPT TO <nobody@example.com>: 550 5.1.1 <nobody@example.com>: Recipient address rejected" ]
+	[ "$(body "$MAILDIR/a@example.com/1.eml")" = "$output" ]
+	[ ! -e "$MAILDIR/nobody@example.com" ]
+	run --separate-stderr -4 diskreport --mail-to nobody@example.com --smtp "127.0.0.1:$PORT" /
+	[ "${stderr_lines[0]}" = "diskreport: mail: RCPT TO <nobody@example.com>: 550 5.1.1 <nobody@example.com>: Recipient address rejected" ]
+	[ "${stderr_lines[1]}" = "diskreport: mail: RCPT TO: no recipient accepted" ]
+}
+
+@test "a connection dropped during DATA is an error naming the step, exit 4" {
+	start_smtpd --drop-data
+	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
+	[ "$stderr" = "diskreport: mail: end of DATA: connection closed by the server" ]
+	[[ "${lines[1]}" == *" /" ]]
+}
+
+@test "a server that never answers times out after --smtp-timeout, exit 4" {
+	need_cmd "$SYS_PYTHON"
+	local d
+	d=$(scratch)
+	"$SYS_PYTHON" -c '
+import socket, sys, os, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)' "$d/port" >/dev/null 2>&1 3>&- &
+	SMTPD_PID=$!
+	retry_until 15 test -f "$d/port"
+	local start=$SECONDS
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" --smtp-timeout 300ms /
+	[ "$stderr" = "diskreport: mail: greeting: no reply within 300ms" ]
+	[ $((SECONDS - start)) -lt 10 ]
+}
+
+# ---- bad input ----------------------------------------------------------------------
+
+@test "--help prints the usage and exits 0" {
+	run -0 diskreport --help
+	[ "${lines[0]}" = "usage: $(usage | sed 's/^usage: //')" ]
+	[[ "$output" == *"--mail-if always|warn|crit"* ]]
+}
+
+@test "a bad percentage is a usage error, exit 3" {
+	local opt
+	for opt in --warn --crit --iwarn --icrit; do
+		run --separate-stderr -3 diskreport "$opt" 101
+		[ "${stderr_lines[0]}" = "diskreport: invalid $opt '101': expected a percentage 0-100" ]
+		[ "${stderr_lines[1]}" = "$(usage)" ]
+	done
+	run --separate-stderr -3 diskreport --warn abc
+	[ "${stderr_lines[0]}" = "diskreport: invalid --warn 'abc': expected a percentage 0-100" ]
+	run --separate-stderr -3 diskreport --crit -5
+	[ "${stderr_lines[0]}" = "diskreport: invalid --crit '-5': expected a percentage 0-100" ]
+}
+
+@test "--warn above --crit is a usage error, exit 3" {
+	run --separate-stderr -3 diskreport --warn 95 --crit 90
+	[ "${stderr_lines[0]}" = "diskreport: --warn 95 is above --crit 90" ]
+	run --separate-stderr -3 diskreport --iwarn 95 --icrit 90
+	[ "${stderr_lines[0]}" = "diskreport: --iwarn 95 is above --icrit 90" ]
+}
+
+@test "a bad --timeout or --smtp-timeout is a usage error, exit 3" {
+	run --separate-stderr -3 diskreport --timeout 5x
+	[ "${stderr_lines[0]}" = "diskreport: invalid --timeout '5x': expected a duration like 1.5, 200ms, 2s, 5m, 1h, 1d" ]
+	[ "${stderr_lines[1]}" = "$(usage)" ]
+	run --separate-stderr -3 diskreport --timeout 0
+	[ "${stderr_lines[0]}" = "diskreport: invalid --timeout '0': must be more than 0" ]
+	run --separate-stderr -3 diskreport --smtp-timeout soon --mail-to a@example.com
+	[ "${stderr_lines[0]}" = "diskreport: invalid --smtp-timeout 'soon': expected a duration like 1.5, 200ms, 2s, 5m, 1h, 1d" ]
+}
+
+@test "a bad mail address is a usage error, exit 3" {
+	local a
+	for a in nobody "@example.com" "a@" "a b@example.com" "a@b@c" "<a@example.com>"; do
+		run --separate-stderr -3 diskreport --mail-to "$a"
+		[ "${stderr_lines[0]}" = "diskreport: invalid mail address '$a'" ]
+		[ "${stderr_lines[1]}" = "$(usage)" ]
+	done
+	run --separate-stderr -3 diskreport --mail-to a@example.com --mail-from bad
+	[ "${stderr_lines[0]}" = "diskreport: invalid mail address 'bad'" ]
+	run --separate-stderr -3 diskreport --mail-to ,
+	[ "${stderr_lines[0]}" = "diskreport: invalid --mail-to ',': no address" ]
+}
+
+@test "a bad --smtp host or port is a usage error, exit 3" {
+	local p
+	for p in 0 65536 smtp 25x ""; do
+		run --separate-stderr -3 diskreport --mail-to a@example.com --smtp "localhost:$p"
+		[ "${stderr_lines[0]}" = "diskreport: invalid --smtp port '$p': expected 1-65535" ]
+	done
+	run --separate-stderr -3 diskreport --mail-to a@example.com --smtp "[::1"
+	[ "${stderr_lines[0]}" = "diskreport: invalid --smtp '[::1': expected HOST[:PORT] or [ADDR]:PORT" ]
+	run --separate-stderr -3 diskreport --mail-to a@example.com --smtp ":25"
+	[ "${stderr_lines[0]}" = "diskreport: invalid --smtp ':25': expected HOST[:PORT] or [ADDR]:PORT" ]
+}
+
+@test "other bad options and combinations are usage errors, exit 3" {
+	run --separate-stderr -3 diskreport --bogus
+	[ "${stderr_lines[0]}" = "diskreport: unknown option '--bogus'" ]
+	[ "${stderr_lines[1]}" = "$(usage)" ]
+	run --separate-stderr -3 diskreport -Z
+	[ "${stderr_lines[0]}" = "diskreport: unknown option '-Z'" ]
+	run --separate-stderr -3 diskreport --json --csv
+	[ "${stderr_lines[0]}" = "diskreport: --json and --csv cannot be combined" ]
+	run --separate-stderr -3 diskreport --smtp 127.0.0.1:25
+	[ "${stderr_lines[0]}" = "diskreport: mail options need --mail-to" ]
+	run --separate-stderr -3 diskreport --mail-to a@example.com --mail-if sometimes
+	[ "${stderr_lines[0]}" = "diskreport: invalid --mail-if 'sometimes': expected always, warn or crit" ]
+	run --separate-stderr -3 diskreport -t ""
+	[ "${stderr_lines[0]}" = "diskreport: empty filesystem type" ]
+	run --separate-stderr -3 diskreport --mail-to a@example.com --subject $'two\nlines'
+	[ "${stderr_lines[0]}" = "diskreport: invalid --subject: it must be one line" ]
+	run --separate-stderr -3 diskreport --timeout
+	[ "${stderr_lines[0]}" = "diskreport: option '--timeout' needs an argument" ]
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""A real SMTP server (aiosmtpd) on a loopback port for tests/diskreport.bats.
+
+usage: diskreport_smtpd.py DIR [--reject ADDR]... [--drop-data] [--no-ehlo]
+
+Listens on 127.0.0.1 on a free port and writes the port to DIR/port once
+it accepts connections. Every accepted message is saved once per
+recipient as DIR/<recipient>/<n>.eml (the content as received, after
+dot-unstuffing), with the envelope in DIR/<recipient>/<n>.env.
+--reject ADDR refuses that recipient with 550; --drop-data closes the
+connection after the message data instead of replying; --no-ehlo answers
+EHLO with 502 so the client must fall back to HELO.
+"""
+import argparse
+import asyncio
+import os
+
+from aiosmtpd.smtp import SMTP
+
+
+class Handler:
+    def __init__(self, args):
+        self.args = args
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.args.reject:
+            return "550 5.1.1 <%s>: Recipient address rejected" % address
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.args.drop_data:
+            server.transport.close()
+            return "421 closing"
+        self.count += 1
+        for rcpt in envelope.rcpt_tos:
+            d = os.path.join(self.args.dir, rcpt)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "%d.env" % self.count), "w") as f:
+                f.write("from %s\nto %s\nhelo %s\n" % (
+                    envelope.mail_from, " ".join(envelope.rcpt_tos), session.host_name))
+            with open(os.path.join(d, "%d.eml" % self.count), "wb") as f:
+                f.write(envelope.content)
+        return "250 2.0.0 Ok: queued"
+
+
+class NoEhloSMTP(SMTP):
+    async def smtp_EHLO(self, arg):
+        await self.push("502 5.5.2 Error: command not recognized")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--reject", action="append", default=[])
+    ap.add_argument("--drop-data", action="store_true")
+    ap.add_argument("--no-ehlo", action="store_true")
+    args = ap.parse_args()
+    handler = Handler(args)
+    cls = NoEhloSMTP if args.no_ehlo else SMTP
+
+    async def serve():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: cls(handler, decode_data=False, hostname="smtp.test"),
+            "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        tmp = os.path.join(args.dir, "port.tmp")
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, os.path.join(args.dir, "port"))
+        await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
