@@ -217,7 +217,18 @@ static void run_one(char **argv, struct outcome *o)
 	int status;
 
 	memset(o, 0, sizeof(*o));
+	/* a signal that arrives before running_child is set is held, not lost */
+	sigset_t forwarded, old;
+	sigemptyset(&forwarded);
+	sigaddset(&forwarded, SIGTERM);
+	sigaddset(&forwarded, SIGHUP);
+	sigaddset(&forwarded, SIGUSR1);
+	sigaddset(&forwarded, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &forwarded, &old);
 	pid_t pid = box_spawn(&sp, &e);
+	if (pid > 0)
+		running_child = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		if (!e.err)
 			box_fatal_errno("unable to fork");
@@ -227,7 +238,6 @@ static void run_one(char **argv, struct outcome *o)
 		o->result = o->status == 127 ? "not_found" : "not_executable";
 		return;
 	}
-	running_child = pid;
 	if (box_waitpid(pid, &status, 0) < 0)
 		box_fatal_errno("unable to wait for %s", argv[0]);
 	running_child = 0;

@@ -11,6 +11,24 @@
 
 extern char **environ;
 
+/* libc refuses to touch the signals it reserves for itself (glibc's 32 and
+ * 33, musl's 32-34), yet a parent may have left them ignored, and an
+ * ignored signal stays ignored across exec. Ask the kernel directly. */
+static void box_reset_reserved_signal(int sig)
+{
+#if defined(__linux__) && defined(SYS_rt_sigaction)
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} ksa = { 0 };	/* SIG_DFL, no flags, empty mask */
+	syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+#else
+	(void)sig;
+#endif
+}
+
 void box_reset_signals(void)
 {
 	struct sigaction sa = { 0 };
@@ -19,8 +37,8 @@ void box_reset_signals(void)
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &sa, NULL) < 0)
+			box_reset_reserved_signal(sig);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }

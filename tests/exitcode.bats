@@ -192,7 +192,9 @@ usage() { usage_line exitcode; }
 	pid=$!
 	retry_until 5 pgrep -P "$pid" sleep
 	kill -TERM "$pid"
-	run -143 wait "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 143 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/err")" = "exitcode: sleep killed by SIGTERM (Terminated)" ]
 }
 
