@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,19 +87,6 @@ static void undo_pidfile(void)
 {
 	if (undo_on_exit && undo_on_exit->have_pidfile)
 		box_pidfile_abort(&undo_on_exit->pf);
-}
-
-static void close_from(int from)
-{
-#if defined(__linux__) && defined(SYS_close_range)
-	if (syscall(SYS_close_range, (unsigned)from, ~0U, 0U) == 0)
-		return;
-#endif
-	long max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (int fd = from; fd < max; fd++)
-		close(fd);
 }
 
 static void send_report(int fd, int kind, int err, const char *what)
@@ -360,7 +346,7 @@ static int start(struct config *c)
 			box_fatal_errno("unable to open /dev/null");
 	for (int fd = 0; fd < 3; fd++)
 		box_set_cloexec(fd, 0);
-	close_from(3);
+	box_close_from(3);
 	open_kept(c, &k);
 	if (pipe2(rep, O_CLOEXEC) < 0)
 		box_fatal_errno("unable to create a pipe");

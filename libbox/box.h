@@ -196,6 +196,8 @@ pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e);
 int box_exec_fail_code(int err);
 /* Marks every fd >= from close-on-exec (close_range or a loop). */
 void box_cloexec_from(int from);
+/* Closes every fd >= from. */
+void box_close_from(int from);
 /* Child side: default dispositions for every catchable signal, empty mask. */
 void box_reset_signals(void);
 

@@ -43,18 +43,33 @@ void box_reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-void box_cloexec_from(int from)
+/* close_range(2) with flags 0 (close) or CLOSE_RANGE_CLOEXEC (Linux 5.11),
+ * else a loop over every possible fd. */
+static void box_fds_from(int from, unsigned flags)
 {
 #if defined(__linux__) && defined(SYS_close_range)
-	/* CLOSE_RANGE_CLOEXEC (Linux 5.11) */
-	if (syscall(SYS_close_range, (unsigned)from, ~0U, 4U) == 0)
+	if (syscall(SYS_close_range, (unsigned)from, ~0U, flags) == 0)
 		return;
 #endif
 	long max = sysconf(_SC_OPEN_MAX);
 	if (max < 0 || max > 65536)
 		max = 65536;
-	for (int fd = from; fd < max; fd++)
-		box_set_cloexec(fd, 1);
+	for (int fd = from; fd < max; fd++) {
+		if (flags)
+			box_set_cloexec(fd, 1);
+		else
+			close(fd);
+	}
+}
+
+void box_cloexec_from(int from)
+{
+	box_fds_from(from, 4U);
+}
+
+void box_close_from(int from)
+{
+	box_fds_from(from, 0);
 }
 
 static int box_fd_target_ok(int fd, int target)
