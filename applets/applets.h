@@ -1,5 +1,6 @@
 /* The applets, sorted by name: one line each. */
 APPLET(daemonize)
+APPLET(dirsync)
 APPLET(diskreport)
 APPLET(exitcode)
 APPLET(pipe)
