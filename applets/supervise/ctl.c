@@ -1,0 +1,278 @@
+/* supervise ctl: supervisorctl's verbs over the daemon's Unix socket. */
+#include "supervise.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static const char *const verbs[] = {
+	"status", "start", "stop", "restart", "signal", "pid", "avail", "reread",
+	"update", "reload", "shutdown", "version", "tail", "maintail", "help",
+	"exit", "quit",
+};
+
+static const char *const help_lines[][2] = {
+	{ "status", "status <name>\t\tGet status for a single process\n"
+		"status <gname>:*\tGet status for all processes in a group\n"
+		"status <name> <name>\tGet status for multiple named processes\n"
+		"status\t\t\tGet all process status info\n"
+		"status --json [name...]\tThe same as a JSON array" },
+	{ "start", "start <name>\t\tStart a process\nstart <gname>:*\t\tStart all processes in a group\n"
+		"start <name> <name>\tStart multiple processes or groups\nstart all\t\tStart all processes" },
+	{ "stop", "stop <name>\t\tStop a process\nstop <gname>:*\t\tStop all processes in a group\n"
+		"stop <name> <name>\tStop multiple processes or groups\nstop all\t\tStop all processes" },
+	{ "restart", "restart <name>\t\tRestart a process\nrestart <gname>:*\tRestart all processes in a group\n"
+		"restart <name> <name>\tRestart multiple processes or groups\nrestart all\t\tRestart all processes" },
+	{ "signal", "signal <signal name> <name>\t\tSignal a process\n"
+		"signal <signal name> <gname>:*\t\tSignal all processes in a group\n"
+		"signal <signal name> all\t\tSignal all processes" },
+	{ "pid", "pid\t\t\tGet the PID of supervise.\npid <name>\t\tGet the PID of a single child process by name.\n"
+		"pid all\t\t\tGet the PID of every child process, one per line." },
+	{ "avail", "avail\t\t\tDisplay all configured processes" },
+	{ "reread", "reread \t\t\tReload the daemon's configuration files without add/remove" },
+	{ "update", "update\t\t\tReload config and add/remove as necessary, and will restart affected programs\n"
+		"update <gname> [...]\tUpdate specific groups" },
+	{ "reload", "reload \t\tRestart the remote supervise." },
+	{ "shutdown", "shutdown \tShut the remote supervise down." },
+	{ "version", "version\t\t\tShow the version of the remote supervise process" },
+	{ "tail", "tail [-f] <name> [stdout|stderr] (default stdout)\nEx:\n"
+		"tail -f <name>\t\tContinuous tail of named process stdout\n\t\t\tCtrl-C to exit.\n"
+		"tail -100 <name>\tlast 100 *bytes* of process stdout\n"
+		"tail <name> stderr\tlast 1600 *bytes* of process stderr" },
+	{ "maintail", "maintail -f \tContinuous tail of supervise's main log file (Ctrl-C to exit)\n"
+		"maintail -100\tlast 100 *bytes* of supervise's main log file\n"
+		"maintail\tlast 1600 *bytes* of supervise's main log file" },
+	{ "help", "help\t\tPrint a list of available actions\nhelp <action>\tPrint help for <action>" },
+	{ "exit", "exit\tExit the supervise shell." },
+	{ "quit", "quit\tExit the supervise shell." },
+};
+
+static int known_verb(const char *v)
+{
+	for (size_t i = 0; i < BOX_ARRAY_LEN(verbs); i++)
+		if (!strcmp(verbs[i], v))
+			return 1;
+	return 0;
+}
+
+static int ctl_help(char **av, int ac)
+{
+	struct box_buf b = { 0 };
+	int code = 0;
+	if (!ac) {
+		box_buf_adds(&b, "\ndefault commands (type help <topic>):\n"
+			"=====================================\n");
+		for (size_t i = 0; i < BOX_ARRAY_LEN(verbs); i++)
+			box_buf_printf(&b, "%-10s%s", verbs[i], i % 6 == 5 ? "\n" : "");
+		box_buf_adds(&b, "\n\n");
+	}
+	for (int k = 0; k < ac; k++) {
+		int found = 0;
+		for (size_t i = 0; i < BOX_ARRAY_LEN(help_lines); i++)
+			if (!strcmp(help_lines[i][0], av[k])) {
+				box_buf_printf(&b, "%s\n", help_lines[i][1]);
+				found = 1;
+			}
+		if (!found) {
+			box_buf_printf(&b, "*** No help on %s\n", av[k]);
+			code = 2;
+		}
+	}
+	box_write_all(1, b.p, b.len);
+	box_buf_free(&b);
+	return code;
+}
+
+/* Connects, sends the request, copies the reply to stdout; the exit code
+ * comes from the reply header. */
+static int ctl_request(const char *sock, char **av, int ac)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int is_status = !strcmp(av[0], "status");
+	struct box_buf req = { 0 };
+
+	if (strlen(sock) >= sizeof(a.sun_path))
+		box_usage("invalid socket path '%s': too long", sock);
+	strcpy(a.sun_path, sock);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		box_fatal_errno("unable to create a socket");
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int err = errno;
+		struct box_buf m = { 0 };
+		const char *what = err == ENOENT ? "no such file" : err == ECONNREFUSED ?
+			"refused connection" : strerror(err);
+		int shut = !strcmp(av[0], "shutdown");
+		box_buf_printf(&m, "%sunix://%s %s%s\n", shut ? "ERROR: " : "", sock, what,
+			shut ? " (already shut down?)" : "");
+		box_write_all(1, m.p, m.len);
+		box_buf_free(&m);
+		close(fd);
+		if (is_status)
+			return 4;
+		if (shut)
+			return 1;
+		return err == ENOENT ? 7 : err == ECONNREFUSED || err == EACCES ? 4 : 1;
+	}
+	for (int i = 0; i < ac; i++) {
+		if (strpbrk(av[i], " \t\r\n")) {
+			close(fd);
+			box_buf_free(&req);
+			box_usage("invalid argument '%s': contains a blank", av[i]);
+		}
+		box_buf_printf(&req, "%s%s", i ? " " : "", av[i]);
+	}
+	box_buf_addc(&req, '\n');
+	/* a refused client is told why before its request is read, so a failed
+	 * send is not the end: the reply may be waiting */
+	send(fd, req.p, req.len, MSG_NOSIGNAL);
+	box_buf_free(&req);
+
+	char head[64];
+	size_t hl = 0;
+	while (hl < sizeof(head) - 1) {
+		ssize_t r = box_read(fd, head + hl, 1);
+		if (r <= 0)
+			break;
+		if (head[hl++] == '\n')
+			break;
+	}
+	head[hl] = 0;
+	int code;
+	long long len;
+	if (sscanf(head, "%d %lld", &code, &len) != 2) {
+		close(fd);
+		box_fatal("unable to read a reply from %s: connection closed", sock);
+	}
+	char buf[65536];
+	for (;;) {
+		ssize_t r = box_read(fd, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+		if (box_write_all(1, buf, (size_t)r) < 0)
+			break;
+	}
+	close(fd);
+	return code;
+}
+
+static char *socket_from_config(const char *conf)
+{
+	struct config c;
+	struct box_buf err = { 0 };
+	char *path = conf ? box_xstrdup(conf) : config_search();
+	if (!path)
+		box_usage("no configuration file found; use -c CONF or -s SOCKET");
+	if (config_load(path, &c, &err) < 0)
+		box_die(2, "%s", err.p);
+	free(path);
+	char *sock = NULL;
+	if (c.serverurl && !strncmp(c.serverurl, "unix://", 7))
+		sock = box_xstrdup(c.serverurl + 7);
+	else if (c.sock)
+		sock = box_xstrdup(c.sock);
+	config_free(&c);
+	if (!sock)
+		box_usage("%s has no [unix_http_server] file and no unix:// serverurl",
+			conf ? conf : "the configuration");
+	return sock;
+}
+
+static int run_words(const char *sock, char **av, int ac, int interactive)
+{
+	if (!strcmp(av[0], "help"))
+		return ctl_help(av + 1, ac - 1);
+	if (!known_verb(av[0])) {
+		struct box_buf m = { 0 };
+		box_buf_printf(&m, "*** Unknown syntax: %s\n", av[0]);
+		box_write_all(1, m.p, m.len);
+		box_buf_free(&m);
+		return 2;
+	}
+	if (interactive && ac == 1 && (!strcmp(av[0], "shutdown") || !strcmp(av[0], "reload"))) {
+		char ans[16] = "";
+		box_write_str(1, !strcmp(av[0], "shutdown") ?
+			"Really shut the remote supervise process down y/N? " :
+			"Really restart the remote supervise process y/N? ");
+		if (box_read(0, ans, sizeof(ans) - 1) <= 0 || (ans[0] != 'y' && ans[0] != 'Y'))
+			return 0;
+	}
+	return ctl_request(sock, av, ac);
+}
+
+static int interactive(const char *sock)
+{
+	char *st[] = { "status", NULL };
+	struct box_buf line = { 0 };
+	run_words(sock, st, 1, 1);
+	for (;;) {
+		char c;
+		box_write_str(1, "supervise> ");
+		line.len = 0;
+		box_buf_add(&line, "", 0);
+		ssize_t r;
+		while ((r = box_read(0, &c, 1)) == 1 && c != '\n')
+			box_buf_addc(&line, c);
+		if (r <= 0 && !line.len) {
+			box_write_str(1, "\n");
+			break;
+		}
+		char *av[64];
+		int ac = 0;
+		for (char *save = NULL, *t = strtok_r(line.p, " \t\r", &save); t && ac < 63;
+		     t = strtok_r(NULL, " \t\r", &save))
+			av[ac++] = t;
+		av[ac] = NULL;
+		if (!ac)
+			continue;
+		if (!strcmp(av[0], "exit") || !strcmp(av[0], "quit"))
+			break;
+		run_words(sock, av, ac, 1);
+	}
+	box_buf_free(&line);
+	return 0;
+}
+
+static const struct box_opt ctl_opts[] = {
+	{ 'c', 'c', "configuration", 1 },
+	{ 's', 's', "serverurl", 1 },
+	{ 'h', 0, "help", 0 },
+	{ 0 },
+};
+
+int ctl_main(int argc, char **argv)
+{
+	struct box_getopt g;
+	const char *conf = NULL, *url = NULL;
+	int c;
+
+	box_getopt_init(&g, argc, argv);
+	while ((c = box_getopt(&g, ctl_opts)) != -1) {
+		if (c == 'h')
+			return ctl_help(NULL, 0);
+		if (c == 'c')
+			conf = g.arg;
+		else
+			url = g.arg;
+	}
+	if (conf && url)
+		box_usage("-c and -s cannot be combined");
+	char **av = argv + g.ind;
+	int ac = argc - g.ind;
+	if (ac && !strcmp(av[0], "help"))
+		return ctl_help(av + 1, ac - 1);
+	if (ac && !known_verb(av[0]))
+		return run_words(NULL, av, ac, 0);
+	char *sock;
+	if (url)
+		sock = box_xstrdup(strncmp(url, "unix://", 7) ? url : url + 7);
+	else
+		sock = socket_from_config(conf);
+	int rc = ac ? run_words(sock, av, ac, 0) : interactive(sock);
+	free(sock);
+	return rc;
+}

@@ -1,0 +1,180 @@
+#!/bin/sh
+# supervise side by side with supervisord, runsv (runit) and s6-supervise:
+# RSS with 100 programs, death -> respawn latency (median), `ctl status`
+# round trip against supervisorctl, and wakeups over 10 idle seconds.
+# Prints each figure and supervise's ratio to each peer.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+PROCBOX=${PROCBOX:-$top/procbox}
+for c in python3 supervisord supervisorctl runsvdir s6-svscan; do
+	command -v "$c" >/dev/null 2>&1 || { echo "supervise bench: needs $c" >&2; exit 1; }
+done
+export PROCBOX
+exec python3 - "$@" <<'EOF'
+import os, signal, statistics, subprocess, sys, tempfile, time
+
+N = 100
+PROCBOX = os.environ["PROCBOX"]
+work = tempfile.mkdtemp(prefix="svbench.")
+started = []   # Popen objects to stop at the end
+
+def children(pid):
+    out = []
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+def status_field(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+def wait_for(cond, secs=30):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    raise SystemExit("bench: condition not met in %ds" % secs)
+
+def sleep_cmd(i):
+    return f"sleep {100000 + i}"
+
+# ---- supervise and supervisord, same programs ------------------------------
+def write_conf(path, sock, extra=""):
+    with open(path, "w") as f:
+        f.write(f"[supervisord]\nlogfile={path}.log\npidfile={path}.pid\n"
+                f"childlogdir={work}\nnodaemon=true\n\n"
+                f"[unix_http_server]\nfile={sock}\n\n"
+                f"[supervisorctl]\nserverurl=unix://{sock}\n\n{extra}")
+        for i in range(N):
+            f.write(f"[program:p{i}]\ncommand={sleep_cmd(i)}\nstartsecs=1\n"
+                    f"autorestart=true\nstdout_logfile=NONE\nstderr_logfile=NONE\n\n")
+
+sv_conf, sd_conf = f"{work}/sv.conf", f"{work}/sd.conf"
+write_conf(sv_conf, f"{work}/sv.sock")
+write_conf(sd_conf, f"{work}/sd.sock",
+           "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
+           "supervisor.rpcinterface:make_main_rpcinterface\n\n")
+devnull = open(os.devnull, "w")
+sv = subprocess.Popen([PROCBOX, "supervise", "-c", sv_conf], stdout=devnull, stderr=devnull)
+sd = subprocess.Popen(["supervisord", "-n", "-c", sd_conf], stdout=devnull, stderr=devnull)
+started += [sv, sd]
+
+# ---- runit and s6: one service directory per program -----------------------
+def service_dirs(base):
+    os.mkdir(base)
+    for i in range(N):
+        d = f"{base}/p{i}"
+        os.mkdir(d)
+        with open(f"{d}/run", "w") as f:
+            f.write(f"#!/bin/sh\nexec {sleep_cmd(i)}\n")
+        os.chmod(f"{d}/run", 0o755)
+
+service_dirs(f"{work}/runit")
+service_dirs(f"{work}/s6")
+rs = subprocess.Popen(["runsvdir", f"{work}/runit"], stdout=devnull, stderr=devnull)
+s6 = subprocess.Popen(["s6-svscan", f"{work}/s6"], stdout=devnull, stderr=devnull)
+started += [rs, s6]
+
+def programs_of(kind):
+    if kind in ("supervise", "supervisord"):
+        return children({"supervise": sv.pid, "supervisord": sd.pid}[kind])
+    top = {"runsv": rs.pid, "s6-supervise": s6.pid}[kind]
+    return [c for s in children(top) for c in children(s)]
+
+def supervisor_pids(kind):
+    if kind == "supervise":
+        return [sv.pid]
+    if kind == "supervisord":
+        return [sd.pid]
+    top = {"runsv": rs.pid, "s6-supervise": s6.pid}[kind]
+    return [top] + children(top)
+
+kinds = ["supervise", "supervisord", "runsv", "s6-supervise"]
+try:
+    for k in kinds:
+        wait_for(lambda: len(programs_of(k)) >= N, 60)
+    time.sleep(1.5)   # past startsecs everywhere
+
+    print(f"programs: {N} x sleep, one run, same machine")
+    # ---- wakeups over 10 idle seconds ----
+    def switches(k):
+        return sum(status_field(p, "voluntary_ctxt_switches") +
+                   status_field(p, "nonvoluntary_ctxt_switches") for p in supervisor_pids(k))
+    before = {k: switches(k) for k in kinds}
+    time.sleep(10)
+    wake = {k: switches(k) - before[k] for k in kinds}
+    print("wakeups in 10 idle s: " + ", ".join(f"{k} {wake[k]}" for k in kinds))
+
+    # ---- RSS ----
+    rss = {k: sum(status_field(p, "VmRSS") for p in supervisor_pids(k)) for k in kinds}
+    print("RSS (KiB, supervisor processes only): " +
+          ", ".join(f"{k} {rss[k]}" for k in kinds))
+    print("RSS ratio supervise/peer: " + ", ".join(
+        f"{k} {rss['supervise'] / rss[k]:.3f}" for k in kinds[1:]))
+
+    # ---- death -> respawn latency ----
+    def respawn(kind, rounds=9):
+        lat = []
+        for r in range(rounds):
+            if kind in ("runsv", "s6-supervise"):
+                top = {"runsv": rs.pid, "s6-supervise": s6.pid}[kind]
+                parent = children(top)[0]
+            else:
+                parent = {"supervise": sv.pid, "supervisord": sd.pid}[kind]
+            old = set(children(parent))
+            victim = sorted(old)[0]
+            t0 = time.perf_counter()
+            os.kill(victim, signal.SIGKILL)
+            end = t0 + 5
+            while time.perf_counter() < end:
+                new = set(children(parent)) - old
+                if new:
+                    break
+            lat.append((time.perf_counter() - t0) * 1000)
+            time.sleep(1.3)   # stay past startsecs and runsv's 1 s throttle
+        return statistics.median(lat)
+    lat = {k: respawn(k) for k in kinds}
+    print("death->respawn median (ms): " + ", ".join(f"{k} {lat[k]:.2f}" for k in kinds))
+    print("respawn ratio supervise/peer: " + ", ".join(
+        f"{k} {lat['supervise'] / lat[k]:.3f}" for k in kinds[1:]))
+
+    # ---- ctl status round trip ----
+    def roundtrip(cmd, rounds=15):
+        t = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(t)
+    a = roundtrip([PROCBOX, "supervise", "ctl", "-s", f"{work}/sv.sock", "status"])
+    b = roundtrip(["supervisorctl", "-c", sd_conf, "status"])
+    print(f"ctl status round trip median (ms, {N} programs): supervise {a:.2f}, "
+          f"supervisorctl {b:.2f}, ratio {a / b:.3f}")
+finally:
+    subprocess.run(["s6-svscanctl", "-t", f"{work}/s6"], stdout=devnull, stderr=devnull)
+    for p in started:
+        try:
+            if p is not s6:
+                p.send_signal(signal.SIGTERM if p in (sv, sd) else signal.SIGHUP)
+        except OSError:
+            pass
+    for p in started:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    # runsvdir and s6-svscan leave their services to the supervisors: stop them
+    subprocess.run(["sh", "-c", f"for d in {work}/runit/*; do sv -w 5 force-stop $d; sv exit $d; done"],
+                   stdout=devnull, stderr=devnull)
+    subprocess.run(["sh", "-c", f"for d in {work}/s6/*; do s6-svc -dx $d; done"],
+                   stdout=devnull, stderr=devnull)
+    subprocess.run(["rm", "-rf", work])
+EOF
