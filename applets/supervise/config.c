@@ -598,24 +598,14 @@ static int section_supervisorctl(struct loader *L, const struct ini_section *s)
 	return 0;
 }
 
-/* One process of a [program:x] section. */
-static int program_proc(struct loader *L, const struct ini_section *s, const char *pname,
-	int num, int numprocs, struct pconf **out)
+struct pconf *pconf_new(void)
 {
 	struct pconf *p = box_xcalloc(1, sizeof(*p));
-	char *here = dir_of(s->file);
-	struct expand_ctx x = { pname, pname, here, num, numprocs };
-	struct box_buf v = { 0 }, fp = { 0 };
-	const char *stream[2] = { "stdout", "stderr" };
-	int rc = 0;
-	long long n;
 
-	*out = p;
-	p->group = box_xstrdup(pname);
 	p->priority = 999;
 	p->autostart = 1;
 	p->autorestart = AR_UNEXPECTED;
-	p->exitcodes[0] = 1;
+	p->exitcodes[0] = 1;	/* exit status 0 is expected */
 	p->startsecs = BOX_NSEC;
 	p->startretries = 3;
 	p->stopsignal = SIGTERM;
@@ -628,6 +618,23 @@ static int program_proc(struct loader *L, const struct ini_section *s, const cha
 		p->maxbytes[i] = 50LL * 1024 * 1024;
 		p->backups[i] = 10;
 	}
+	return p;
+}
+
+/* One process of a [program:x] section. */
+static int program_proc(struct loader *L, const struct ini_section *s, const char *pname,
+	int num, int numprocs, struct pconf **out)
+{
+	struct pconf *p = pconf_new();
+	char *here = dir_of(s->file);
+	struct expand_ctx x = { pname, pname, here, num, numprocs };
+	struct box_buf v = { 0 }, fp = { 0 };
+	const char *stream[2] = { "stdout", "stderr" };
+	int rc = 0;
+	long long n;
+
+	*out = p;
+	p->group = box_xstrdup(pname);
 	if (L->sv_env) {
 		box_buf_adds(&v, "");
 		struct expand_ctx sx = { "", "", here, -1, -1 };

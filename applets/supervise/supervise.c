@@ -59,7 +59,7 @@ static const struct box_opt opts[] = {
 
 static struct pconf *single_pconf(char **cmd)
 {
-	struct pconf *p = box_xcalloc(1, sizeof(*p));
+	struct pconf *p = pconf_new();
 	const char *base = strrchr(cmd[0], '/');
 	int n = 0;
 
@@ -70,17 +70,8 @@ static struct pconf *single_pconf(char **cmd)
 	p->argv = box_xcalloc((size_t)n + 1, sizeof(char *));
 	memcpy(p->argv, cmd, sizeof(char *) * (size_t)n);
 	p->command = box_xstrdup(cmd[0]);
-	p->priority = p->group_priority = 999;
-	p->autostart = 1;
+	p->group_priority = 999;
 	p->autorestart = AR_TRUE;
-	p->exitcodes[0] = 1;
-	p->startsecs = BOX_NSEC;
-	p->startretries = 3;
-	p->stopsignal = SIGTERM;
-	p->stopwaitsecs = 10 * BOX_NSEC;
-	p->backoff_max = 60 * BOX_NSEC;
-	p->umask = -1;
-	p->ready_fd = -1;
 	p->logkind[0] = p->logkind[1] = LOG_INHERIT;
 	p->fingerprint = box_xstrdup("");
 	return p;

@@ -78,6 +78,8 @@ int config_load(const char *path, struct config *c, struct box_buf *err);
 void config_free(struct config *c);
 /* The first of supervisord's default locations that exists, or NULL. */
 char *config_search(void);
+/* A program with supervisord's defaults for every key. */
+struct pconf *pconf_new(void);
 void pconf_free(struct pconf *p);
 int parse_bool(const char *s, int *out);
 
