@@ -92,7 +92,7 @@ size: procbox
 	@printf 'procbox: %s bytes (static, stripped)\n' $$(wc -c < procbox)
 
 bench: all
-	@for b in tests/bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
+	@for b in tests/bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
 
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(HDR)
 	@mkdir -p $(@D)
