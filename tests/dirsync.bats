@@ -12,6 +12,7 @@ setup() {
 	T=$W/dst
 	mkdir "$S"
 	MOUNTS=()
+	LOOPS=()
 }
 
 teardown() {
@@ -25,6 +26,9 @@ teardown() {
 	local m i
 	for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
 		umount "${MOUNTS[$i]}" 2>/dev/null || umount -l "${MOUNTS[$i]}" 2>/dev/null || true
+	done
+	for m in "${LOOPS[@]}"; do
+		losetup -d "$m" 2>/dev/null || true
 	done
 	if [ -n "${PUBLIC:-}" ]; then
 		rm -rf "$PUBLIC"
@@ -209,6 +213,53 @@ start_watch() {
 	run -0 dirsync "$S" "$T"
 	cmp "$S/sparse" "$T/sparse"
 	[ "$(stat -c %b "$T/sparse")" -lt 1024 ]
+}
+
+@test "a copy on a reflink-capable filesystem shares extents" {
+	need_root
+	need_cmd strace mkfs.xfs xfs_io losetup
+	grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null ||
+		needs "needs XFS in the kernel"
+	truncate -s 320M "$W/xfs.img"
+	mkfs.xfs -q -m reflink=1 "$W/xfs.img" || needs "needs mkfs.xfs -m reflink=1"
+	local dev
+	dev=$(losetup -f --show "$W/xfs.img") || needs "needs a free loop device"
+	LOOPS+=("$dev")
+	mkdir "$W/xfs"
+	mount -t xfs "$dev" "$W/xfs"
+	MOUNTS+=("$W/xfs")
+	mkdir "$W/xfs/src"
+	head -c 1000000 /dev/urandom >"$W/xfs/src/f"
+	strace -f -y -o "$W/trace" -e trace=ioctl,copy_file_range,pwrite64 \
+		dirsync "$W/xfs/src" "$W/xfs/dst"
+	cmp "$W/xfs/src/f" "$W/xfs/dst/f"
+	grep -E "^([0-9]+ +)?ioctl\([0-9]+<$W/xfs/dst/\.f\.dirsync\.[^>]*>, [^,]*FICLONE, [0-9]+\) = 0$" "$W/trace"
+	run -1 grep -E 'copy_file_range|pwrite64' "$W/trace"
+	# the same physical blocks, flagged shared, under both names
+	extents() { xfs_io -r -c 'fiemap -v' "$1" | awk 'NR > 2 { print $3, $5 }'; }
+	[ -n "$(extents "$W/xfs/src/f")" ]
+	[ "$(extents "$W/xfs/src/f")" = "$(extents "$W/xfs/dst/f")" ]
+	filefrag -v "$W/xfs/dst/f" | grep -q shared
+}
+
+@test "on a filesystem without reflink, large files go through copy_file_range" {
+	need_cmd strace
+	case $(stat -f -c %T "$W") in
+	ext2/ext3 | tmpfs) ;;
+	*) needs "needs the test directory on ext4 or tmpfs, not $(stat -f -c %T "$W")" ;;
+	esac
+	# above the 128 KiB copy buffer copy_file_range is used; below it one pread and one pwrite
+	head -c 1000000 /dev/urandom >"$S/big"
+	head -c 100000 /dev/urandom >"$S/small"
+	strace -f -y -o "$W/trace" -e trace=ioctl,copy_file_range,pread64,pwrite64 dirsync "$S" "$T"
+	cmp "$S/big" "$T/big"
+	cmp "$S/small" "$T/small"
+	grep -E "^([0-9]+ +)?ioctl\([0-9]+<$T/\.big\.dirsync\.[^>]*>, [^,]*FICLONE, [0-9]+\) = -1 " "$W/trace"
+	grep -E "^([0-9]+ +)?copy_file_range\([0-9]+<$S/big>, \[0\], [0-9]+<$T/\.big\.dirsync\.[^>]*>, \[0\], 1000000, 0\) = 1000000$" "$W/trace"
+	run -1 grep -E "(pread64|pwrite64)\([0-9]+<$S/big>|(pread64|pwrite64)\([0-9]+<$T/\.big" "$W/trace"
+	run -1 grep -E "copy_file_range\([0-9]+<$S/small>" "$W/trace"
+	grep -E "^([0-9]+ +)?pread64\([0-9]+<$S/small>, .*, 100000, 0\) = 100000$" "$W/trace"
+	grep -E "^([0-9]+ +)?pwrite64\([0-9]+<$T/\.small\.dirsync\.[^>]*>, .*, 100000, 0\) = 100000$" "$W/trace"
 }
 
 @test "stale temp files of an interrupted run are removed, and no run leaves one" {
