@@ -2,7 +2,9 @@
  * schedule (-c), and with a deadline per run (-t, GNU timeout's semantics),
  * all from one event loop: a signal fd, an inotify fd and the nearest
  * deadline. Delays and intervals are on CLOCK_MONOTONIC; cron fire times are
- * wall-clock times, re-checked at least once a minute. */
+ * wall-clock times: a CLOCK_REALTIME timerfd armed with TFD_TIMER_CANCEL_ON_SET
+ * wakes at the fire time and at once when the clock is set or the machine
+ * resumes from suspend; without it the clock is re-read once a minute. */
 #include "../libbox/box.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <strings.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -567,11 +570,13 @@ struct timer {
 	long long tick;       /* -i: index of the next tick */
 	int64_t next_wall;    /* -c: next fire time, seconds since the epoch */
 	int sigfd, inofd;
+	int wallfd;           /* -c: CLOCK_REALTIME timerfd, -1 without one */
 };
 
 /* Without inotify, how often PATH is checked. */
 #define WATCH_POLL_NS (100 * 1000000LL)
-/* Cron waits wake up at least this often to re-read the wall clock. */
+/* Without a wall-clock timerfd, cron waits wake up this often to re-read
+ * the clock. */
 #define WALL_RECHECK_NS (60 * BOX_NSEC)
 
 static int scheduling(const struct timer *tm)
@@ -747,6 +752,8 @@ static int64_t next_start(const struct timer *tm, int64_t now)
 	if (!scheduling(tm))
 		return -1;
 	if (tm->have_cron) {
+		if (tm->wallfd >= 0)
+			return -1;
 		int64_t left = tm->next_wall * BOX_NSEC - box_wall_ns();
 		return now + (left < WALL_RECHECK_NS ? (left > 0 ? left : 0) : WALL_RECHECK_NS);
 	}
@@ -797,6 +804,35 @@ static int64_t earliest(int64_t a, int64_t b)
 	return b < 0 || a < b ? a : b;
 }
 
+/* Arms the wall-clock timer for the next cron time. A clock step or a
+ * resume from suspend cancels it (the read fails with ECANCELED), which
+ * wakes the loop to look at the clock again. */
+static void wall_arm(struct timer *tm)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = tm->next_wall } };
+
+	if (tm->wallfd < 0)
+		return;
+	if (!scheduling(tm))
+		its.it_value.tv_sec = 0;   /* disarm */
+	if (timerfd_settime(tm->wallfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0) {
+		box_close(tm->wallfd);
+		tm->wallfd = -1;
+	}
+}
+
+static void wall_open(struct timer *tm)
+{
+	tm->wallfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+static void wall_drain(struct timer *tm)
+{
+	uint64_t n;
+	/* expiry or ECANCELED: either way the clock is looked at again */
+	(void)!read(tm->wallfd, &n, sizeof(n));
+}
+
 static int timer_loop(struct timer *tm)
 {
 	for (;;) {
@@ -814,8 +850,10 @@ static int timer_loop(struct timer *tm)
 		if (tm->watch_path && tm->inofd < 0 && scheduling(tm))
 			deadline = earliest(deadline, now + WATCH_POLL_NS);
 
-		struct pollfd pfd[2] = { { tm->sigfd, POLLIN, 0 }, { tm->inofd, POLLIN, 0 } };
-		if (box_poll_until(pfd, tm->inofd >= 0 ? 2 : 1, deadline) < 0)
+		wall_arm(tm);
+		struct pollfd pfd[3] = { { tm->sigfd, POLLIN, 0 }, { tm->inofd, POLLIN, 0 },
+			{ tm->wallfd, POLLIN, 0 } };
+		if (box_poll_until(pfd, 3, deadline) < 0)
 			box_fatal_errno("unable to poll");
 		if (pfd[0].revents)
 			handle_signals(tm);
@@ -823,6 +861,8 @@ static int timer_loop(struct timer *tm)
 			watch_drain(tm);
 		else if (tm->watch_path && tm->inofd < 0)
 			check_watch(tm);
+		if (tm->wallfd >= 0 && pfd[2].revents)
+			wall_drain(tm);
 	}
 }
 
@@ -880,7 +920,7 @@ static enum overlap parse_overlap(const char *s)
 static int timer_main(int argc, char **argv)
 {
 	struct timer tm = { .delay = -1, .interval = -1, .timeout = -1, .kill_after = -1,
-		.count = -1, .signal = SIGTERM, .sigfd = -1, .inofd = -1 };
+		.count = -1, .signal = SIGTERM, .sigfd = -1, .inofd = -1, .wallfd = -1 };
 	const char *cron_expr = NULL, *from_arg = NULL;
 	long long next = 0;
 	int have_signal = 0, have_overlap = 0;
@@ -952,6 +992,7 @@ static int timer_main(int argc, char **argv)
 		tm.next_wall = cron_next(&tm.cron, box_wall_ns() / BOX_NSEC);
 		if (tm.next_wall < 0)
 			box_usage("invalid cron expression '%s': it never fires", cron_expr);
+		wall_open(&tm);
 	}
 
 	sigset_t set;
