@@ -173,9 +173,10 @@ struct box_spawn {
 	const int *keep_fds;     /* extra fds to pass (besides 0-2), -1 ends */
 	int pgroup;              /* -1 inherit, 0 new group, >0 join group */
 	int setsid;              /* start a new session */
-	/* Runs in the child after the fds are set up and before exec; returns
-	 * 0, or sets errno and returns a short description of the step
-	 * ("chdir to /x"); the failure is reported like an exec failure. */
+	/* Runs in the child after the fds are set up and before exec, in the
+	 * parent's memory (see below); returns 0, or sets errno and returns a
+	 * short description of the step ("chdir to /x"); the failure is
+	 * reported like an exec failure. */
 	const char *(*setup)(void *ctx);
 	void *ctx;
 };
@@ -186,11 +187,14 @@ struct box_spawn_error {
 };
 
 /* Starts a child with default signal dispositions, an empty signal mask
- * and every fd but 0-2 (and keep_fds) closed on exec. Waits until the
- * child has exec'd (a CLOEXEC error pipe), so the parent knows exactly
- * whether the program started. Returns the pid; on an exec or setup
- * failure returns -1 with *e filled (the child already reaped) and errno
- * set; on a fork/pipe failure returns -1 with e->err == 0. */
+ * and every fd but 0-2 (and keep_fds) closed on exec. The child shares the
+ * parent's memory until it execs (clone with CLONE_VM|CLONE_VFORK: no page
+ * tables copied), so the parent knows exactly whether the program started,
+ * and the setup hook may only make system calls: no allocation, no stdio,
+ * no environ changes (build envp instead), no libc id or rlimit wrappers
+ * (box_become_user, prlimit). Returns the pid; on an exec or setup failure
+ * returns -1 with *e filled (the child already reaped) and errno set; on a
+ * clone failure returns -1 with e->err == 0. */
 pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e);
 /* 127 for ENOENT (not found), 126 for anything else (cannot execute). */
 int box_exec_fail_code(int err);
@@ -212,13 +216,33 @@ struct box_user {
 	uid_t uid;
 	gid_t gid;               /* the user's primary group, or GROUP */
 	char *name, *home;
+	gid_t *groups;           /* supplementary groups, as initgroups sets */
+	int ngroups;
 };
-/* USER[:GROUP], names or numeric ids. -1 with *err "unknown user/group". */
+/* USER[:GROUP], names or numeric ids, with the user's group list.
+ * -1 with *err "unknown user/group". */
 int box_lookup_user(const char *spec, struct box_user *u, const char **err);
-/* initgroups, setgid, setuid (checked irreversible), then HOME, USER and
- * LOGNAME. NULL on success, else the failed step (errno set); fits
- * box_spawn's setup hook. */
+void box_user_free(struct box_user *u);
+/* setgroups, setgid, setuid (checked irreversible), as bare system calls:
+ * safe in box_spawn's setup hook. NULL on success, else the failed step
+ * (errno set). */
+const char *box_become_user(const struct box_user *u);
+/* box_become_user, then HOME, USER and LOGNAME set in environ. */
 const char *box_drop_privileges(const struct box_user *u);
+
+/* An environment for box_spawn's envp: environ's entries with some
+ * replaced or added, built in the parent. */
+struct box_env {
+	char **v;                /* NULL-terminated */
+	size_t n, cap;
+	char **owned;            /* strings made by box_env_set */
+	size_t nowned;
+};
+void box_env_init(struct box_env *env);
+/* "NAME=VALUE", replacing NAME if present; kv is not copied. */
+void box_env_put(struct box_env *env, char *kv);
+void box_env_set(struct box_env *env, const char *name, const char *value);
+void box_env_free(struct box_env *env);
 
 /* ---- JSON output (json.c) ------------------------------------------------ */
 

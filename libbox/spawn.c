@@ -3,18 +3,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
-/* libc refuses to touch the signals it reserves for itself (glibc's 32 and
- * 33, musl's 32-34), yet a parent may have left them ignored, and an
- * ignored signal stays ignored across exec. Ask the kernel directly. */
-static void box_reset_reserved_signal(int sig)
+/* Every signal to SIG_DFL through the kernel directly: libc refuses to
+ * touch the signals it reserves for itself (glibc's 32 and 33, musl's
+ * 32-34), yet a parent may have left them ignored, and an ignored signal
+ * stays ignored across exec. Also safe in a child that shares the parent's
+ * memory: no libc state is read or written. */
+static void box_default_signals(void)
 {
 #if defined(__linux__) && defined(SYS_rt_sigaction)
 	struct {
@@ -22,23 +24,24 @@ static void box_reset_reserved_signal(int sig)
 		unsigned long flags;
 		void *restorer;
 		uint64_t mask;
-	} ksa = { 0 };	/* SIG_DFL, no flags, empty mask */
-	syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+	} ksa = { 0 };	/* SIG_DFL, no flags, empty mask, whatever the layout */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
 #else
-	(void)sig;
+	struct sigaction sa = { 0 };
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
 #endif
 }
 
 void box_reset_signals(void)
 {
-	struct sigaction sa = { 0 };
 	sigset_t none;
 
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &sa, NULL) < 0)
-			box_reset_reserved_signal(sig);
+	box_default_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -77,25 +80,39 @@ static int box_fd_target_ok(int fd, int target)
 	return fd < 0 || fd == target || fd > 2;
 }
 
-BOX_NORETURN static void box_child_fail(int errfd, int err, const char *what)
+/* The child runs on its own stack in the parent's memory (CLONE_VM), while
+ * the parent waits (CLONE_VFORK) until it has exec'd or exited: no page
+ * tables are copied, and a failure is reported by writing straight into
+ * the parent's box_spawn_error. So the child only makes system calls: no
+ * allocation, no stdio, no libc locks, nothing that changes libc state. */
+struct box_child_arg {
+	const struct box_spawn *sp;
+	struct box_spawn_error *e;
+};
+
+static int box_child_fail(struct box_spawn_error *e, int err, const char *what)
 {
-	struct box_spawn_error e = { .err = err };
-	snprintf(e.what, sizeof(e.what), "%s", what);
-	box_write_all(errfd, &e, sizeof(e));
-	_exit(box_exec_fail_code(err));
+	size_t i;
+
+	for (i = 0; what[i] && i < sizeof(e->what) - 1; i++)
+		e->what[i] = what[i];
+	e->what[i] = 0;
+	e->err = err ? err : EINVAL;
+	_exit(box_exec_fail_code(e->err));
 }
 
-BOX_NORETURN static void box_child(const struct box_spawn *sp, int errfd)
+static int box_child(void *arg)
 {
+	const struct box_spawn *sp = ((struct box_child_arg *)arg)->sp;
+	struct box_spawn_error *e = ((struct box_child_arg *)arg)->e;
 	int src[3] = { sp->fd_in, sp->fd_out, sp->fd_err };
+	sigset_t none;
 
-	box_reset_signals();
-	if (errfd < 3)
-		errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3);
+	box_default_signals();
 	if (sp->setsid && setsid() < 0)
-		box_child_fail(errfd, errno, "create a session");
+		return box_child_fail(e, errno, "create a session");
 	if (sp->pgroup >= 0 && setpgid(0, sp->pgroup) < 0)
-		box_child_fail(errfd, errno, "set the process group");
+		return box_child_fail(e, errno, "set the process group");
 	/* move sources that sit on another target's number out of the way */
 	for (int t = 0; t < 3; t++)
 		if (!box_fd_target_ok(src[t], t))
@@ -106,7 +123,7 @@ BOX_NORETURN static void box_child(const struct box_spawn *sp, int errfd)
 		if (src[t] == t)
 			box_set_cloexec(t, 0);
 		else if (dup2(src[t], t) < 0)
-			box_child_fail(errfd, errno, "set up standard i/o");
+			return box_child_fail(e, errno, "set up standard i/o");
 	}
 	box_cloexec_from(3);
 	for (const int *k = sp->keep_fds; k && *k >= 0; k++)
@@ -114,41 +131,47 @@ BOX_NORETURN static void box_child(const struct box_spawn *sp, int errfd)
 	if (sp->setup) {
 		const char *what = sp->setup(sp->ctx);
 		if (what)
-			box_child_fail(errfd, errno, what);
+			return box_child_fail(e, errno, what);
 	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (sp->envp)
-		environ = (char **)sp->envp;
-	execvp(sp->argv[0], sp->argv);
-	box_child_fail(errfd, errno, "execute");
+		execvpe(sp->argv[0], sp->argv, (char *const *)sp->envp);
+	else
+		execvp(sp->argv[0], sp->argv);
+	return box_child_fail(e, errno, "execute");
 }
+
+/* Big enough for execvp's path buffer and a setup hook. On the parent's
+ * own stack, which is where sanitizers expect a stack to be. */
+#define BOX_CHILD_STACK (64 * 1024)
 
 pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e)
 {
-	int p[2];
+	struct box_child_arg arg = { sp, e };
+	sigset_t all, old;
 	pid_t pid;
+	int err;
+
+	_Alignas(16) char stack[BOX_CHILD_STACK];
 
 	memset(e, 0, sizeof(*e));
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
+	/* no handler of the parent's may run in the child before its
+	 * dispositions are reset: everything stays blocked until then */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = clone(box_child, stack + BOX_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &arg);
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
-		box_close(p[0]);
-		box_close(p[1]);
+		errno = err;
 		return -1;
 	}
-	if (pid == 0) {
-		close(p[0]);
-		box_child(sp, p[1]);
-	}
-	close(p[1]);
-	ssize_t r = box_read_full(p[0], e, sizeof(*e));
-	close(p[0]);
-	if (r == (ssize_t)sizeof(*e)) {
+	if (e->err) {
 		box_waitpid(pid, NULL, 0);
 		errno = e->err;
 		return -1;
 	}
-	memset(e, 0, sizeof(*e));
 	return pid;
 }
 

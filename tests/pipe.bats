@@ -400,7 +400,7 @@ pgid_of() {
 }
 
 @test "running out of file descriptors is pipe's own failure: 125" {
-	run -125 --separate-stderr only_stdio bash -c 'ulimit -n 8; exec "$@"' - \
+	run -125 --separate-stderr only_stdio bash -c 'ulimit -n 6; exec "$@"' - \
 		pipe -s true true true true true true true true
 	[[ "$stderr" =~ ^"pipe: stage "[0-9]": unable to start: "(No file descriptors available|Too many open files)$'\n'"pipe: status "[0-9\ ]*" 125"$ ]]
 }

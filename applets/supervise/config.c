@@ -566,8 +566,7 @@ static int section_unix_http(struct loader *L, const struct ini_section *s)
 			if (box_lookup_user(v.p, &u, &why) < 0)
 				rc = bad(L, s->file, kv->line, kv->key, v.p, why);
 			else {
-				free(u.name);
-				free(u.home);
+				box_user_free(&u);
 				free(c->sock_owner);
 				c->sock_owner = box_xstrdup(v.p);
 			}
@@ -721,8 +720,7 @@ static int program_proc(struct loader *L, const struct ini_section *s, const cha
 			if (box_lookup_user(v.p, &u, &why) < 0)
 				rc = bad(L, s->file, kv->line, k, v.p, why);
 			else {
-				free(u.name);
-				free(u.home);
+				box_user_free(&u);
 				free(p->user);
 				p->user = box_xstrdup(v.p);
 			}

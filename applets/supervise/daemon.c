@@ -68,6 +68,7 @@ static int shutting_down, single_mode;
 static gid_t sock_gid = (gid_t)-1;
 static uid_t sock_uid = (uid_t)-1;
 static struct box_user spawn_user;
+static int spawn_switch_user;   /* user= is someone other than the daemon */
 
 /* ---- processes ---------------------------------------------------------- */
 
@@ -96,6 +97,8 @@ static void describe_status(int st, char *buf, size_t n)
 		snprintf(buf, n, "exit status %d", WEXITSTATUS(st));
 }
 
+/* Runs in the child, in the daemon's memory (box_spawn): system calls
+ * only. The environment and the user's groups were prepared in spawn(). */
 static const char *child_setup(void *ctx)
 {
 	struct proc *p = ctx;
@@ -109,38 +112,50 @@ static const char *child_setup(void *ctx)
 		else if (dup2(p->ready_wr, c->ready_fd) < 0)
 			return "set up ready_fd";
 	}
-	if (c->user && !(geteuid() != 0 && spawn_user.uid == geteuid())) {
-		const char *what = box_drop_privileges(&spawn_user);
+	if (spawn_switch_user) {
+		const char *what = box_become_user(&spawn_user);
 		if (what)
 			return what;
 	}
-	for (int i = 0; i < c->nenv; i++)
-		putenv(c->env[i]);
-	setenv("SUPERVISOR_ENABLED", "1", 1);
-	setenv("SUPERVISOR_PROCESS_NAME", c->name, 1);
-	setenv("SUPERVISOR_GROUP_NAME", c->group, 1);
 	if (c->directory && chdir(c->directory) < 0)
 		return "change directory";
-	/* last: nothing may allocate under the new address-space limit */
+	/* prlimit, not setrlimit: a bare system call */
 	struct rlimit rl;
 
 	if (c->memory_max) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)c->memory_max;
-		if (setrlimit(RLIMIT_AS, &rl) < 0)
+		if (prlimit(0, RLIMIT_AS, &rl, NULL) < 0)
 			return "set memory_max";
 	}
 	if (c->cpu_max) {
 		rl.rlim_cur = (rlim_t)c->cpu_max;
 		rl.rlim_max = (rlim_t)c->cpu_max + 1;
-		if (setrlimit(RLIMIT_CPU, &rl) < 0)
+		if (prlimit(0, RLIMIT_CPU, &rl, NULL) < 0)
 			return "set cpu_max";
 	}
 	if (c->nofile_max) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)c->nofile_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		if (prlimit(0, RLIMIT_NOFILE, &rl, NULL) < 0)
 			return "set nofile_max";
 	}
 	return NULL;
+}
+
+/* The program's environment: the daemon's, then HOME, USER and LOGNAME of
+ * user=, then environment=, then supervisord's SUPERVISOR_* variables. */
+static void spawn_env(struct box_env *env, const struct pconf *c)
+{
+	box_env_init(env);
+	if (spawn_switch_user) {
+		box_env_set(env, "HOME", spawn_user.home);
+		box_env_set(env, "USER", spawn_user.name);
+		box_env_set(env, "LOGNAME", spawn_user.name);
+	}
+	for (int i = 0; i < c->nenv; i++)
+		box_env_put(env, c->env[i]);
+	box_env_set(env, "SUPERVISOR_ENABLED", "1");
+	box_env_set(env, "SUPERVISOR_PROCESS_NAME", c->name);
+	box_env_set(env, "SUPERVISOR_GROUP_NAME", c->group);
 }
 
 static void to_running(struct proc *p)
@@ -197,19 +212,23 @@ static void spawn(struct proc *p)
 		snprintf(p->spawnerr, sizeof(p->spawnerr), "%s: %s", why, c->user);
 		goto failed;
 	}
+	/* an unprivileged daemon runs its own user's programs as they are */
+	spawn_switch_user = c->user && !(geteuid() != 0 && spawn_user.uid == geteuid());
 	if (c->ready_fd >= 0 && pipe2(rp, O_CLOEXEC) == 0) {
 		p->ready_rd = rp[0];
 		p->ready_wr = rp[1];
 		box_set_nonblock(rp[0], 1);
 	}
+	struct box_env env;
+	spawn_env(&env, c);
+	sp.envp = env.v;
 	pid_t pid = box_spawn(&sp, &e);
+	box_env_free(&env);
 	box_close(p->ready_wr);
 	p->ready_wr = -1;
-	if (c->user) {
-		free(spawn_user.name);
-		free(spawn_user.home);
-		spawn_user.name = spawn_user.home = NULL;
-	}
+	if (c->user)
+		box_user_free(&spawn_user);
+	spawn_switch_user = 0;
 	if (pid < 0) {
 		p->spawn_errno = e.err ? e.err : errno;
 		if (!e.err)
@@ -1376,8 +1395,7 @@ static void open_socket(const char *path, int mode, const char *owner)
 				box_fatal_errno("unable to chown %s to %s", path, owner);
 			sock_uid = u.uid;
 			sock_gid = u.gid;
-			free(u.name);
-			free(u.home);
+			box_user_free(&u);
 		}
 	}
 	if (listen(listen_fd, 64) < 0)
