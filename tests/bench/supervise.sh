@@ -159,6 +159,13 @@ try:
     print(f"ctl status round trip median (ms, {N} programs): supervise {a:.2f}, "
           f"supervisorctl {b:.2f}, ratio {a / b:.3f}")
 finally:
+    # everything this run started, to make sure none of it outlives the run
+    leftovers = []
+    for k in kinds:
+        try:
+            leftovers += supervisor_pids(k) + programs_of(k)
+        except Exception:
+            pass
     subprocess.run(["s6-svscanctl", "-t", f"{work}/s6"], stdout=devnull, stderr=devnull)
     for p in started:
         try:
@@ -176,5 +183,20 @@ finally:
                    stdout=devnull, stderr=devnull)
     subprocess.run(["sh", "-c", f"for d in {work}/s6/*; do s6-svc -dx $d; done"],
                    stdout=devnull, stderr=devnull)
+    # a supervisor left behind respawns its program: supervisors first
+    def cmdline(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            return ""
+    for names in (("runsv", "s6-supervise", PROCBOX, "supervisord"), ("sleep",)):
+        for pid in leftovers:
+            if os.path.basename(cmdline(pid)) in [os.path.basename(n) for n in names] \
+                    or cmdline(pid) in names:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
     subprocess.run(["rm", "-rf", work])
 EOF
