@@ -26,12 +26,15 @@ marked_pids() {
 }
 
 teardown() {
+	# a stopped FUSE daemon would hold up the rest
+	[ -z "${FUSE_PID:-}" ] || kill -CONT "$FUSE_PID" 2>/dev/null
 	if [ -n "$DPID" ] && ! gone "$DPID"; then
 		kill -TERM "$DPID"
 		retry_until 15 gone "$DPID" || kill -KILL "$DPID"
 	fi
 	local p
 	for p in $(marked_pids); do kill -KILL "$p" 2>/dev/null; done
+	[ -z "${FUSE_PID:-}" ] || umount "$D/mnt" 2>/dev/null || umount -l "$D/mnt"
 	rm -rf "$D"
 }
 
@@ -539,6 +542,51 @@ EOF
 	[[ "$output" == *'"state":"RUNNING"'* ]]
 }
 
+wchar() { sed -n 's/^wchar: //p' "/proc/$1/io"; }
+log_size_moves() {
+	local a b
+	a=$(stat -c %s "$D/src/a.log")
+	sleep 0.2
+	b=$(stat -c %s "$D/src/a.log")
+	[ "$a" != "$b" ]
+}
+
+@test "a log on a disk that stops answering blocks neither the program nor the daemon" {
+	need_root
+	need_cmd bindfs
+	[ -c /dev/fuse ] || needs "needs /dev/fuse"
+	mkdir "$D/src" "$D/mnt"
+	bindfs --no-allow-other "$D/src" "$D/mnt"
+	FUSE_PID=$(pgrep -n -f "^bindfs --no-allow-other $D/src")
+	[ -n "$FUSE_PID" ]
+	conf <<EOF
+[program:a]
+command=cat /dev/zero
+startsecs=0
+stdout_logfile=$D/mnt/a.log
+stdout_logfile_maxbytes=1MB
+stdout_logfile_backups=0
+EOF
+	start_daemon
+	retry_until 10 test -s "$D/src/a.log"
+	local pid w1 w2
+	pid=$(pid_of a)
+	kill -STOP "$FUSE_PID"
+	sleep 0.5
+	# the program goes on writing: far more than the pipe and queue hold
+	w1=$(wchar "$pid")
+	sleep 1
+	w2=$(wchar "$pid")
+	[ $((w2 - w1)) -gt $((32 << 20)) ]
+	# the daemon goes on answering, and counts what it dropped
+	run -0 timeout 5 supervise ctl -c "$D/sv.conf" status --json a
+	[[ "$output" == *'"state":"RUNNING"'* ]]
+	[[ "$output" =~ \"log_dropped\":[1-9][0-9]* ]]
+	# the disk answers again: the log is written again
+	kill -CONT "$FUSE_PID"
+	retry_until 10 log_size_moves
+}
+
 @test "SIGUSR2 reopens the log files" {
 	conf <<EOF
 [program:a]
@@ -721,6 +769,35 @@ EOF
 	run -0 ctl reload
 	[ "$output" = "Restarted supervisord" ]
 	retry_until 5 pid_changed a "$pa"
+}
+
+@test "reload starts over from [supervisord] and [unix_http_server] too, same pid" {
+	conf <<EOF
+[program:a]
+command=sleep 101
+startsecs=0
+EOF
+	start_daemon
+	retry_until 5 state_is a RUNNING
+	[ "$(stat -c %a "$D/sock")" = 700 ]
+	local pa
+	pa=$(pid_of a)
+	sed -i -e "s|^logfile=.*|logfile=$D/new.log|" -e "s|^pidfile=.*|pidfile=$D/new.pid|" \
+		-e "s|^file=$D/sock|file=$D/sock\nchmod=0750|" -e 's/sleep 101/sleep 102/' "$D/sv.conf"
+	run -0 ctl reload
+	[ "$output" = "Restarted supervisord" ]
+	retry_until 10 test -s "$D/new.pid"
+	retry_until 10 state_is a RUNNING
+	# the same process, with the new settings
+	[ "$(cat "$D/new.pid")" = "$DPID" ]
+	[ "$(ctl pid)" = "$DPID" ]
+	[ "$(stat -c %a "$D/sock")" = 750 ]
+	retry_until 5 grep -q "supervise started with pid $DPID" "$D/new.log"
+	[ ! -e "$D/sv.pid" ]
+	# the program was stopped and started again from the new config
+	pid_changed a "$pa"
+	[ "$(tr '\0' ' ' </proc/"$(pid_of a)"/cmdline)" = "sleep 102 " ]
+	! kill -0 "$pa" 2>/dev/null
 }
 
 @test "shutdown stops every program and leaves no child behind" {

@@ -65,6 +65,9 @@ static struct client **clients;
 static int nclients;
 static int listen_fd = -1, sig_fd = -1, devnull = -1, pid_fd = -1;
 static int shutting_down, single_mode;
+static int reloading;          /* shutting down to start again (reload) */
+static char *reload_conf;      /* the configuration's absolute path */
+static void begin_shutdown(void);
 static gid_t sock_gid = (gid_t)-1;
 static uid_t sock_uid = (uid_t)-1;
 static struct box_user spawn_user;
@@ -303,7 +306,7 @@ static struct proc *proc_new(struct pconf *c)
 	p->ready_rd = p->ready_wr = -1;
 	for (int i = 0; i < 2; i++) {
 		int fds[2];
-		p->rd[i] = p->wr[i] = p->log[i].fd = -1;
+		p->rd[i] = p->wr[i] = -1;
 		if (c->logkind[i] != LOG_FILE || (i == 1 && c->redirect_stderr))
 			continue;
 		if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -629,7 +632,7 @@ static void status_json(struct client *cl, struct proc **list, int n)
 		else
 			box_buf_adds(&cl->reply, "null,\"signal\":null");
 		box_buf_printf(&cl->reply, ",\"backoff\":%d,\"log_dropped\":%llu,\"description\":",
-			p->backoff, p->log[0].dropped + p->log[1].dropped);
+			p->backoff, logw_dropped(&p->log[0]) + logw_dropped(&p->log[1]));
 		box_json_str(&cl->reply, desc);
 		box_buf_addc(&cl->reply, '}');
 	}
@@ -1052,21 +1055,34 @@ static void cmd_reread(struct client *cl, char **av, int ac, int apply)
 	retire_and_replace();
 }
 
+/* supervisord's reload: every program stops, then the daemon starts over
+ * from the configuration, [supervisord] and [unix_http_server] included
+ * (log file, pidfile, socket and its mode...). It re-executes itself in the
+ * same process, so the pid a service manager knows stays the same. */
 static void cmd_reload(struct client *cl)
 {
 	struct config nc;
 	if (reparse(cl, &nc) < 0)
 		return;
-	mlog("INFO", "reloading the configuration");
-	for (int i = 0; i < nprocs; i++)
-		if (!procs[i]->removing)
-			retire_group(procs[i]->c->group);
-	for (int i = 0; i < nc.nprocs; i++)
-		if (nc.procs[i])
-			adopt_group(&nc, nc.procs[i]->group);
-	drop_adopted(&nc);
-	retire_and_replace();
+	config_free(&nc);
 	out(cl, "Restarted supervisord");
+	mlog("INFO", "reload: stopping every program, then starting over from %s", reload_conf);
+	reloading = 1;
+	begin_shutdown();
+}
+
+static void reexec(void)
+{
+	char *argv[] = { "supervise", "-n", "-c", reload_conf, NULL };
+
+	execv("/proc/self/exe", argv);
+	if (strchr(supervise_argv0, '/'))
+		execv(supervise_argv0, argv);
+	else
+		execvp("supervise", argv);
+	mlog("ERROR", "unable to start over: %s", strerror(errno));
+	logw_flush(BOX_NSEC);
+	exit(1);
 }
 
 static void cmd_avail(struct client *cl, int ac)
@@ -1476,7 +1492,7 @@ static int single_exit_code(void)
 
 /* ---- the loop ------------------------------------------------------------ */
 
-enum { SLOT_SIG, SLOT_LISTEN, SLOT_PIPE, SLOT_READY, SLOT_CLIENT };
+enum { SLOT_SIG, SLOT_LISTEN, SLOT_NOTES, SLOT_PIPE, SLOT_READY, SLOT_CLIENT };
 struct slot {
 	int kind, stream;
 	void *ptr;
@@ -1524,7 +1540,7 @@ static int loop(void)
 			if (p->state == ST_FATAL || p->state == ST_EXITED)
 				break;
 		}
-		size_t need = 2 + (size_t)nprocs * 3 + (size_t)nclients;
+		size_t need = 3 + (size_t)nprocs * 3 + (size_t)nclients;
 		if (need > cap) {
 			cap = need * 2;
 			pfd = box_xrealloc(pfd, cap * sizeof(*pfd));
@@ -1537,6 +1553,8 @@ static int loop(void)
 		ADD(sig_fd, POLLIN, SLOT_SIG, NULL, 0);
 		if (listen_fd >= 0)
 			ADD(listen_fd, POLLIN, SLOT_LISTEN, NULL, 0);
+		if (logw_notes_fd() >= 0)
+			ADD(logw_notes_fd(), POLLIN, SLOT_NOTES, NULL, 0);
 		for (int i = 0; i < nprocs; i++) {
 			struct proc *p = procs[i];
 			for (int k = 0; k < 2; k++)
@@ -1563,6 +1581,8 @@ static int loop(void)
 					handle_signal(sig);
 			} else if (s->kind == SLOT_LISTEN) {
 				accept_clients();
+			} else if (s->kind == SLOT_NOTES) {
+				logw_notes_read();
 			} else if (s->kind == SLOT_PIPE || s->kind == SLOT_READY) {
 				struct proc *p = s->ptr;
 				int alive = 0;
@@ -1596,8 +1616,12 @@ static int loop(void)
 		for (int k = 0; k < 2; k++)
 			if (procs[i]->rd[k] >= 0)
 				drain(procs[i], k);
-	mlog("INFO", "exiting");
+	mlog("INFO", reloading ? "starting over" : "exiting");
+	/* what is queued goes out, unless the disk has stopped answering */
+	logw_flush(5 * BOX_NSEC);
 	cleanup();
+	if (reloading)
+		reexec();
 	return single_mode ? single_exit_code() : 0;
 }
 
@@ -1608,8 +1632,10 @@ int supervise_daemon(struct config *c, int foreground, int single)
 
 	cfg = *c;
 	single_mode = single;
-	if (!single)
+	if (!single) {
+		reload_conf = cfg.file;   /* absolute (config_load) */
 		lock_pidfile(cfg.pidfile);
+	}
 	if (cfg.sock)
 		open_socket(cfg.sock, cfg.sock_mode, cfg.sock_owner);
 	if (cfg.minfds > 0) {

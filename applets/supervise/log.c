@@ -1,89 +1,330 @@
-/* supervise: log files that rotate by size, and the daemon's own log. */
+/* supervise: log files that rotate by size, and the daemon's own log.
+ *
+ * A program's output must never wait for a disk. The event loop only
+ * queues bytes, up to LOG_QUEUE_MAX per file (what does not fit is dropped
+ * and counted), and one writer thread makes every open, write, rename and
+ * close. A disk that stalls (a hung NFS or FUSE mount, a dying drive)
+ * stalls the writer alone: the loop keeps reading the programs' pipes and
+ * answering clients. The writer's complaints come back through a pipe and
+ * are logged by the loop, which owns everything else. */
 #include "supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
-struct logw main_log = { .fd = -1 };
+#define LOG_QUEUE_MAX (1 << 20)
+
+struct logfile {
+	/* set when made, then the writer's alone */
+	char *path;
+	long long maxbytes, size;
+	int backups, fd;
+	/* under log_lock */
+	struct box_buf q;           /* bytes waiting for the writer */
+	unsigned long long dropped;
+	int opened;                 /* an open was tried */
+	int reopen, closing;
+	struct logfile *next;
+};
+
+struct logw main_log;
 int main_log_stderr;
 void (*mlog_hook)(const char *p, size_t n);
 
-void logw_reopen(struct logw *w)
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t log_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t log_idle = PTHREAD_COND_INITIALIZER;
+static struct logfile *log_files;
+static int log_started, log_busy;
+static int log_notes[2] = { -1, -1 };   /* writer -> loop */
+
+/* ---- the writer thread -------------------------------------------------- */
+
+static void note(const char *fmt, ...) BOX_PRINTF(1, 2);
+static void note(const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	/* one write, below PIPE_BUF: whole or not at all (a full pipe drops it) */
+	(void)!write(log_notes[1], line, (size_t)n);
+}
+
+static void file_open(struct logfile *f)
 {
 	struct stat st;
-	box_close(w->fd);
-	w->fd = box_open(w->path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	w->size = w->fd >= 0 && fstat(w->fd, &st) == 0 ? st.st_size : 0;
-}
 
-void logw_open(struct logw *w, const char *path, long long maxbytes, int backups)
-{
-	w->path = box_xstrdup(path);
-	w->fd = -1;
-	w->maxbytes = maxbytes;
-	w->backups = backups;
-	w->dropped = 0;
-	logw_reopen(w);
-	if (w->fd < 0)
-		mlog("WARN", "unable to open log file %s: %s", path, strerror(errno));
-}
-
-void logw_close(struct logw *w)
-{
-	box_close(w->fd);
-	w->fd = -1;
-	free(w->path);
-	w->path = NULL;
+	box_close(f->fd);
+	f->fd = box_open(f->path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (f->fd < 0)
+		note("unable to open log file %s: %s", f->path, strerror(errno));
+	f->size = f->fd >= 0 && fstat(f->fd, &st) == 0 ? st.st_size : 0;
 }
 
 /* path.N-1 -> path.N ... path -> path.1; with no backups, start over. */
-static void logw_rotate(struct logw *w)
+static void file_rotate(struct logfile *f)
 {
-	if (w->backups > 0) {
-		for (int i = w->backups; i > 0; i--) {
-			char *from = i > 1 ? box_xasprintf("%s.%d", w->path, i - 1) : box_xstrdup(w->path);
-			char *to = box_xasprintf("%s.%d", w->path, i);
+	if (f->backups > 0) {
+		for (int i = f->backups; i > 0; i--) {
+			char *from = i > 1 ? box_xasprintf("%s.%d", f->path, i - 1) : box_xstrdup(f->path);
+			char *to = box_xasprintf("%s.%d", f->path, i);
 			rename(from, to);
 			free(from);
 			free(to);
 		}
-		logw_reopen(w);
-	} else if (w->fd >= 0 && ftruncate(w->fd, 0) == 0) {
-		w->size = 0;
+		file_open(f);
+	} else if (f->fd >= 0 && ftruncate(f->fd, 0) == 0) {
+		f->size = 0;
 	}
 }
 
-/* A slow or full disk costs data, never the program's progress: what cannot
- * be written is dropped and counted. */
-void logw_write(struct logw *w, const char *p, size_t n)
+/* Returns how many bytes could not be written (a full or failing disk). */
+static size_t file_write(struct logfile *f, const char *p, size_t n)
 {
-	while (n && w->fd >= 0) {
+	while (n && f->fd >= 0) {
 		size_t chunk = n;
-		if (w->maxbytes > 0) {
-			if (w->size >= w->maxbytes) {
-				logw_rotate(w);
-				if (w->fd < 0)
+		if (f->maxbytes > 0) {
+			if (f->size >= f->maxbytes) {
+				file_rotate(f);
+				if (f->fd < 0)
 					break;
 			}
-			if ((long long)chunk > w->maxbytes - w->size)
-				chunk = (size_t)(w->maxbytes - w->size);
+			if ((long long)chunk > f->maxbytes - f->size)
+				chunk = (size_t)(f->maxbytes - f->size);
 		}
-		ssize_t r = write(w->fd, p, chunk);
+		ssize_t r = write(f->fd, p, chunk);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
-		w->size += r;
+		f->size += r;
 		p += r;
 		n -= (size_t)r;
 	}
-	w->dropped += n;
+	return n;
+}
+
+static int has_work(const struct logfile *f)
+{
+	return f->q.len || !f->opened || f->reopen || f->closing;
+}
+
+/* One file's turn: called and returns with log_lock held; the file I/O is
+ * done without it. Returns the file's successor in the list. */
+static struct logfile *serve(struct logfile *f)
+{
+	struct box_buf q = f->q;
+	int open = !f->opened || f->reopen, closing = f->closing;
+
+	memset(&f->q, 0, sizeof(f->q));
+	f->opened = 1;
+	f->reopen = 0;
+	pthread_mutex_unlock(&log_lock);
+
+	if (open)
+		file_open(f);
+	size_t lost = file_write(f, q.p, q.len);
+	box_buf_free(&q);
+
+	pthread_mutex_lock(&log_lock);
+	f->dropped += lost;
+	struct logfile *next = f->next;
+	if (closing && !f->q.len) {
+		struct logfile **pp = &log_files;
+		while (*pp != f)
+			pp = &(*pp)->next;
+		*pp = f->next;
+		box_close(f->fd);
+		box_buf_free(&f->q);
+		free(f->path);
+		free(f);
+	}
+	return next;
+}
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&log_lock);
+	for (;;) {
+		int worked = 0;
+		/* one turn per file and pass, so a chatty program cannot starve
+		 * the others; files are only ever freed here */
+		for (struct logfile *f = log_files, *next; f; f = next) {
+			if (has_work(f)) {
+				worked = 1;
+				next = serve(f);
+			} else {
+				next = f->next;
+			}
+		}
+		if (worked)
+			continue;
+		log_busy = 0;
+		pthread_cond_broadcast(&log_idle);
+		pthread_cond_wait(&log_work, &log_lock);
+		log_busy = 1;
+	}
+	return NULL;
+}
+
+/* The writer, started with the first log. Every signal stays blocked in
+ * it: the daemon receives them through its signal fd, in the loop. */
+static void log_start(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (log_started)
+		return;
+	if (pipe2(log_notes, O_CLOEXEC | O_NONBLOCK) < 0)
+		box_fatal_errno("unable to create a pipe");
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int err = pthread_create(&t, &attr, writer, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err)
+		box_fatal("unable to start the log writer: %s", strerror(err));
+	log_busy = 1;
+	log_started = 1;
+}
+
+/* ---- the event loop's side ---------------------------------------------- */
+
+void logw_open(struct logw *w, const char *path, long long maxbytes, int backups)
+{
+	struct logfile *f = box_xcalloc(1, sizeof(*f));
+
+	log_start();
+	f->path = box_xstrdup(path);
+	f->maxbytes = maxbytes;
+	f->backups = backups;
+	f->fd = -1;
+	w->path = box_xstrdup(path);
+	w->f = f;
+	pthread_mutex_lock(&log_lock);
+	f->next = log_files;
+	log_files = f;
+	pthread_cond_signal(&log_work);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void logw_write(struct logw *w, const char *p, size_t n)
+{
+	struct logfile *f = w->f;
+
+	if (!f || !n)
+		return;
+	pthread_mutex_lock(&log_lock);
+	size_t room = LOG_QUEUE_MAX - f->q.len, take = n < room ? n : room;
+	if (take)
+		box_buf_add(&f->q, p, take);
+	f->dropped += n - take;
+	pthread_cond_signal(&log_work);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void logw_reopen(struct logw *w)
+{
+	if (!w->f)
+		return;
+	pthread_mutex_lock(&log_lock);
+	w->f->reopen = 1;
+	pthread_cond_signal(&log_work);
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* The writer finishes what is queued, then closes and frees the file. */
+void logw_close(struct logw *w)
+{
+	if (w->f) {
+		pthread_mutex_lock(&log_lock);
+		w->f->closing = 1;
+		pthread_cond_signal(&log_work);
+		pthread_mutex_unlock(&log_lock);
+	}
+	w->f = NULL;
+	free(w->path);
+	w->path = NULL;
+}
+
+unsigned long long logw_dropped(const struct logw *w)
+{
+	unsigned long long n = 0;
+
+	if (w->f) {
+		pthread_mutex_lock(&log_lock);
+		n = w->f->dropped;
+		pthread_mutex_unlock(&log_lock);
+	}
+	return n;
+}
+
+int logw_flush(int64_t wait_ns)
+{
+	struct timespec ts;
+	int idle = 1;
+
+	if (!log_started)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(wait_ns / BOX_NSEC);
+	ts.tv_nsec += (long)(wait_ns % BOX_NSEC);
+	if (ts.tv_nsec >= BOX_NSEC) {
+		ts.tv_sec++;
+		ts.tv_nsec -= BOX_NSEC;
+	}
+	pthread_mutex_lock(&log_lock);
+	for (;;) {
+		idle = !log_busy;
+		for (struct logfile *f = log_files; f && idle; f = f->next)
+			idle = !has_work(f);
+		if (idle || pthread_cond_timedwait(&log_idle, &log_lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&log_lock);
+	return idle ? 0 : -1;
+}
+
+int logw_notes_fd(void)
+{
+	return log_notes[0];
+}
+
+void logw_notes_read(void)
+{
+	char buf[4096];
+	ssize_t r;
+
+	while ((r = box_read(log_notes[0], buf, sizeof(buf) - 1)) > 0) {
+		buf[r] = 0;
+		for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+			*nl = 0;
+			mlog("WARN", "%s", line);
+		}
+	}
 }
 
 void mlog(const char *level, const char *fmt, ...)
@@ -103,8 +344,7 @@ void mlog(const char *level, const char *fmt, ...)
 	if (r > 0)
 		n += (size_t)r < sizeof(line) - n - 1 ? (size_t)r : sizeof(line) - n - 2;
 	line[n++] = '\n';
-	if (main_log.fd >= 0)
-		logw_write(&main_log, line, n);
+	logw_write(&main_log, line, n);
 	if (main_log_stderr)
 		box_write_all(2, line, n);
 	if (mlog_hook)

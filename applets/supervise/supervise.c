@@ -77,6 +77,8 @@ static struct pconf *single_pconf(char **cmd)
 	return p;
 }
 
+const char *supervise_argv0 = "supervise";
+
 static int supervise_main(int argc, char **argv)
 {
 	struct box_getopt g;
@@ -87,6 +89,7 @@ static int supervise_main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	supervise_argv0 = argv[0];
 	box_getopt_init(&g, argc, argv);
 	while ((c = box_getopt(&g, opts)) != -1) {
 		single_opts += c >= O_NAME || c == 's';

@@ -85,18 +85,26 @@ int parse_bool(const char *s, int *out);
 
 /* ---- logs (log.c) ---------------------------------------------------- */
 
+/* A log file written by the writer thread (log.c); the loop only queues. */
+struct logfile;
 struct logw {
-	char *path;
-	int fd;
-	long long size, maxbytes;
-	int backups;
-	unsigned long long dropped;
+	char *path;              /* NULL: no log file */
+	struct logfile *f;
 };
 
 void logw_open(struct logw *w, const char *path, long long maxbytes, int backups);
+/* Queues n bytes; beyond the queue's limit they are dropped and counted. */
 void logw_write(struct logw *w, const char *p, size_t n);
 void logw_reopen(struct logw *w);
+/* Detaches the file; the writer finishes its queue, then closes it. */
 void logw_close(struct logw *w);
+/* Bytes lost so far: queue full, disk full, or the file unwritable. */
+unsigned long long logw_dropped(const struct logw *w);
+/* Waits up to wait_ns for every queue to be written: 0, or -1 if not. */
+int logw_flush(int64_t wait_ns);
+/* The writer's complaints: an fd for poll, and the reader that logs them. */
+int logw_notes_fd(void);
+void logw_notes_read(void);
 
 /* The daemon's own log: supervisord's line format, also on stderr when in
  * the foreground. */
@@ -109,6 +117,8 @@ void mlog(const char *level, const char *fmt, ...) BOX_PRINTF(2, 3);
 /* ---- daemon (daemon.c) ------------------------------------------------ */
 
 int supervise_daemon(struct config *c, int foreground, int single);
+/* How supervise was invoked: reload starts over through it without /proc. */
+extern const char *supervise_argv0;
 
 /* ---- client (ctl.c) --------------------------------------------------- */
 
