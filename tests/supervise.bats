@@ -756,6 +756,25 @@ EOF
 	[ "$output" = "ERROR: CANT_REREAD: $D/sv.conf:12: expected 'key = value'" ]
 }
 
+@test "update answers once the old program is gone" {
+	conf <<EOF
+[program:a]
+command=sh -c 'trap "" TERM; exec sleep 100'
+startsecs=0
+stopwaitsecs=1
+EOF
+	start_daemon
+	retry_until 5 state_is a RUNNING
+	local pa
+	pa=$(pid_of a)
+	sed -i 's/sleep 100/sleep 101/' "$D/sv.conf"
+	# TERM is ignored: the stop takes stopwaitsecs, then SIGKILL
+	run -0 ctl update
+	[ "$output" = $'a: stopped\na: updated process group' ]
+	gone "$pa"
+	retry_until 5 state_is a RUNNING
+}
+
 @test "reload restarts every program with the new config" {
 	conf <<EOF
 [program:a]

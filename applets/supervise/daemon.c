@@ -43,7 +43,7 @@ struct proc {
 
 struct waitent {
 	int id;
-	char kind;                  /* 'S' stop, 'R' start */
+	char kind;                  /* 'S' stop, 'R' start, 'G' gone (update) */
 	char phase;                 /* 0 not yet issued, 1 waiting, 2 done */
 };
 
@@ -762,7 +762,11 @@ static void client_progress(struct client *cl)
 		if (w->phase != 1)
 			continue;
 		struct proc *p = proc_by_id(w->id);
-		if (w->kind == 'S') {
+		if (w->kind == 'G') {   /* retired by update: wait until it is gone */
+			if (p)
+				return;
+			w->phase = 2;
+		} else if (w->kind == 'S') {
 			if (p && !proc_settled(p)) {
 				stops_pending = 1;
 				return;
@@ -962,7 +966,9 @@ static int reparse(struct client *cl, struct config *nc)
 	return 0;
 }
 
-static void retire_group(const char *g)
+/* Stops a group's programs and removes them once stopped; cl, if any,
+ * gets its reply only then. */
+static void retire_group(const char *g, struct client *cl)
 {
 	for (int i = 0; i < nprocs; i++) {
 		struct proc *p = procs[i];
@@ -970,6 +976,8 @@ static void retire_group(const char *g)
 			p->removing = 1;
 			p->start_pending = 0;
 			stop_proc(p);
+			if (cl)
+				add_wait(cl, p, 'G', 1);
 		}
 	}
 }
@@ -1035,7 +1043,7 @@ static void cmd_reread(struct client *cl, char **av, int ac, int apply)
 			if (ch[i].kind != kinds[pass] || !wanted)
 				continue;
 			if (ch[i].kind != 'a') {
-				retire_group(ch[i].group);
+				retire_group(ch[i].group, cl);
 				if (cl)
 					out(cl, "%s: stopped", ch[i].group);
 			}
@@ -1260,8 +1268,11 @@ static void handle_request(struct client *cl, char *line)
 				cl->code = 1;
 			} else
 				cmd_reload(cl);
-		} else
+		} else {
 			cmd_reread(cl, a, n, v[0] == 'u');
+			if (cl->nw)   /* update: replies once the old programs are gone */
+				return;
+		}
 	} else if (!strcmp(v, "shutdown")) {
 		if (n) {
 			out(cl, "Error: shutdown accepts no arguments");
