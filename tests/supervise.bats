@@ -537,7 +537,11 @@ stdout_logfile_backups=1
 EOF
 	start_daemon
 	retry_until 60 test -s "$D/fin"
+	# the writer may still be rotating: a.log can be missing for a moment
+	retry_until 10 test -e "$D/a.log"
 	[ "$(stat -c %s "$D/a.log")" -le 1048576 ]
+	[ "$(stat -c %s "$D/a.log.1")" -le 1048576 ]
+	[ ! -e "$D/a.log.2" ]
 	run -0 ctl status --json a
 	[[ "$output" == *'"state":"RUNNING"'* ]]
 }
@@ -840,6 +844,29 @@ EOF
 	[ -z "$(marked_pids)" ]
 	[ ! -e "$D/sock" ] && [ ! -e "$D/sv.pid" ]
 	wait "$DPID"
+}
+
+@test "shutdown also stops what the programs left behind" {
+	conf <<EOF
+[program:a]
+command=sh -c 'sleep 300 & sleep 301 & exit 0'
+startsecs=0
+autorestart=false
+
+[program:b]
+command=sh -c 'trap "" TERM; sleep 302 & exec sleep 100'
+startsecs=0
+stopsignal=KILL
+EOF
+	start_daemon
+	retry_until 5 state_is a EXITED
+	retry_until 5 state_is b RUNNING
+	# the orphans are the daemon's now (subreaper); one ignores SIGTERM
+	retry_until 5 eval '[ "$(ps -o args= --ppid "$DPID" | grep -c "^sleep 30[01]$")" = 2 ]'
+	run -0 ctl shutdown
+	retry_until 10 gone "$DPID"
+	[ -z "$(marked_pids)" ]
+	grep -q "stopping 3 processes the programs left behind" "$D/main.log"
 }
 
 @test "SIGTERM shuts the daemon down with status 0" {

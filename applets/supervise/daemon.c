@@ -4,7 +4,9 @@
  * it while nothing happens. */
 #include "supervise.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +414,74 @@ static void reap(void)
 				on_exit_status(procs[i], st);
 				break;
 			}
+	}
+}
+
+/* This daemon's children, from /proc/self/task/TID/children: an orphan
+ * adopted by the subreaper may hang under any thread. */
+static int list_children(pid_t *out, int max)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while (n < max && (e = readdir(d))) {
+		char path[300], buf[8192];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+		int fd = box_open(path, O_RDONLY, 0);
+		ssize_t r = fd >= 0 ? box_read_full(fd, buf, sizeof(buf) - 1) : -1;
+		box_close(fd);
+		if (r <= 0)
+			continue;
+		buf[r] = 0;
+		for (char *p = buf, *end; n < max; p = end) {
+			long v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			out[n++] = (pid_t)v;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void reap_any(void)
+{
+	while (box_waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* What the programs left behind (daemons they forked, reparented to this
+ * subreaper) does not outlive the daemon: SIGTERM, SIGKILL 2 s later. */
+static void hunt_orphans(void)
+{
+	pid_t kids[1024];
+	int n;
+
+	reap_any();
+	if (!(n = list_children(kids, 1024)))
+		return;
+	mlog("INFO", "stopping %d process%s the programs left behind", n, n == 1 ? "" : "es");
+	for (int i = 0; i < n; i++) {
+		kill(kids[i], SIGTERM);
+		kill(kids[i], SIGCONT);
+	}
+	for (int64_t end = box_now_ns() + 2 * BOX_NSEC; box_now_ns() < end; poll(NULL, 0, 20)) {
+		reap_any();
+		if (!list_children(kids, 1))
+			return;
+	}
+	n = list_children(kids, 1024);
+	for (int i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+	for (int64_t end = box_now_ns() + BOX_NSEC; box_now_ns() < end; poll(NULL, 0, 20)) {
+		reap_any();
+		if (!list_children(kids, 1))
+			return;
 	}
 }
 
@@ -1627,6 +1697,7 @@ static int loop(void)
 		for (int k = 0; k < 2; k++)
 			if (procs[i]->rd[k] >= 0)
 				drain(procs[i], k);
+	hunt_orphans();
 	mlog("INFO", reloading ? "starting over" : "exiting");
 	/* what is queued goes out, unless the disk has stopped answering */
 	logw_flush(5 * BOX_NSEC);
