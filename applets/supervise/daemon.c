@@ -1650,6 +1650,7 @@ static int loop(void)
 			ADD(clients[i]->fd, (short)(POLLIN | (clients[i]->out.len > clients[i]->off ?
 				POLLOUT : 0)), SLOT_CLIENT, clients[i], 0);
 #undef ADD
+		logw_kick();
 		if (box_poll_until(pfd, n, deadline) < 0)
 			box_fatal_errno("unable to poll");
 		for (nfds_t i = 0; i < n; i++) {

@@ -45,6 +45,7 @@ static pthread_cond_t log_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t log_idle = PTHREAD_COND_INITIALIZER;
 static struct logfile *log_files;
 static int log_started, log_busy;
+static int log_kick;             /* queued bytes the writer was not told of */
 static int log_notes[2] = { -1, -1 };   /* writer -> loop */
 
 /* ---- the writer thread -------------------------------------------------- */
@@ -242,6 +243,21 @@ void logw_write(struct logw *w, const char *p, size_t n)
 	if (take)
 		box_buf_add(&f->q, p, take);
 	f->dropped += n - take;
+	/* the writer is woken by logw_kick, after the loop's urgent work (a
+	 * respawn), unless the queue is filling up */
+	if (f->q.len > LOG_QUEUE_MAX / 2)
+		pthread_cond_signal(&log_work);
+	else
+		log_kick = 1;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void logw_kick(void)
+{
+	if (!log_kick)
+		return;
+	pthread_mutex_lock(&log_lock);
+	log_kick = 0;
 	pthread_cond_signal(&log_work);
 	pthread_mutex_unlock(&log_lock);
 }
@@ -297,6 +313,8 @@ int logw_flush(int64_t wait_ns)
 		ts.tv_nsec -= BOX_NSEC;
 	}
 	pthread_mutex_lock(&log_lock);
+	log_kick = 0;
+	pthread_cond_signal(&log_work);
 	for (;;) {
 		idle = !log_busy;
 		for (struct logfile *f = log_files; f && idle; f = f->next)

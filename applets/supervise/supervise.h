@@ -95,6 +95,8 @@ struct logw {
 void logw_open(struct logw *w, const char *path, long long maxbytes, int backups);
 /* Queues n bytes; beyond the queue's limit they are dropped and counted. */
 void logw_write(struct logw *w, const char *p, size_t n);
+/* Wakes the writer for what was queued: the loop calls it before it waits. */
+void logw_kick(void);
 void logw_reopen(struct logw *w);
 /* Detaches the file; the writer finishes its queue, then closes it. */
 void logw_close(struct logw *w);
