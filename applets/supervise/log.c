@@ -202,13 +202,13 @@ static void log_start(void)
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
+	log_busy = 1;	/* until the writer first finds nothing to do */
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int err = pthread_create(&t, &attr, writer, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (err)
 		box_fatal("unable to start the log writer: %s", strerror(err));
-	log_busy = 1;
 	log_started = 1;
 }
 
