@@ -571,6 +571,7 @@ struct timer {
 	int64_t next_wall;    /* -c: next fire time, seconds since the epoch */
 	int sigfd, inofd;
 	int wallfd;           /* -c: CLOCK_REALTIME timerfd, -1 without one */
+	int64_t wall_armed;   /* the time wallfd is armed for; -1 to re-arm */
 };
 
 /* Without inotify, how often PATH is checked. */
@@ -811,10 +812,11 @@ static void wall_arm(struct timer *tm)
 {
 	struct itimerspec its = { .it_value = { .tv_sec = tm->next_wall } };
 
-	if (tm->wallfd < 0)
-		return;
 	if (!scheduling(tm))
 		its.it_value.tv_sec = 0;   /* disarm */
+	if (tm->wallfd < 0 || its.it_value.tv_sec == tm->wall_armed)
+		return;
+	tm->wall_armed = its.it_value.tv_sec;
 	if (timerfd_settime(tm->wallfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0) {
 		box_close(tm->wallfd);
 		tm->wallfd = -1;
@@ -829,8 +831,10 @@ static void wall_open(struct timer *tm)
 static void wall_drain(struct timer *tm)
 {
 	uint64_t n;
-	/* expiry or ECANCELED: either way the clock is looked at again */
+	/* expiry or ECANCELED (disarmed either way): the clock is looked at
+	 * again and the timer armed anew */
 	(void)!read(tm->wallfd, &n, sizeof(n));
+	tm->wall_armed = -1;
 }
 
 static int timer_loop(struct timer *tm)
@@ -920,7 +924,8 @@ static enum overlap parse_overlap(const char *s)
 static int timer_main(int argc, char **argv)
 {
 	struct timer tm = { .delay = -1, .interval = -1, .timeout = -1, .kill_after = -1,
-		.count = -1, .signal = SIGTERM, .sigfd = -1, .inofd = -1, .wallfd = -1 };
+		.count = -1, .signal = SIGTERM, .sigfd = -1, .inofd = -1, .wallfd = -1,
+		.wall_armed = -1 };
 	const char *cron_expr = NULL, *from_arg = NULL;
 	long long next = 0;
 	int have_signal = 0, have_overlap = 0;

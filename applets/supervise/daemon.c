@@ -455,6 +455,24 @@ static void reap_any(void)
 		;
 }
 
+/* Waits until the daemon has no child left or the deadline passes; woken
+ * by SIGCHLD through the signal fd (other signals are moot by now). */
+static int children_gone_by(int64_t deadline)
+{
+	pid_t one;
+
+	for (;;) {
+		reap_any();
+		if (!list_children(&one, 1))
+			return 1;
+		struct pollfd pfd = { sig_fd, POLLIN, 0 };
+		if (box_poll_until(&pfd, 1, deadline) <= 0)
+			return 0;
+		while (box_sigfd_read(sig_fd) > 0)
+			;
+	}
+}
+
 /* What the programs left behind (daemons they forked, reparented to this
  * subreaper) does not outlive the daemon: SIGTERM, SIGKILL 2 s later. */
 static void hunt_orphans(void)
@@ -470,19 +488,12 @@ static void hunt_orphans(void)
 		kill(kids[i], SIGTERM);
 		kill(kids[i], SIGCONT);
 	}
-	for (int64_t end = box_now_ns() + 2 * BOX_NSEC; box_now_ns() < end; poll(NULL, 0, 20)) {
-		reap_any();
-		if (!list_children(kids, 1))
-			return;
-	}
+	if (children_gone_by(box_now_ns() + 2 * BOX_NSEC))
+		return;
 	n = list_children(kids, 1024);
 	for (int i = 0; i < n; i++)
 		kill(kids[i], SIGKILL);
-	for (int64_t end = box_now_ns() + BOX_NSEC; box_now_ns() < end; poll(NULL, 0, 20)) {
-		reap_any();
-		if (!list_children(kids, 1))
-			return;
-	}
+	children_gone_by(box_now_ns() + BOX_NSEC);
 }
 
 static void run_timers(void)
