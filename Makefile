@@ -53,9 +53,13 @@ links: procbox
 	@mkdir -p bin
 	@for a in $(APPLETS); do ln -sf ../procbox bin/$$a; done
 
-build/unit/libbox_test: tests/unit/libbox_test.c $(LIB_SRC) $(HDR)
+# the unit tests link libbox and the applets' parsers (not the dispatcher)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_HDR := $(wildcard tests/unit/*.h)
+
+build/unit/libbox_test: $(UNIT_SRC) $(UNIT_HDR) $(CORE_SRC) $(HDR)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -o $@ tests/unit/libbox_test.c $(LIB_SRC)
+	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -o $@ $(UNIT_SRC) $(CORE_SRC)
 
 check: all build/unit/libbox_test
 	PROCBOX=$(CURDIR)/procbox PROCBOX_BIN=$(CURDIR)/bin \
@@ -69,9 +73,9 @@ build/asan/obj/%.o: %.c $(HDR)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(ASANFLAGS) -c -o $@ $<
 
-build/asan/libbox_test: tests/unit/libbox_test.c $(LIB_SRC) $(HDR)
+build/asan/libbox_test: $(UNIT_SRC) $(UNIT_HDR) $(CORE_SRC) $(HDR)
 	@mkdir -p $(@D)
-	$(ASAN_CC) $(ASANFLAGS) -o $@ tests/unit/libbox_test.c $(LIB_SRC)
+	$(ASAN_CC) $(ASANFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC)
 
 check-asan: build/asan/procbox build/asan/libbox_test
 	@mkdir -p build/asan/bin

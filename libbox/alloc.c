@@ -111,3 +111,16 @@ char *box_xasprintf(const char *fmt, ...)
 		return box_xstrdup("");
 	return b.p;
 }
+
+void *box_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	size_t n = *cap ? *cap : 8;
+	while (n < need)
+		n *= 2;
+	if (n > (size_t)-1 / size)
+		box_oom();
+	*cap = n;
+	return box_xrealloc(p, n * size);
+}

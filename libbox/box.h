@@ -92,6 +92,13 @@ void box_buf_addc(struct box_buf *b, char c);
 void box_buf_printf(struct box_buf *b, const char *fmt, ...) BOX_PRINTF(2, 3);
 void box_buf_free(struct box_buf *b);
 
+/* Growable arrays: box_grow makes room for need elements of size bytes
+ * (doubling), BOX_PUSH appends one and yields a pointer to it:
+ *	*BOX_PUSH(v, n, cap) = x;	(v a pointer, n and cap size_t) */
+void *box_grow(void *p, size_t *cap, size_t need, size_t size);
+#define BOX_PUSH(v, n, cap) \
+	((v) = box_grow((v), &(cap), (n) + 1, sizeof(*(v))), &(v)[(n)++])
+
 /* ---- EINTR-safe I/O (io.c) ---------------------------------------------- */
 
 ssize_t box_read(int fd, void *buf, size_t n);          /* one read, EINTR retried */
@@ -106,6 +113,25 @@ void box_set_nonblock(int fd, int on);
 /* open() with O_CLOEXEC, EINTR retried. */
 int box_open(const char *path, int flags, mode_t mode);
 void box_close(int fd);   /* close, keeping errno */
+
+/* ---- die-on-failure wrappers and system helpers (xwrap.c) --------------- */
+
+/* "unable to open PATH: reason", "unable to create a pipe: ...", "unable
+ * to fork: ..." and the applet's fail_code. */
+int box_xopen(const char *path, int flags, mode_t mode);   /* O_CLOEXEC */
+void box_xpipe(int fd[2]);                                 /* O_CLOEXEC */
+pid_t box_xfork(void);
+/* Raises the soft RLIMIT_NOFILE to want (0: the hard limit), as far as
+ * the hard limit allows; returns the soft limit in force. */
+unsigned long box_raise_nofile(unsigned long want);
+/* An octal mode or umask, 0-07777: BOX_PARSE_* */
+int box_parse_mode(const char *s, mode_t *out);
+
+/* ---- path names (path.c) ---------------------------------------------------- */
+
+const char *box_basename(const char *path);        /* "a/b" -> "b" */
+char *box_xdirname(const char *path);              /* "a/b" -> "a", "b" -> "." */
+char *box_xpath_join(const char *dir, const char *name);
 
 /* ---- numbers, durations, signals (parse.c, signal.c) -------------------- */
 
@@ -164,6 +190,53 @@ int box_sigfd_read(int fd);
 /* Restores the signals of the set to default and unblocks them. */
 void box_sigfd_close(int fd, const sigset_t *set);
 
+/* A set of the signals listed, ended by 0: box_sigset(&s, SIGINT, SIGTERM, 0) */
+void box_sigset(sigset_t *set, ...);
+/* The earlier of two monotonic deadlines, where -1 means none. */
+int64_t box_earliest(int64_t a, int64_t b);
+
+/* ---- the event loop (loop.c) -------------------------------------------- */
+
+/* Every waiting applet runs the same turn, as s6-supervise does:
+ *
+ *	box_loop_begin(&l);                      forget last turn's fds
+ *	box_loop_signals(&l);                    the signal fd, if opened
+ *	box_loop_fd(&l, fd, POLLIN, handler, x); what the state waits for
+ *	box_loop_deadline(&l, t);                the nearest one is kept
+ *	box_loop_wait(&l);                       one poll, then the handlers
+ *
+ * Handlers run in the order their fds were added and must not add fds.
+ * A handler that ends what another slot of the same turn points to marks
+ * it, and the applet frees it after the turn. */
+typedef void box_loop_fn(void *ctx, int fd, short revents);
+struct box_loop_slot {
+	box_loop_fn *fn;
+	void *ctx;
+};
+struct box_loop {
+	struct pollfd *pfd;
+	struct box_loop_slot *slot;
+	size_t n, cap;
+	int64_t deadline;        /* CLOCK_MONOTONIC ns, -1 = none */
+	int sigfd;               /* from box_loop_open_signals */
+	void (*on_signal)(void *ctx, int sig);
+	void *sigctx;
+};
+/* Blocks the signals of set and delivers them through an fd; each
+ * pending signal is passed to fn when box_loop_signals added the fd to
+ * the turn. Dies when no signal fd can be made. */
+void box_loop_open_signals(struct box_loop *l, const sigset_t *set,
+	void (*fn)(void *ctx, int sig), void *ctx);
+void box_loop_begin(struct box_loop *l);
+void box_loop_signals(struct box_loop *l);
+void box_loop_fd(struct box_loop *l, int fd, short events, box_loop_fn *fn, void *ctx);
+void box_loop_deadline(struct box_loop *l, int64_t t);   /* -1 is ignored */
+/* Polls until an fd is ready or the deadline passes, runs the handlers of
+ * the ready fds; returns how many were ready (0: the deadline). Dies when
+ * poll fails. */
+int box_loop_wait(struct box_loop *l);
+void box_loop_free(struct box_loop *l);
+
 /* ---- spawning (spawn.c) -------------------------------------------------- */
 
 struct box_spawn {
@@ -204,6 +277,18 @@ void box_cloexec_from(int from);
 void box_close_from(int from);
 /* Child side: default dispositions for every catchable signal, empty mask. */
 void box_reset_signals(void);
+
+/* ---- formatting (fmt.c) -------------------------------------------------- */
+
+/* "exited with status 3", "killed by SIGSEGV (Segmentation fault), core
+ * dumped": the one wording of a wait status. */
+const char *box_fmt_status(char *buf, size_t n, int status);
+/* "unable to execute CMD: reason", or for a setup step "unable to chdir
+ * to /x for CMD: reason". */
+const char *box_fmt_spawn_error(char *buf, size_t n, const char *cmd,
+	const struct box_spawn_error *e);
+/* "5s", "300ms", "250us", "7ns": exact, in the largest unit that is. */
+const char *box_fmt_duration(char *buf, size_t n, int64_t ns);
 
 /* Wait status -> shell-style code: the exit status, or 128 + signal. */
 int box_status_code(int status);
@@ -250,6 +335,33 @@ void box_env_free(struct box_env *env);
  * valid UTF-8 become U+FFFD. */
 void box_json_str(struct box_buf *b, const char *s);
 void box_json_strn(struct box_buf *b, const char *s, size_t n);
+
+/* The writer: commas and nesting kept for you; key is NULL inside arrays.
+ *	box_json_begin(&j, &buf);            {
+ *	box_json_s(&j, "name", s);            "name":"..."   (NULL: null)
+ *	box_json_open(&j, "argv", '[');       ,"argv":[
+ *	box_json_s(&j, NULL, a); ...
+ *	box_json_close(&j);                   ]
+ *	box_json_end(&j);                     }  (closes whatever is open) */
+struct box_json {
+	struct box_buf *b;
+	unsigned more;           /* bit d: level d has a member already */
+	int depth;
+	char close[16];
+};
+void box_json_begin(struct box_json *j, struct box_buf *b);
+void box_json_end(struct box_json *j);
+void box_json_open(struct box_json *j, const char *key, char brace);
+void box_json_close(struct box_json *j);
+void box_json_s(struct box_json *j, const char *key, const char *s);
+void box_json_i(struct box_json *j, const char *key, long long v);
+void box_json_b(struct box_json *j, const char *key, int v);
+void box_json_null(struct box_json *j, const char *key);
+void box_json_raw(struct box_json *j, const char *key, const char *raw);
+void box_json_f(struct box_json *j, const char *key, const char *fmt, double v);
+/* A wait status, the one encoding: "exit":N or null, "signal":"SIGTERM"
+ * or null, "signum":N or null, "core_dumped":bool. */
+void box_json_status(struct box_json *j, int status);
 
 /* ---- pidfiles and lock files (pidfile.c) ---------------------------------- */
 

@@ -1,7 +1,9 @@
-/* JSON string literals. */
+/* JSON: string literals and a writer for objects and arrays that keeps
+ * the commas and the nesting. */
 #include "box.h"
 
 #include <string.h>
+#include <sys/wait.h>
 
 /* Length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
 static size_t box_utf8_len(const unsigned char *s, size_t n)
@@ -68,4 +70,102 @@ void box_json_strn(struct box_buf *b, const char *s, size_t n)
 void box_json_str(struct box_buf *b, const char *s)
 {
 	box_json_strn(b, s, strlen(s));
+}
+
+/* ---- the object writer ---- */
+
+static void box_json_sep(struct box_json *j, const char *key)
+{
+	unsigned bit = 1u << j->depth;
+
+	if (j->more & bit)
+		box_buf_addc(j->b, ',');
+	j->more |= bit;
+	if (key) {
+		box_json_str(j->b, key);
+		box_buf_addc(j->b, ':');
+	}
+}
+
+void box_json_open(struct box_json *j, const char *key, char brace)
+{
+	box_json_sep(j, key);
+	box_buf_addc(j->b, brace);
+	j->depth++;
+	j->more &= ~(1u << j->depth);
+	j->close[j->depth] = brace == '{' ? '}' : ']';
+}
+
+void box_json_close(struct box_json *j)
+{
+	box_buf_addc(j->b, j->close[j->depth]);
+	j->depth--;
+}
+
+void box_json_begin(struct box_json *j, struct box_buf *b)
+{
+	*j = (struct box_json){ .b = b };
+	box_json_open(j, NULL, '{');
+}
+
+void box_json_end(struct box_json *j)
+{
+	while (j->depth > 0)
+		box_json_close(j);
+}
+
+void box_json_s(struct box_json *j, const char *key, const char *s)
+{
+	box_json_sep(j, key);
+	if (s)
+		box_json_str(j->b, s);
+	else
+		box_buf_adds(j->b, "null");
+}
+
+void box_json_i(struct box_json *j, const char *key, long long v)
+{
+	box_json_sep(j, key);
+	box_buf_printf(j->b, "%lld", v);
+}
+
+void box_json_b(struct box_json *j, const char *key, int v)
+{
+	box_json_raw(j, key, v ? "true" : "false");
+}
+
+void box_json_null(struct box_json *j, const char *key)
+{
+	box_json_raw(j, key, "null");
+}
+
+void box_json_raw(struct box_json *j, const char *key, const char *raw)
+{
+	box_json_sep(j, key);
+	box_buf_adds(j->b, raw);
+}
+
+void box_json_f(struct box_json *j, const char *key, const char *fmt, double v)
+{
+	box_json_sep(j, key);
+	box_buf_printf(j->b, fmt, v);
+}
+
+/* A wait status: "exit" and "signal" (one of them null), the signal's
+ * number and whether it dumped core. */
+void box_json_status(struct box_json *j, int status)
+{
+	if (WIFSIGNALED(status)) {
+		const char *name = box_signame(WTERMSIG(status));
+		box_json_null(j, "exit");
+		box_json_sep(j, "signal");
+		box_buf_printf(j->b, "\"SIG%s\"", name ? name : "?");
+		box_json_i(j, "signum", WTERMSIG(status));
+		box_json_b(j, "core_dumped", WCOREDUMP(status) != 0);
+	} else {
+		box_json_i(j, "exit", WEXITSTATUS(status));
+		box_json_null(j, "signal");
+		box_json_null(j, "signum");
+		box_json_b(j, "core_dumped", 0);
+	}
 }

@@ -50,3 +50,23 @@ setup() {
 @test "signals arrive through the signal fd and poll honours deadlines" {
 	unit sigfd
 }
+
+@test "one wording for a wait status, a spawn failure and a duration" {
+	unit fmt
+}
+
+@test "the JSON writer keeps commas and nesting, and encodes a wait status one way" {
+	unit json-writer
+}
+
+@test "path helpers split and join names, and modes parse as octal" {
+	unit path
+}
+
+@test "growable arrays keep every element" {
+	unit grow
+}
+
+@test "the event loop waits for the nearest deadline and dispatches fds and signals" {
+	unit loop
+}

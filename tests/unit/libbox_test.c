@@ -1,6 +1,7 @@
 /* Unit tests of libbox, one group per topic: libbox_test GROUP.
  * Prints each failed check and exits 1 when any failed. */
 #include "../../libbox/box.h"
+#include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
+int unit_failures;
+static struct unit_group *registered;
 
-#define CHECK(cond) do { if (!(cond)) { failures++; \
-	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
+void unit_register(struct unit_group *g)
+{
+	g->next = registered;
+	registered = g;
+}
 
 static void test_numbers(void)
 {
@@ -281,11 +286,18 @@ int main(int argc, char **argv)
 		if (argc < 2 || !strcmp(argv[1], groups[i].name)) {
 			groups[i].fn();
 			if (argc >= 2)
-				return failures != 0;
+				return unit_failures != 0;
+		}
+	/* the groups of the other files: applet parsers and libbox topics */
+	for (struct unit_group *g = registered; g; g = g->next)
+		if (argc < 2 || !strcmp(argv[1], g->name)) {
+			g->fn();
+			if (argc >= 2)
+				return unit_failures != 0;
 		}
 	if (argc >= 2) {
 		fprintf(stderr, "unknown group %s\n", argv[1]);
 		return 2;
 	}
-	return failures != 0;
+	return unit_failures != 0;
 }
