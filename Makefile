@@ -3,6 +3,7 @@
 #   make               ./procbox (static, stripped) and bin/<applet> links
 #   make check         the bats suite (tests/*.bats) against ./procbox
 #   make check-asan    the same suite against an ASan+UBSan build
+#   make check-vm      what may change a machine (clock steps, cgroups), in a VM
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make size | bench | fuzz [FUZZ_SECONDS=N] | clean
 
@@ -39,7 +40,7 @@ FUZZERS  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # applet code without the dispatcher, for unit tests and fuzz targets
 CORE_SRC := $(filter-out applets/procbox.c,$(SRC))
 
-.PHONY: all check check-asan install size bench fuzz clean links
+.PHONY: all check check-vm check-asan install size bench fuzz clean links
 all: procbox links
 
 procbox: $(OBJ)
@@ -65,6 +66,10 @@ check: all build/unit/libbox_test
 	PROCBOX=$(CURDIR)/procbox PROCBOX_BIN=$(CURDIR)/bin \
 	PROCBOX_UNIT=$(CURDIR)/build/unit/libbox_test \
 	PROCBOX_COUNTS=$(CURDIR)/build/counts-check tests/run.sh
+
+# Debian's kernel under qemu, busybox-static and ./procbox: tests/vm/run.sh
+check-vm: procbox
+	PROCBOX=$(CURDIR)/procbox PROCBOX_COUNTS=$(CURDIR)/build/counts-vm tests/vm/run.sh
 
 build/asan/procbox: $(ASAN_OBJ)
 	$(ASAN_CC) $(ASANFLAGS) -o $@ $(ASAN_OBJ)

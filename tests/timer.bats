@@ -34,28 +34,14 @@ finish() {
 setup() { d=$(scratch); }
 teardown() {
 	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
-	# a test that stepped the wall clock puts it back, pass or fail
-	[ ! -f "$d/clock" ] || "$BATS_TEST_DIRNAME/clock.py" restore "$d/clock"
+	return 0
 }
 
-# ---- the wall clock: tests that step it, then put it back --------------------
+# The tests that step the wall clock run in the VM lane (tests/vm/timer-clock.sh,
+# make check-vm): make check never changes this machine's clock.
 
-# step_clock EPOCH: sets the wall clock, recording first how to put it back.
-step_clock() {
-	[ -f "$d/clock" ] || "$BATS_TEST_DIRNAME/clock.py" save "$d/clock"
-	"$BATS_TEST_DIRNAME/clock.py" set "$1"
-}
-need_clock() {
-	need_root
-	need_cmd python3
-	"$BATS_TEST_DIRNAME/clock.py" save "$d/probe" &&
-		"$BATS_TEST_DIRNAME/clock.py" restore "$d/probe" 2>/dev/null ||
-		needs "cannot set the wall clock"
-}
 runs() { [ -f "$d/runs" ] && wc -l <"$d/runs" | tr -d ' ' || echo 0; }
 runs_are() { [ "$(runs)" = "$1" ]; }
-# hour_ahead N: an hour boundary N hours from now (clear of the real time)
-hour_ahead() { echo $((($(date +%s) / 3600 + $1) * 3600)); }
 
 # ---- dispatch and usage -----------------------------------------------------
 
@@ -550,67 +536,6 @@ hour_ahead() { echo $((($(date +%s) / 3600 + $1) * 3600)); }
 	[ "$first" -gt "$now" ] && [ "$first" -le $((now + 60)) ]
 }
 
-@test "-c runs CMD at the fire time, each time" {
-	need_clock
-	local h
-	h=$(hour_ahead 2)
-	step_clock $((h - 2))
-	TZ=UTC background -c '0 * * * *' -n 2 -- sh -c 'date +%s >>"$1"' sh "$d/runs"
-	retry_until 5 signals_ready "$pid"
-	retry_until 5 runs_are 1
-	sleep 0.3
-	runs_are 1
-	step_clock $((h + 3600 - 1))
-	retry_until 5 runs_are 2
-	finish
-	[ "$rc" = 0 ]
-	# each run started within a second of its time
-	[ "$(sed -n 1p "$d/runs")" -ge "$h" ] && [ "$(sed -n 1p "$d/runs")" -le $((h + 1)) ]
-	[ "$(sed -n 2p "$d/runs")" -ge $((h + 3600)) ] && [ "$(sed -n 2p "$d/runs")" -le $((h + 3601)) ]
-}
-
-@test "-c: a clock step forward (or a resume) past due times runs once, at once" {
-	need_clock
-	local h
-	h=$(hour_ahead 2)
-	step_clock $((h - 30))
-	TZ=UTC background -c '0 * * * *' -- sh -c 'date +%s >>"$1"' sh "$d/runs"
-	retry_until 5 signals_ready "$pid"
-	sleep 0.2
-	runs_are 0
-	# three due times (h, h+1h, h+2h) pass in one step
-	step_clock $((h + 2 * 3600 + 600))
-	retry_until 2 runs_are 1
-	sleep 0.5
-	runs_are 1
-	# and the schedule goes on from the new time
-	step_clock $((h + 3 * 3600 - 1))
-	retry_until 5 runs_are 2
-	[ "$(sed -n 2p "$d/runs")" -ge $((h + 3 * 3600)) ]
-	kill "$pid"
-	finish
-	[ "$rc" = $((128 + 15)) ]
-}
-
-@test "-c: a clock set back never repeats a run" {
-	need_clock
-	local h
-	h=$(hour_ahead 2)
-	step_clock $((h - 1))
-	TZ=UTC background -c '0 * * * *' -- sh -c 'date +%s >>"$1"' sh "$d/runs"
-	retry_until 5 runs_are 1
-	# back before the time that already ran, then past it again
-	step_clock $((h - 600))
-	sleep 0.3
-	step_clock $((h + 1))
-	sleep 1
-	runs_are 1
-	# the next time still runs
-	step_clock $((h + 3600 - 1))
-	retry_until 5 runs_are 2
-	[ "$(sed -n 2p "$d/runs")" -ge $((h + 3600)) ]
-}
-
 @test "a bad --from is a usage error" {
 	for t in 2026-13-01 2026-02-30 2026-06-01T25:00 2026-06-01T10:00+2 yesterday @x; do
 		run -125 timer -c '* * * * *' --next 1 --from "$t"
@@ -672,11 +597,3 @@ hour_ahead() { echo $((($(date +%s) / 3600 + $1) * 3600)); }
 	[ "${lines[0]}" = "timer: invalid cron expression '0 0 31 4,6,9,11 *': it never fires" ]
 }
 
-@test "-c runs the command at the minute boundary, -n and -t per run" {
-	need_clock
-	step_clock $(($(hour_ahead 2) - 1))
-	run -124 timer -c '* * * * *' -n 1 -t 3 -- sh -c 'date +%S.%N; sleep 10'
-	[ "${#lines[@]}" -eq 1 ]
-	local sec=${lines[0]%%.*}
-	[ "${sec#0}" -lt 5 ]
-}

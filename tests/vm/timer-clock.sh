@@ -1,0 +1,86 @@
+# timer -c against wall-clock steps: at the fire time, after a jump forward
+# (or a resume from suspend) and after the clock is set back. Only here, in
+# a VM, may a test set the clock.
+. /tests/lib.sh
+export TZ=UTC
+
+runs() { [ -f runs ] && wc -l <runs | tr -d ' ' || echo 0; }
+runs_are() { [ "$(runs)" = "$1" ]; }
+signals_ready() {
+	local mask
+	mask=$(sed -n 's/^SigBlk:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$mask" ] && [ "$mask" != 0000000000000000 ]
+}
+hour_ahead() { echo $((($(date +%s) / 3600 + $1) * 3600)); }
+step_clock() { date -s "@$1" >/dev/null; }
+record() { timer "$@" -- sh -c 'date +%s >>"$1"' sh "$PWD/runs" & pid=$!; }
+
+at_the_fire_time() {
+	h=$(hour_ahead 2)
+	step_clock $((h - 2))
+	record -c '0 * * * *' -n 2
+	retry_until 5 signals_ready "$pid"
+	retry_until 5 runs_are 1
+	sleep 0.3
+	runs_are 1
+	step_clock $((h + 3600 - 1))
+	retry_until 5 runs_are 2
+	wait "$pid"
+	[ "$(sed -n 1p runs)" -ge "$h" ] && [ "$(sed -n 1p runs)" -le $((h + 1)) ]
+	[ "$(sed -n 2p runs)" -ge $((h + 3600)) ] && [ "$(sed -n 2p runs)" -le $((h + 3601)) ]
+}
+
+step_forward_runs_once() {
+	h=$(hour_ahead 2)
+	step_clock $((h - 30))
+	record -c '0 * * * *'
+	retry_until 5 signals_ready "$pid"
+	sleep 0.2
+	runs_are 0
+	# three due times (h, h+1h, h+2h) pass in one step
+	step_clock $((h + 2 * 3600 + 600))
+	retry_until 2 runs_are 1
+	sleep 0.5
+	runs_are 1
+	# and the schedule goes on from the new time
+	step_clock $((h + 3 * 3600 - 1))
+	retry_until 5 runs_are 2
+	[ "$(sed -n 2p runs)" -ge $((h + 3 * 3600)) ]
+	kill "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 143 ]
+}
+
+set_back_never_repeats() {
+	h=$(hour_ahead 2)
+	step_clock $((h - 1))
+	record -c '0 * * * *'
+	retry_until 5 runs_are 1
+	# back before the time that already ran, then past it again
+	step_clock $((h - 600))
+	sleep 0.3
+	step_clock $((h + 1))
+	sleep 1
+	runs_are 1
+	# the next time still runs
+	step_clock $((h + 3600 - 1))
+	retry_until 5 runs_are 2
+	[ "$(sed -n 2p runs)" -ge $((h + 3600)) ]
+	kill "$pid"
+}
+
+minute_boundary_with_deadline() {
+	step_clock $(($(hour_ahead 2) - 1))
+	rc=0
+	timer -c '* * * * *' -n 1 -t 3 -- sh -c 'date +%S; sleep 10' >out || rc=$?
+	[ "$rc" = 124 ]
+	[ "$(wc -l <out)" -eq 1 ]
+	sec=$(cat out)
+	[ "${sec#0}" -lt 5 ]
+}
+
+vm_test "timer -c runs CMD at the fire time, each time" at_the_fire_time
+vm_test "timer -c: a clock step forward (or a resume) past due times runs once, at once" step_forward_runs_once
+vm_test "timer -c: a clock set back never repeats a run" set_back_never_repeats
+vm_test "timer -c runs the command at the minute boundary, -n and -t per run" minute_boundary_with_deadline
