@@ -6,6 +6,11 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(tests/*.bats)
+if ! command -v bats >/dev/null; then
+	echo "make check needs bats-core: apt-get install bats" >&2
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
 log=$(mktemp)
 bats --tap "${files[@]}" | tee "$log"
 passed=$(grep -cE '^ok [0-9]+' "$log" | tr -d ' ')
