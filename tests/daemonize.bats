@@ -403,7 +403,7 @@ gone() {
 	[ ! -e "$PF" ]
 	run daemonize --wait-ready=10s -- sh -c 'kill -TERM $$'
 	[ "$status" -eq 143 ]
-	[ "$output" = "daemonize: sh was killed by SIGTERM before it was ready" ]
+	[ "$output" = "daemonize: sh killed by SIGTERM (Terminated) before it was ready" ]
 	run daemonize --wait-ready -- true
 	[ "$status" -eq 1 ]
 	[ "$output" = "daemonize: true exited with status 0 before it was ready" ]
