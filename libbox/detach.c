@@ -85,15 +85,11 @@ pid_t box_detach(struct box_detach *d)
 
 void box_detach_stdio(struct box_detach *d)
 {
-	int null = -1;
+	int null = box_open("/dev/null", O_RDWR, 0);
 
-	for (int fd = 0; fd < 3; fd++) {
-		int from = d->stdio[fd];
-		if (from < 3 && null < 0 && (null = box_open("/dev/null", O_RDWR, 0)) < 0)
-			box_detach_fail(d, box_applet->fail_code, "open /dev/null");
-		if (dup2(from < 3 ? null : from, fd) < 0)
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(d->stdio[fd] < 3 ? null : d->stdio[fd], fd) < 0)
 			box_detach_fail(d, box_applet->fail_code, "redirect standard i/o");
-	}
 	box_close(null);
 }
 

@@ -612,6 +612,12 @@ gone() {
 	[ "$output" = "daemonize: unable to check pidfile $D/file/x.pid: Not a directory" ]
 }
 
+@test "libbox's detach tells the caller: up, a failed step, a failed exec, a silent death" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" detach
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "--help prints the usage and exits 0" {
 	run daemonize --help
 	[ "$status" -eq 0 ]
