@@ -415,9 +415,9 @@ int box_lock_wait(int fd, int64_t deadline_ns);
  * applet may add records of its own (the session leader's outcome of
  * daemonize's --wait-ready).
  *
- *	supervise (goes on in C):
+ *	supervise (goes on in C; in the foreground with .stay = 1):
  *	  box_pidfile_prepare(&pf, path)       refuse while locked
- *	  struct box_detach d = { .pidfile = &pf, .umask = 022 };
+ *	  struct box_detach d = { .pidfile = &pf, .umask = 022, .dir = dir };
  *	  if (box_detach(&d) > 0)
  *		box_detach_exit(&d);               the caller: 0, or how it failed
  *	  ...setup; box_fatal still reaches the caller's stderr...
@@ -442,6 +442,9 @@ struct box_detach {
 	const struct box_user *user;   /* NULL: stay who we are */
 	const char *dir;               /* NULL: stay (daemon(7) says "/") */
 	int stdio[3];                  /* what 0-2 become; below 3: /dev/null */
+	/* Set: no fork, the same steps in this process (supervise -n); a
+	 * failed step dies here, box_detach_up does nothing. */
+	int stay;
 	/* Runs in the session leader, after the second fork, before it
 	 * exits; may box_detach_send. NULL: the leader exits at once. */
 	void (*leader)(struct box_detach *d);
@@ -453,7 +456,8 @@ struct box_detach {
 	struct box_detach_msg note;    /* the last of the applet's records */
 };
 /* Returns the session leader's pid in the caller and 0 in the daemon;
- * dies (in the caller) when it cannot create the pipe or fork. */
+ * dies (in the caller) when it cannot create the pipe or fork. With
+ * stay, returns 0 after the daemon's steps (signals left alone). */
 pid_t box_detach(struct box_detach *d);
 /* The daemon (and the leader): one record to the caller. */
 void box_detach_send(struct box_detach *d, const struct box_detach_msg *m);

@@ -31,6 +31,8 @@ BOX_NORETURN void box_detach_fail(struct box_detach *d, int code, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(m.what, sizeof(m.what), fmt, ap);
 	va_end(ap);
+	if (d->report < 0)
+		box_die(code, "unable to %s: %s", m.what, strerror(m.err));
 	box_detach_send(d, &m);
 	_exit(code);
 }
@@ -41,7 +43,8 @@ static void box_detach_settle(struct box_detach *d)
 {
 	int code = box_applet->fail_code;
 
-	box_reset_signals();
+	if (d->report >= 0)
+		box_reset_signals();
 	if (d->pidfile && box_pidfile_commit(d->pidfile, d->pid) < 0)
 		box_detach_fail(d, code, "write pidfile %s", d->pidfile->path);
 	if (d->umask >= 0)
@@ -59,6 +62,12 @@ pid_t box_detach(struct box_detach *d)
 {
 	int p[2], code = box_applet->fail_code;
 
+	if (d->stay) {
+		d->report = -1;
+		d->pid = getpid();
+		box_detach_settle(d);
+		return 0;
+	}
 	box_xpipe(p);
 	pid_t pid = box_xfork();
 	if (pid > 0) {
@@ -101,6 +110,8 @@ static void box_detach_say_up(struct box_detach *d)
 
 void box_detach_up(struct box_detach *d)
 {
+	if (d->report < 0)
+		return;
 	box_detach_stdio(d);
 	box_detach_say_up(d);
 	box_close(d->report);

@@ -612,7 +612,7 @@ gone() {
 	[ "$output" = "daemonize: unable to check pidfile $D/file/x.pid: Not a directory" ]
 }
 
-@test "libbox's detach tells the caller: up, a failed step, a failed exec, a silent death" {
+@test "libbox's detach tells the caller: up, a failed step, a failed exec, a silent death, the foreground" {
 	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" detach
 	echo "$output"
 	[ "$status" -eq 0 ]

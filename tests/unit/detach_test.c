@@ -71,6 +71,20 @@ UNIT_GROUP(detach, "detach")
 		_exit(0);
 	CHECK(box_detach_wait(&mute) < 0 && !mute.fail.kind && !mute.pid);
 
+	/* stay: the same steps here, no fork; stdio stays */
+	int here = box_open(".", O_RDONLY, 0);
+	CHECK(box_pidfile_prepare(&pf, path) == 0);
+	struct box_detach fg = { .pidfile = &pf, .umask = -1, .dir = dir, .stay = 1 };
+	CHECK(box_detach(&fg) == 0 && fg.pid == getpid());
+	fd = box_open("d.pid", O_RDONLY, 0);
+	CHECK(fd >= 0 && box_pid_read(fd) == getpid());
+	box_close(fd);
+	box_detach_up(&fg);
+	CHECK(fg.report == -1);
+	CHECK(fchdir(here) == 0);
+	box_close(here);
+	box_pidfile_abort(&pf);
+
 	free(path);
 	rmdir(dir);
 }
