@@ -54,7 +54,7 @@ struct config {
 	mode_t umask;
 	int append, verbose, wait_ready;
 	const char *ready_arg;
-	int64_t ready_deadline;      /* monotonic ns, -1: none */
+	int64_t ready_ns;            /* --wait-ready=DUR, -1: none */
 	struct box_user *user;
 	char **env;
 	int nenv;
@@ -62,25 +62,29 @@ struct config {
 	const char *path;            /* argv[0], made absolute when relative */
 };
 
-/* What the daemon side tells the caller, one record per write (atomic:
- * smaller than PIPE_BUF). */
-enum { REP_PID = 1, REP_FAIL, REP_EXEC_FAIL, REP_READY, REP_DIED, REP_CLOSED, REP_TIMEOUT };
-struct report {
-	int kind;
-	int err;
-	int status;
-	pid_t pid;
-	char what[200];
-};
+/* The session leader's word on --wait-ready, after the daemon's "up". */
+enum { REP_READY = BOX_DETACH_NOTE, REP_DIED, REP_CLOSED, REP_TIMEOUT };
 
-/* The fds the daemon keeps, moved down to 3, 4, 5 in this order. */
+/* The fds the daemon keeps besides 0-2, moved down to 3, 4, 5 in this
+ * order, and its -o and -e. */
 struct kept {
 	struct box_pidfile pf;
 	int have_pidfile;
 	int lockfd;
-	int devnull, outfd, errfd;
+	int outfd, errfd;
 };
 
+/* What the session leader, the daemon's parent, watches for --wait-ready. */
+struct readiness {
+	struct box_loop loop;        /* READY_FD and SIGCHLD */
+	int fd;                      /* READY_FD's read end, -1 after EOF */
+	int wfd;                     /* READY_FD itself, the daemon's */
+	int64_t deadline;            /* monotonic ns, -1: none */
+	pid_t pid;
+	int exited, status, ready;
+};
+
+/* Only the caller removes a pidfile that no daemon came to hold. */
 static struct kept *undo_on_exit;
 
 static void undo_pidfile(void)
@@ -89,24 +93,10 @@ static void undo_pidfile(void)
 		box_pidfile_abort(&undo_on_exit->pf);
 }
 
-static void send_report(int fd, int kind, int err, const char *what)
-{
-	struct report r = { .kind = kind, .err = err, .pid = getpid() };
-	if (what)
-		snprintf(r.what, sizeof(r.what), "%s", what);
-	box_write_all(fd, &r, sizeof(r));
-}
-
-BOX_NORETURN static void child_fail(int rep, int kind, const char *what)
-{
-	send_report(rep, kind, errno, what);
-	_exit(125);
-}
-
 /* Moves each kept fd to the lowest numbers from 3 up. The targets are
- * always fds the caller opened before the report pipe (lock files,
- * /dev/null, -o, -e: at least one more than the kept fds), never the
- * report pipe or a kept fd not moved yet, since both are higher. */
+ * always fds the caller opened before READY_FD (lock files, -o, -e, the
+ * previous pidfile: at least one more than the kept fds), never a kept fd
+ * not moved yet, since that is higher. */
 static int move_down(const int *fds, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -119,164 +109,111 @@ static int move_down(const int *fds, int n)
 	return 0;
 }
 
-/* The daemon process itself, after the second fork. */
-BOX_NORETURN static void daemon_child(const struct config *c, struct kept *k, int rep, int ready_w)
+/* The daemon, detached (pidfile, umask, user, directory done): its stdio,
+ * the fds it keeps, its environment, then CMD. */
+BOX_NORETURN static void run_daemon(const struct config *c, struct kept *k,
+	struct box_detach *d, int ready_w)
 {
-	static char what[200];
-	int keep[3], nkeep = 0;
+	int keep[3], nkeep = 0, fail = box_applet->fail_code;
 
-	box_reset_signals();
-	if (dup2(k->devnull, 0) < 0 || dup2(k->outfd, 1) < 0 || dup2(k->errfd, 2) < 0)
-		child_fail(rep, REP_FAIL, "redirect standard i/o");
-	if (k->have_pidfile) {
-		if (box_pidfile_commit(&k->pf, getpid()) < 0) {
-			snprintf(what, sizeof(what), "write pidfile %s", c->pidfile);
-			child_fail(rep, REP_FAIL, what);
-		}
+	undo_on_exit = NULL;
+	box_detach_stdio(d);
+	if (k->have_pidfile)
 		keep[nkeep++] = k->pf.fd;
-	}
 	if (k->lockfd >= 0)
 		keep[nkeep++] = k->lockfd;
 	if (ready_w >= 0)
 		keep[nkeep++] = ready_w;
 	if (move_down(keep, nkeep) < 0)
-		child_fail(rep, REP_FAIL, "arrange file descriptors");
-	umask(c->umask);
-	if (c->user) {
-		const char *step = box_drop_privileges(c->user);
-		if (step)
-			child_fail(rep, REP_FAIL, step);
-	}
+		box_detach_fail(d, fail, "arrange file descriptors");
 	for (int i = 0; i < c->nenv; i++)
 		if (putenv(c->env[i]) < 0)
-			child_fail(rep, REP_FAIL, "set the environment");
+			box_detach_fail(d, fail, "set the environment");
 	/* an inherited READY_FD would name one of our fds (the pidfile) */
 	if (ready_w >= 0) {
 		char num[16];
 		snprintf(num, sizeof(num), "%d", 3 + nkeep - 1);
 		if (setenv("READY_FD", num, 1) < 0)
-			child_fail(rep, REP_FAIL, "set READY_FD");
+			box_detach_fail(d, fail, "set READY_FD");
 	} else {
 		unsetenv("READY_FD");
 	}
-	if (chdir(c->dir ? c->dir : "/") < 0) {
-		snprintf(what, sizeof(what), "change directory to %s", c->dir ? c->dir : "/");
-		child_fail(rep, REP_FAIL, what);
-	}
-	execvp(c->path, c->argv);
-	child_fail(rep, REP_EXEC_FAIL, "execute");
+	box_detach_exec(d, c->path, c->argv);
+}
+
+static void on_ready_fd(void *ctx, int fd, short revents)
+{
+	struct readiness *w = ctx;
+	char buf[512];
+	ssize_t got = box_read(fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (got > 0 && memchr(buf, '\n', (size_t)got))
+		w->ready = 1;
+	else if (got <= 0)
+		w->fd = -1;
+}
+
+static int reaped(struct readiness *w)
+{
+	if (!w->exited && box_waitpid(w->pid, &w->status, WNOHANG) == w->pid)
+		w->exited = 1;
+	return w->exited;
+}
+
+static void on_sigchld(void *ctx, int sig)
+{
+	(void)sig;
+	reaped(ctx);
 }
 
 /* After EOF on READY_FD the exit may not have been reported yet: the
  * kernel closes a dying process's files before it becomes a zombie. */
 #define EXIT_GRACE_NS BOX_NSEC
 
-static int reap(pid_t pid, int *status)
+static int await_readiness(struct readiness *w)
 {
-	return box_waitpid(pid, status, WNOHANG) == pid;
-}
-
-/* The first child (session leader) waits for the daemon's readiness. */
-static void wait_ready(const struct config *c, pid_t pid, int readyfd, int sigfd,
-	struct report *r)
-{
-	struct pollfd pfd[2] = { { readyfd, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
-	int exited = 0, eof = 0, status = 0;
-	char buf[512];
+	int64_t grace = -1;
 
 	for (;;) {
-		int64_t deadline = c->ready_deadline;
-		int grace = 0;
-		if (eof && !exited) {
-			int64_t end = box_now_ns() + EXIT_GRACE_NS;
-			if (deadline < 0 || end < deadline)
-				deadline = end, grace = 1;
+		if (w->fd < 0 && grace < 0)
+			grace = box_now_ns() + EXIT_GRACE_NS;
+		box_loop_begin(&w->loop);
+		if (!w->exited)
+			box_loop_signals(&w->loop);
+		box_loop_fd(&w->loop, w->fd, POLLIN, on_ready_fd, w);
+		box_loop_deadline(&w->loop, w->deadline);
+		box_loop_deadline(&w->loop, grace);
+		if (box_loop_wait(&w->loop) == 0) {
+			if (grace < 0 || (w->deadline >= 0 && w->deadline <= grace))
+				return REP_TIMEOUT;
+			return reaped(w) ? REP_DIED : REP_CLOSED;
 		}
-		int n = box_poll_until(pfd, 2, deadline);
-		if (n < 0) {
-			r->kind = REP_FAIL;
-			r->err = errno;
-			snprintf(r->what, sizeof(r->what), "wait for readiness");
-			return;
-		}
-		if (n == 0) {
-			r->kind = grace ? REP_CLOSED : REP_TIMEOUT;
-			if (grace && reap(pid, &status)) {
-				r->kind = REP_DIED;
-				r->status = status;
-			}
-			return;
-		}
-		if (pfd[0].revents) {
-			ssize_t got = box_read(readyfd, buf, sizeof(buf));
-			if (got > 0 && memchr(buf, '\n', (size_t)got)) {
-				r->kind = REP_READY;
-				return;
-			}
-			if (got <= 0) {
-				eof = 1;
-				pfd[0].fd = -1;
-			}
-		}
-		if (pfd[1].revents) {
-			while (box_sigfd_read(sigfd) > 0)
-				;
-			if (!exited && reap(pid, &status)) {
-				exited = 1;
-				pfd[1].fd = -1;
-			}
-		}
+		if (w->ready)
+			return REP_READY;
 		/* a clean exit may be a program that forks and exits: its
 		 * child can still say it is ready on the inherited fd */
-		if (exited && (eof || !WIFEXITED(status) || WEXITSTATUS(status))) {
-			r->kind = REP_DIED;
-			r->status = status;
-			return;
-		}
+		if (w->exited && (w->fd < 0 || !WIFEXITED(w->status) || WEXITSTATUS(w->status)))
+			return REP_DIED;
 	}
 }
 
-/* The first child: new session, second fork, then report. */
-BOX_NORETURN static void first_child(const struct config *c, struct kept *k, int rep)
+/* The session leader with --wait-ready: tells the caller the outcome. */
+static void leader_awaits_readiness(struct box_detach *d)
 {
-	int ready[2] = { -1, -1 }, sigfd = -1;
-	sigset_t chld;
+	struct readiness *w = d->ctx;
 
-	if (setsid() < 0)
-		child_fail(rep, REP_FAIL, "create a session");
-	if (c->wait_ready) {
-		box_reset_signals();
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		if (pipe2(ready, O_CLOEXEC) < 0 || (sigfd = box_sigfd_open(&chld)) < 0)
-			child_fail(rep, REP_FAIL, "create the readiness pipe");
-	}
-	pid_t pid = fork();
-	if (pid < 0)
-		child_fail(rep, REP_FAIL, "fork");
-	if (pid == 0)
-		daemon_child(c, k, rep, ready[1]);
-
-	/* the caller is woken once only, at the exec, when it needs no pid */
-	struct report r = { .kind = REP_PID, .pid = pid };
-	if (c->verbose || c->wait_ready)
-		box_write_all(rep, &r, sizeof(r));
-	if (!c->wait_ready)
-		_exit(0);
-	close(ready[1]);
-	memset(&r, 0, sizeof(r));
-	r.pid = pid;
-	wait_ready(c, pid, ready[0], sigfd, &r);
-	box_write_all(rep, &r, sizeof(r));
-	_exit(0);
+	undo_on_exit = NULL;
+	close(w->wfd);
+	w->pid = d->pid;
+	struct box_detach_msg m = { .kind = await_readiness(w), .pid = getpid() };
+	m.status = w->status;
+	box_detach_send(d, &m);
 }
 
 static int open_output(const char *path, int append)
 {
-	int fd = box_open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0666);
-	if (fd < 0)
-		box_fatal_errno("unable to open %s", path);
-	return fd;
+	return box_xopen(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0666);
 }
 
 static void refuse_running(const char *what, const char *path, int fd)
@@ -288,10 +225,10 @@ static void refuse_running(const char *what, const char *path, int fd)
 }
 
 /* Opens and locks everything the daemon keeps, in the order move_down
- * relies on: pidfile, lock file, /dev/null, -o, -e. */
+ * relies on: pidfile, lock file, -o, -e. */
 static void open_kept(const struct config *c, struct kept *k)
 {
-	k->lockfd = -1;
+	k->lockfd = k->outfd = k->errfd = -1;
 	if (c->pidfile) {
 		if (box_pidfile_prepare(&k->pf, c->pidfile) < 0) {
 			if (errno == EWOULDBLOCK) {
@@ -312,33 +249,65 @@ static void open_kept(const struct config *c, struct kept *k)
 			box_fatal_errno("unable to lock %s", c->lockfile);
 		}
 	}
-	k->devnull = box_open("/dev/null", O_RDWR, 0);
-	if (k->devnull < 0)
-		box_fatal_errno("unable to open /dev/null");
-	k->outfd = c->out ? open_output(c->out, c->append) : k->devnull;
+	if (c->out)
+		k->outfd = open_output(c->out, c->append);
 	if (c->err && c->out && !strcmp(c->err, c->out))
 		k->errfd = k->outfd;
-	else
-		k->errfd = c->err ? open_output(c->err, c->append) : k->devnull;
+	else if (c->err)
+		k->errfd = open_output(c->err, c->append);
 }
 
-static int describe_death(const char *cmd, int status)
+/* READY_FD and SIGCHLD for the session leader, made before it forks the
+ * daemon so that no exit goes unseen (nor, ignored, unreported). */
+static void prepare_readiness(const struct config *c, struct readiness *w)
 {
-	if (WIFSIGNALED(status)) {
-		const char *name = box_signame(WTERMSIG(status));
-		box_warn("%s was killed by SIG%s before it was ready", cmd, name ? name : "?");
-	} else {
-		box_warn("%s exited with status %d before it was ready", cmd,
-			WEXITSTATUS(status));
-	}
-	int code = box_status_code(status);
-	return code ? code : 1;
+	int ready[2];
+	sigset_t chld;
+
+	w->deadline = c->ready_ns < 0 ? -1 : box_now_ns() + c->ready_ns;
+	box_xpipe(ready);
+	w->fd = ready[0];
+	w->wfd = ready[1];
+	signal(SIGCHLD, SIG_DFL);
+	box_sigset(&chld, SIGCHLD, 0);
+	box_loop_open_signals(&w->loop, &chld, on_sigchld, w);
 }
 
-static int start(struct config *c)
+/* The caller's verdict on --wait-ready, from the session leader's word. */
+static int readiness_verdict(const struct config *c, const struct box_detach *d)
+{
+	const char *cmd = c->argv[0];
+	char how[128];
+	int code;
+
+	switch (d->note.kind) {
+	case REP_READY:
+		if (c->verbose)
+			box_warn("%s (pid %d) is ready", cmd, (int)d->pid);
+		return 0;
+	case REP_DIED:
+		box_warn("%s %s before it was ready", cmd,
+			box_fmt_status(how, sizeof(how), d->note.status));
+		code = box_status_code(d->note.status);
+		return code ? code : 1;
+	case REP_CLOSED:
+		box_warn("%s closed READY_FD without saying it is ready (pid %d still running)",
+			cmd, (int)d->pid);
+		return 1;
+	case REP_TIMEOUT:
+		box_warn("%s not ready after %s (pid %d still running)", cmd, c->ready_arg,
+			(int)d->pid);
+		return 124;
+	}
+	box_fatal("unable to learn whether %s is ready", cmd);
+}
+
+static int start(const struct config *c)
 {
 	struct kept k = { 0 };
-	int rep[2], status;
+	struct readiness w = { .fd = -1, .wfd = -1 };
+	struct box_detach d = { .umask = (int)c->umask, .user = c->user,
+		.dir = c->dir ? c->dir : "/" };
 
 	/* make sure 0-2 exist so nothing we open lands on them */
 	for (int fd = 0; fd < 3; fd++)
@@ -348,70 +317,32 @@ static int start(struct config *c)
 		box_set_cloexec(fd, 0);
 	box_close_from(3);
 	open_kept(c, &k);
-	if (pipe2(rep, O_CLOEXEC) < 0)
-		box_fatal_errno("unable to create a pipe");
-	if (c->ready_arg) {
-		int64_t d = box_xparse_duration("--wait-ready duration", c->ready_arg);
-		c->ready_deadline = box_now_ns() + d;
+	if (k.have_pidfile)
+		d.pidfile = &k.pf;
+	d.stdio[1] = k.outfd;
+	d.stdio[2] = k.errfd;
+	if (c->wait_ready) {
+		prepare_readiness(c, &w);
+		d.leader = leader_awaits_readiness;
+		d.ctx = &w;
 	}
-	pid_t first = fork();
-	if (first < 0)
-		box_fatal_errno("unable to fork");
-	if (first == 0) {
-		close(rep[0]);
-		first_child(c, &k, rep[1]);
-	}
-	close(rep[1]);
-
-	struct report r, fail = { 0 }, outcome = { 0 };
-	pid_t pid = 0;
-	while (box_read_full(rep[0], &r, sizeof(r)) == (ssize_t)sizeof(r)) {
-		if (r.kind == REP_PID)
-			pid = r.pid;
-		else if (r.kind == REP_FAIL || r.kind == REP_EXEC_FAIL)
-			fail = r;
-		else
-			outcome = r;
-	}
-	/* it exits 0 only after the second fork (-1: SIGCHLD was ignored) */
-	int first_ok = box_waitpid(first, &status, 0) != first ||
-		(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (box_detach(&d) == 0)
+		run_daemon(c, &k, &d, w.wfd);
+	/* the leader sees READY_FD's end of file only once ours is closed */
+	box_close(w.wfd);
 
 	const char *cmd = c->argv[0];
-	if (fail.kind == REP_EXEC_FAIL) {
-		errno = fail.err;
-		box_warn_errno("unable to execute %s", cmd);
-		return box_exec_fail_code(fail.err);
+	if (box_detach_wait(&d) < 0) {
+		if (!d.fail.kind)
+			box_fatal("unable to start %s: it died before it could say so", cmd);
+		box_detach_exit(&d);
 	}
-	if (fail.kind == REP_FAIL) {
-		errno = fail.err;
-		box_fatal_errno("unable to %s", fail.what);
-	}
-	if (!first_ok || (!pid && (c->verbose || c->wait_ready)))
-		box_fatal("unable to start %s: the first child died", cmd);
 	/* a daemon that died before it was ready leaves no pidfile behind */
-	if (outcome.kind != REP_DIED)
+	if (d.note.kind != REP_DIED)
 		undo_on_exit = NULL;
 	if (c->verbose)
-		box_warn("started %s as pid %d", cmd, (int)pid);
-	if (!c->wait_ready)
-		return 0;
-	switch (outcome.kind) {
-	case REP_READY:
-		if (c->verbose)
-			box_warn("%s (pid %d) is ready", cmd, (int)pid);
-		return 0;
-	case REP_DIED:
-		return describe_death(cmd, outcome.status);
-	case REP_CLOSED:
-		box_warn("%s closed READY_FD without saying it is ready (pid %d still running)",
-			cmd, (int)pid);
-		return 1;
-	case REP_TIMEOUT:
-		box_warn("%s not ready after %s (pid %d still running)", cmd, c->ready_arg, (int)pid);
-		return 124;
-	}
-	box_fatal("unable to learn whether %s is ready", cmd);
+		box_warn("started %s as pid %d", cmd, (int)d.pid);
+	return c->wait_ready ? readiness_verdict(c, &d) : 0;
 }
 
 /* --status: decided by the pidfile's lock. */
@@ -542,14 +473,11 @@ static int stop(const struct config *c, const char *retry)
 
 static mode_t parse_umask(const char *s)
 {
-	unsigned long v = 0;
-	const char *p = s;
+	mode_t m;
 
-	for (; *p >= '0' && *p <= '7' && v <= 0777; p++)
-		v = v * 8 + (unsigned long)(*p - '0');
-	if (!*s || *p || v > 0777)
+	if (box_parse_mode(s, &m) != BOX_PARSE_OK || m > 0777)
 		box_usage("invalid umask '%s': expected an octal mode 0-0777", s);
-	return (mode_t)v;
+	return m;
 }
 
 enum { OPT_STATUS = 256, OPT_STOP, OPT_RETRY, OPT_READY };
@@ -574,7 +502,7 @@ static const struct box_opt opts[] = {
 
 static int daemonize_main(int argc, char **argv)
 {
-	struct config c = { .ready_deadline = -1 };
+	struct config c = { .ready_ns = -1 };
 	struct box_getopt g;
 	struct box_user user;
 	const char *retry = NULL, *user_spec = NULL;
@@ -609,7 +537,7 @@ static int daemonize_main(int argc, char **argv)
 			c.wait_ready = 1;
 			c.ready_arg = g.arg;
 			if (g.arg)
-				box_xparse_duration("--wait-ready duration", g.arg);
+				c.ready_ns = box_xparse_duration("--wait-ready duration", g.arg);
 			break;
 		}
 	}

@@ -398,4 +398,89 @@ int box_pidfile_check(const char *path, pid_t *pid);
  * forever): 0, or -1 with errno (ETIMEDOUT). Uses SIGALRM meanwhile. */
 int box_lock_wait(int fd, int64_t deadline_ns);
 
+/* ---- detaching a daemon (detach.c) --------------------------------------- */
+
+/* daemon(7)'s detach, the one way: daemonize detaches the command it
+ * executes, supervise detaches itself and goes on running. The caller
+ * forks a session leader, which forks the daemon: in a new session it
+ * does not lead, so it can never get a terminal back. The daemon resets
+ * its signals, commits the pidfile with its own pid (before privileges
+ * go), sets the umask, drops privileges and changes directory (as the
+ * user), in that order. Its stdio stays the caller's until it is up, so a
+ * setup error it prints still reaches the caller's terminal.
+ *
+ * The caller learns the truth through a pipe, one record per write, and
+ * exits only when every writer is done: "up" (the daemon's pid), or the
+ * step that failed with its errno and the exit status to use. Each
+ * applet may add records of its own (the session leader's outcome of
+ * daemonize's --wait-ready).
+ *
+ *	supervise (goes on in C; in the foreground with .stay = 1):
+ *	  box_pidfile_prepare(&pf, path)       refuse while locked
+ *	  struct box_detach d = { .pidfile = &pf, .umask = 022, .dir = dir };
+ *	  if (box_detach(&d) > 0)
+ *		box_detach_exit(&d);               the caller: 0, or how it failed
+ *	  ...setup; box_fatal still reaches the caller's stderr...
+ *	  box_detach_up(&d);                   stdio to /dev/null, caller exits 0
+ *
+ *	daemonize (execs CMD): box_detach, box_detach_stdio, its own fds,
+ *	  box_detach_exec; the caller box_detach_wait, then its messages. */
+struct box_detach_msg {
+	int kind;                /* BOX_DETACH_UP, _FAIL, or the applet's own */
+	int code;                /* FAIL: the caller's exit status */
+	int err;                 /* FAIL: errno of the step */
+	int status;              /* the applet's records: a wait status, say */
+	pid_t pid;               /* the sender */
+	char what[200];          /* FAIL: the step, "change directory to /x" */
+};
+/* BOX_DETACH_NOTE and above are the applet's own kinds. */
+enum { BOX_DETACH_UP = 1, BOX_DETACH_FAIL, BOX_DETACH_NOTE };
+
+struct box_detach {
+	struct box_pidfile *pidfile;   /* prepared; committed by the daemon */
+	int umask;                     /* 0 as daemon(7) says; -1 keeps it */
+	const struct box_user *user;   /* NULL: stay who we are */
+	const char *dir;               /* NULL: stay (daemon(7) says "/") */
+	int stdio[3];                  /* what 0-2 become; below 3: /dev/null */
+	/* Set: no fork, the same steps in this process (supervise -n); a
+	 * failed step dies here, box_detach_up does nothing. */
+	int stay;
+	/* Runs in the session leader, after the second fork, before it
+	 * exits; may box_detach_send. NULL: the leader exits at once. */
+	void (*leader)(struct box_detach *d);
+	void *ctx;
+	/* set by box_detach and box_detach_wait */
+	pid_t pid;                     /* the daemon, once known */
+	int report;                    /* the pipe: read end in the caller */
+	struct box_detach_msg fail;    /* the failed step (kind 0: none) */
+	struct box_detach_msg note;    /* the last of the applet's records */
+};
+/* Returns the session leader's pid in the caller and 0 in the daemon;
+ * dies (in the caller) when it cannot create the pipe or fork. With
+ * stay, returns 0 after the daemon's steps (signals left alone). */
+pid_t box_detach(struct box_detach *d);
+/* The daemon (and the leader): one record to the caller. */
+void box_detach_send(struct box_detach *d, const struct box_detach_msg *m);
+/* The daemon: tells the caller "unable to STEP: strerror(errno)" and
+ * that it should exit with code, then _exits with code. */
+BOX_NORETURN void box_detach_fail(struct box_detach *d, int code, const char *fmt, ...)
+	BOX_PRINTF(3, 4);
+/* The daemon: 0-2 to d->stdio (or /dev/null); fails like box_detach_fail. */
+void box_detach_stdio(struct box_detach *d);
+/* The daemon: box_detach_stdio, "up", and the pipe closed: the caller
+ * exits 0 now. */
+void box_detach_up(struct box_detach *d);
+/* The daemon: "up", then execvp; when that fails, the caller is told
+ * "unable to execute ARGV0" with 126 or 127. */
+BOX_NORETURN void box_detach_exec(struct box_detach *d, const char *path, char *const argv[]);
+/* The caller: reads every record until the leader and the daemon are
+ * done. 0 when the daemon is up (d->pid); -1 when not: d->fail says why
+ * (kind 0: it died without a record, having said why on the stderr it
+ * shares with the caller), and the pidfile is removed. */
+int box_detach_wait(struct box_detach *d);
+/* The caller with nothing more to do: box_detach_wait (unless done),
+ * then _exit 0 when up; else print d->fail and exit with its code, or
+ * with the applet's fail_code when the daemon died without a record. */
+BOX_NORETURN void box_detach_exit(struct box_detach *d);
+
 #endif

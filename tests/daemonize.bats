@@ -403,7 +403,7 @@ gone() {
 	[ ! -e "$PF" ]
 	run daemonize --wait-ready=10s -- sh -c 'kill -TERM $$'
 	[ "$status" -eq 143 ]
-	[ "$output" = "daemonize: sh was killed by SIGTERM before it was ready" ]
+	[ "$output" = "daemonize: sh killed by SIGTERM (Terminated) before it was ready" ]
 	run daemonize --wait-ready -- true
 	[ "$status" -eq 1 ]
 	[ "$output" = "daemonize: true exited with status 0 before it was ready" ]
@@ -610,6 +610,12 @@ gone() {
 	run daemonize --status -p "$D/file/x.pid"
 	[ "$status" -eq 125 ]
 	[ "$output" = "daemonize: unable to check pidfile $D/file/x.pid: Not a directory" ]
+}
+
+@test "libbox's detach tells the caller: up, a failed step, a failed exec, a silent death, the foreground" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" detach
+	echo "$output"
+	[ "$status" -eq 0 ]
 }
 
 @test "--help prints the usage and exits 0" {
