@@ -92,7 +92,7 @@ static void parse_stages(struct pipeline *p, char **args, int n)
 static void report_spawn_failure(int i, const struct stage *s,
 	const struct box_spawn_error *e)
 {
-	char text[256];
+	char text[8192];
 	box_warn("stage %d: %s", i, box_fmt_spawn_error(text, sizeof(text), s->argv[0], e));
 }
 
