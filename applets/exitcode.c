@@ -68,6 +68,19 @@ static const struct {
 	{ 255, "ssh: connection or protocol error; also exit(-1)" },
 };
 
+/* Statuses with one meaning whatever the command. */
+static const struct {
+	int code;
+	const char *kind, *text;
+} fixed[] = {
+	{ 0, "success", "success" },
+	{ 1, "failure", "general failure" },
+	{ 126, "exec", "command found but not executable" },
+	{ 127, "exec", "command not found" },
+	{ 128, "failure", "invalid argument to exit" },
+	{ 255, "failure", "exit status out of range" },
+};
+
 struct meaning {
 	const char *kind;    /* "success", "failure", "signal", "sysexits", ... */
 	char text[160];
@@ -78,36 +91,28 @@ static void explain(int code, struct meaning *m)
 {
 	m->signal = 0;
 	m->kind = "failure";
-	if (code == 0) {
-		m->kind = "success";
-		snprintf(m->text, sizeof(m->text), "success");
-	} else if (code == 1) {
-		snprintf(m->text, sizeof(m->text), "general failure");
-	} else if (code == 126) {
-		m->kind = "exec";
-		snprintf(m->text, sizeof(m->text), "command found but not executable");
-	} else if (code == 127) {
-		m->kind = "exec";
-		snprintf(m->text, sizeof(m->text), "command not found");
-	} else if (code == 128) {
-		snprintf(m->text, sizeof(m->text), "invalid argument to exit");
-	} else if (code > 128 && code < 128 + NSIG && box_signame(code - 128)) {
+	for (size_t i = 0; i < BOX_ARRAY_LEN(fixed); i++)
+		if (fixed[i].code == code) {
+			m->kind = fixed[i].kind;
+			snprintf(m->text, sizeof(m->text), "%s", fixed[i].text);
+			return;
+		}
+	if (code > 128 && code < 128 + NSIG && box_signame(code - 128)) {
 		m->kind = "signal";
 		m->signal = code - 128;
-		snprintf(m->text, sizeof(m->text), "killed by SIG%s (%s)%s",
-			box_signame(m->signal), strsignal(m->signal),
-			m->signal == SIGINT ? ", usually Ctrl-C" : "");
-	} else if (code == 255) {
-		snprintf(m->text, sizeof(m->text), "exit status out of range");
-	} else {
-		snprintf(m->text, sizeof(m->text), "exited with status %d", code);
-		for (size_t i = 0; i < BOX_ARRAY_LEN(sysexits); i++)
-			if (sysexits[i].code == code) {
-				m->kind = "sysexits";
-				snprintf(m->text, sizeof(m->text), "%s: %s",
-					sysexits[i].name, sysexits[i].text);
-			}
+		/* a wait status of a death by that signal, without a core */
+		box_fmt_status(m->text, sizeof(m->text), m->signal);
+		if (m->signal == SIGINT)
+			strcat(m->text, ", usually Ctrl-C");
+		return;
 	}
+	box_fmt_status(m->text, sizeof(m->text), code << 8);
+	for (size_t i = 0; i < BOX_ARRAY_LEN(sysexits); i++)
+		if (sysexits[i].code == code) {
+			m->kind = "sysexits";
+			snprintf(m->text, sizeof(m->text), "%s: %s",
+				sysexits[i].name, sysexits[i].text);
+		}
 }
 
 static const char *convention(int code)
@@ -131,18 +136,20 @@ static void print_code(struct box_buf *out, int code, int json)
 		box_buf_addc(out, '\n');
 		return;
 	}
-	box_buf_printf(out, "{\"code\":%d,\"kind\":\"%s\",\"meaning\":", code, m.kind);
-	box_json_str(out, m.text);
+	struct box_json j;
+	box_json_begin(&j, out);
+	box_json_i(&j, "code", code);
+	box_json_s(&j, "kind", m.kind);
+	box_json_s(&j, "meaning", m.text);
 	if (m.signal) {
-		box_buf_printf(out, ",\"signal\":%d,\"signame\":\"SIG%s\"", m.signal,
-			box_signame(m.signal));
+		box_json_i(&j, "signal", m.signal);
+		char name[24];
+		snprintf(name, sizeof(name), "SIG%s", box_signame(m.signal));
+		box_json_s(&j, "signame", name);
 	}
-	box_buf_adds(out, ",\"convention\":");
-	if (conv)
-		box_json_str(out, conv);
-	else
-		box_buf_adds(out, "null");
-	box_buf_adds(out, "}\n");
+	box_json_s(&j, "convention", conv);
+	box_json_end(&j);
+	box_buf_addc(out, '\n');
 }
 
 static int explain_codes(char **codes, int n, int json)
@@ -195,114 +202,111 @@ static void parse_map(const char *spec, int map[256])
 
 struct outcome {
 	const char *result;   /* exited, killed, not_found, not_executable */
-	int status;           /* shell-style code before mapping */
-	int exit, signal, core;
-	int err;              /* exec errno */
-	char err_what[120];
+	int code;             /* shell-style code before mapping */
+	int status;           /* wait status when the command ran */
+	int err;              /* exec errno, 0 when it ran */
 };
 
-static volatile pid_t running_child;
+/* Signals exitcode passes on to the command; the terminal sends ^C and ^\
+ * to the command's process group already. */
+#define FORWARDED SIGTERM, SIGHUP, SIGUSR1, SIGUSR2
 
-static void forward_signal(int sig)
+struct child {
+	pid_t pid;            /* > 0 until reaped */
+	int status;
+};
+
+static void on_signal(void *ctx, int sig)
 {
-	if (running_child > 0)
-		kill(running_child, sig);
+	struct child *c = ctx;
+
+	if (c->pid <= 0)
+		return;
+	if (sig != SIGCHLD)
+		kill(c->pid, sig);
+	else if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+		c->pid = 0;
 }
 
-static void run_one(char **argv, struct outcome *o)
+static void run_one(struct box_loop *l, struct child *c, char **argv, struct outcome *o)
 {
 	struct box_spawn sp = { .argv = argv, .fd_in = -1, .fd_out = -1,
 		.fd_err = -1, .pgroup = -1 };
 	struct box_spawn_error e;
-	int status;
 
 	memset(o, 0, sizeof(*o));
-	/* a signal that arrives before running_child is set is held, not lost */
-	sigset_t forwarded, old;
-	sigemptyset(&forwarded);
-	sigaddset(&forwarded, SIGTERM);
-	sigaddset(&forwarded, SIGHUP);
-	sigaddset(&forwarded, SIGUSR1);
-	sigaddset(&forwarded, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &forwarded, &old);
-	pid_t pid = box_spawn(&sp, &e);
-	if (pid > 0)
-		running_child = pid;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
+	c->pid = box_spawn(&sp, &e);
+	if (c->pid < 0) {
 		if (!e.err)
 			box_fatal_errno("unable to fork");
 		o->err = e.err;
-		snprintf(o->err_what, sizeof(o->err_what), "%s", e.what);
-		o->status = box_exec_fail_code(e.err);
-		o->result = o->status == 127 ? "not_found" : "not_executable";
+		o->code = box_exec_fail_code(e.err);
+		o->result = o->code == 127 ? "not_found" : "not_executable";
 		return;
 	}
-	if (box_waitpid(pid, &status, 0) < 0)
-		box_fatal_errno("unable to wait for %s", argv[0]);
-	running_child = 0;
-	o->status = box_status_code(status);
-	if (WIFSIGNALED(status)) {
-		o->result = "killed";
-		o->signal = WTERMSIG(status);
-#ifdef WCOREDUMP
-		o->core = WCOREDUMP(status) != 0;
-#endif
-	} else {
-		o->result = "exited";
-		o->exit = WEXITSTATUS(status);
+	while (c->pid > 0) {
+		box_loop_begin(l);
+		box_loop_signals(l);
+		box_loop_wait(l);
 	}
+	o->status = c->status;
+	o->code = box_status_code(c->status);
+	o->result = WIFSIGNALED(c->status) ? "killed" : "exited";
+}
+
+static void report_json(char **argv, const struct outcome *o, int final, int alt)
+{
+	struct box_buf b = { 0 };
+	struct box_json j;
+
+	box_json_begin(&j, &b);
+	box_json_s(&j, "command", argv[0]);
+	box_json_open(&j, "argv", '[');
+	for (int i = 0; argv[i]; i++)
+		box_json_s(&j, NULL, argv[i]);
+	box_json_close(&j);
+	box_json_s(&j, "result", o->result);
+	if (o->err) {
+		box_json_null(&j, "exit");
+		box_json_null(&j, "signal");
+		box_json_null(&j, "signum");
+		box_json_b(&j, "core_dumped", 0);
+		box_json_s(&j, "error", strerror(o->err));
+	} else {
+		box_json_status(&j, o->status);
+		box_json_null(&j, "error");
+	}
+	if (alt)
+		box_json_i(&j, "alternative", alt);
+	box_json_i(&j, "status", final);
+	box_json_end(&j);
+	box_buf_addc(&b, '\n');
+	box_write_all(2, b.p, b.len);
+	box_buf_free(&b);
+}
+
+/* "not found" and "not executable" are exitcode's answer, as the exit
+ * statuses 127 and 126 are, so they are said in those words. */
+static const char *exec_failure(const struct outcome *o)
+{
+	return o->code == 127 ? "command not found" : "not executable";
 }
 
 static void report(char **argv, const struct outcome *o, int final, int alt, int json)
 {
 	struct box_buf b = { 0 };
-	const char *sig = o->signal ? box_signame(o->signal) : NULL;
+	char how[160];
 
 	if (json) {
-		box_buf_adds(&b, "{\"command\":");
-		box_json_str(&b, argv[0]);
-		box_buf_adds(&b, ",\"argv\":[");
-		for (int i = 0; argv[i]; i++) {
-			if (i)
-				box_buf_addc(&b, ',');
-			box_json_str(&b, argv[i]);
-		}
-		box_buf_printf(&b, "],\"result\":\"%s\",\"exit\":", o->result);
-		if (!strcmp(o->result, "exited"))
-			box_buf_printf(&b, "%d", o->exit);
-		else
-			box_buf_adds(&b, "null");
-		box_buf_adds(&b, ",\"signal\":");
-		if (o->signal)
-			box_buf_printf(&b, "\"SIG%s\"", sig ? sig : "?");
-		else
-			box_buf_adds(&b, "null");
-		box_buf_printf(&b, ",\"core_dumped\":%s,\"error\":", o->core ? "true" : "false");
-		if (o->err)
-			box_json_str(&b, strerror(o->err));
-		else
-			box_buf_adds(&b, "null");
-		if (alt)
-			box_buf_printf(&b, ",\"alternative\":%d", alt);
-		box_buf_printf(&b, ",\"status\":%d}\n", final);
-		box_write_all(2, b.p, b.len);
-		box_buf_free(&b);
+		report_json(argv, o, final, alt);
 		return;
 	}
-	if (!strcmp(o->result, "exited"))
-		box_buf_printf(&b, "%s exited with status %d", argv[0], o->exit);
-	else if (!strcmp(o->result, "killed"))
-		box_buf_printf(&b, "%s killed by SIG%s (%s)%s", argv[0], sig ? sig : "?",
-			strsignal(o->signal), o->core ? ", core dumped" : "");
-	else if (strcmp(o->err_what, "execute"))
-		box_buf_printf(&b, "%s: unable to %s: %s", argv[0], o->err_what, strerror(o->err));
+	if (o->err)
+		box_buf_printf(&b, "%s: %s (%s)", argv[0], exec_failure(o), strerror(o->err));
 	else
-		box_buf_printf(&b, "%s: %s (%s)", argv[0],
-			o->status == 127 ? "command not found" : "not executable",
-			strerror(o->err));
-	if (final != o->status)
-		box_buf_printf(&b, " (status %d mapped to %d)", o->status, final);
+		box_buf_printf(&b, "%s %s", argv[0], box_fmt_status(how, sizeof(how), o->status));
+	if (final != o->code)
+		box_buf_printf(&b, " (status %d mapped to %d)", o->code, final);
 	if (alt)
 		box_buf_printf(&b, " [alternative %d]", alt);
 	box_warn("%s", b.p);
@@ -311,31 +315,29 @@ static void report(char **argv, const struct outcome *o, int final, int alt, int
 
 static int run_chain(char ***cmds, int ncmds, const int map[256], int json)
 {
-	struct sigaction sa = { 0 };
+	struct box_loop l = { 0 };
+	struct child c = { 0 };
 	struct outcome o;
+	sigset_t set;
 	int i;
 
-	sa.sa_handler = forward_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	/* the terminal sends ^C and ^\ to the child's process group already */
+	/* inherited SIG_IGN for SIGCHLD would make the kernel reap the
+	 * command before its status could be read */
+	signal(SIGCHLD, SIG_DFL);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-
+	box_sigset(&set, SIGCHLD, FORWARDED, 0);
+	box_loop_open_signals(&l, &set, on_signal, &c);
 	for (i = 0; i < ncmds; i++) {
-		run_one(cmds[i], &o);
-		int exec_failed = o.err != 0 && !strcmp(o.err_what, "execute");
-		if (!exec_failed || i == ncmds - 1)
+		run_one(&l, &c, cmds[i], &o);
+		if (!o.err || i == ncmds - 1)
 			break;
 		if (!json)
 			box_warn("%s: %s (%s), trying the next alternative", cmds[i][0],
-				o.status == 127 ? "command not found" : "not executable",
-				strerror(o.err));
+				exec_failure(&o), strerror(o.err));
 	}
-	int final = map[o.status] >= 0 ? map[o.status] : o.status;
+	box_loop_free(&l);
+	int final = map[o.code] >= 0 ? map[o.code] : o.code;
 	report(cmds[i], &o, final, ncmds > 1 ? i + 1 : 0, json);
 	return final;
 }

@@ -67,6 +67,7 @@ struct pipeline {
 	size_t feed_len, feed_off;
 	int feed_fd;                 /* parent's write end for -i, or -1 */
 	int tag, show_status, pipefail, sigpipe_ok;
+	int tag_out;                 /* -t: where tagged lines go */
 	int64_t timeout_ns;
 	pid_t pgid;                  /* --timeout: the stages' group, 0 before */
 	int own_failure, timed_out, killed;
@@ -83,31 +84,16 @@ static void parse_stages(struct pipeline *p, char **args, int n)
 			box_usage("stage %d: %s", i + 1, err);
 		if (!s->argv[0])
 			box_usage("stage %d is empty", i + 1);
-		const char *slash = strrchr(s->argv[0], '/');
-		s->name = slash && slash[1] ? slash + 1 : s->argv[0];
+		s->name = box_basename(s->argv[0]);
 		s->tag_fd = -1;
 	}
-}
-
-static int open_or_die(const char *path, int flags)
-{
-	int fd = box_open(path, flags, 0666);
-	if (fd < 0)
-		box_fatal_errno("unable to open %s", path);
-	return fd;
 }
 
 static void report_spawn_failure(int i, const struct stage *s,
 	const struct box_spawn_error *e)
 {
-	if (strcmp(e->what, "execute"))
-		box_warn("stage %d: %s: unable to %s: %s", i, s->argv[0], e->what,
-			strerror(e->err));
-	else if (e->err == ENOENT)
-		box_warn("stage %d: %s: command not found", i, s->argv[0]);
-	else
-		box_warn("stage %d: %s: cannot execute: %s", i, s->argv[0],
-			strerror(e->err));
+	char text[8192];
+	box_warn("stage %d: %s", i, box_fmt_spawn_error(text, sizeof(text), s->argv[0], e));
 }
 
 /* The first stage's stdin: -I's file, the read end of the -i pipe, or
@@ -118,8 +104,7 @@ static int first_input(struct pipeline *p)
 
 	if (!p->feed)
 		return p->in_fd;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		box_fatal_errno("unable to create a pipe");
+	box_xpipe(fds);
 	p->feed_fd = fds[1];
 	box_set_nonblock(p->feed_fd, 1);
 	if (!p->feed_len) {
@@ -254,7 +239,7 @@ static void tag_line(struct box_buf *b, int i, const struct stage *s,
 
 /* Reads what stage i wrote to stderr and passes on every complete line,
  * tagged, in one write; at EOF (or with flush) the partial line too. */
-static void pump_tag(struct pipeline *p, int i, int out_fd, int flush)
+static void pump_tag(struct pipeline *p, int i, int flush)
 {
 	struct stage *s = &p->stages[i];
 	struct box_buf b = { 0 };
@@ -287,7 +272,7 @@ static void pump_tag(struct pipeline *p, int i, int out_fd, int flush)
 		s->line_len = 0;
 	}
 	if (b.len)
-		box_write_all(out_fd, b.p, b.len);
+		box_write_all(p->tag_out, b.p, b.len);
 	box_buf_free(&b);
 	if (eof || flush) {
 		box_close(s->tag_fd);
@@ -309,62 +294,54 @@ static int64_t on_deadline(struct pipeline *p)
 	return -1;
 }
 
-static void on_signals(struct pipeline *p, int sigfd)
+static void on_signal(void *ctx, int sig)
 {
-	int sig;
+	struct pipeline *p = ctx;
 
-	while ((sig = box_sigfd_read(sigfd)) > 0)
-		if (sig != SIGCHLD)
-			signal_stages(p, sig);
-	if (sig < 0)
-		box_fatal_errno("unable to read signals");
-	reap(p);
+	if (sig == SIGCHLD)
+		reap(p);
+	else
+		signal_stages(p, sig);
 }
 
-/* One poll over the signal fd, the -i pipe and the -t pipes, with the
- * timeout as its deadline, until every stage has been reaped. */
-static void run(struct pipeline *p, int sigfd, int tag_out)
+static void on_feed(void *ctx, int fd, short revents)
 {
-	struct pollfd *fds = box_xcalloc((size_t)p->n + 2, sizeof(*fds));
-	int *stage_of = box_xcalloc((size_t)p->n + 2, sizeof(*stage_of));
+	(void)fd, (void)revents;
+	feed(ctx);
+}
+
+static void on_tag(void *ctx, int fd, short revents)
+{
+	struct pipeline *p = ctx;
+
+	(void)revents;
+	for (int i = 0; i < p->n; i++)
+		if (p->stages[i].tag_fd == fd)
+			pump_tag(p, i, 0);
+}
+
+/* One poll over the -i pipe, the -t pipes and the signal fd, with the
+ * timeout as its deadline, until every stage has been reaped. */
+static void run(struct pipeline *p, struct box_loop *l)
+{
 	int64_t deadline = p->timeout_ns ? box_now_ns() + p->timeout_ns : -1;
 
 	while (p->running > 0) {
-		nfds_t n = 0;
-		fds[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-		if (p->feed_fd >= 0)
-			fds[n++] = (struct pollfd){ .fd = p->feed_fd, .events = POLLOUT };
+		box_loop_begin(l);
+		box_loop_fd(l, p->feed_fd, POLLOUT, on_feed, p);
 		for (int i = 0; i < p->n; i++)
-			if (p->stages[i].tag_fd >= 0) {
-				stage_of[n] = i;
-				fds[n++] = (struct pollfd){ .fd = p->stages[i].tag_fd, .events = POLLIN };
-			}
-		int r = box_poll_until(fds, n, deadline);
-		if (r < 0)
-			box_fatal_errno("unable to poll");
-		if (r == 0) {
+			box_loop_fd(l, p->stages[i].tag_fd, POLLIN, on_tag, p);
+		box_loop_signals(l);
+		box_loop_deadline(l, deadline);
+		if (box_loop_wait(l) == 0)
 			deadline = on_deadline(p);
-			continue;
-		}
-		for (nfds_t k = 1; k < n; k++) {
-			if (!fds[k].revents)
-				continue;
-			if (fds[k].fd == p->feed_fd)
-				feed(p);
-			else
-				pump_tag(p, stage_of[k], tag_out, 0);
-		}
-		if (fds[0].revents)
-			on_signals(p, sigfd);
 	}
 	/* what a stage wrote before it ended is in its pipe now; a background
 	 * grandchild holding the pipe open must not keep pipe waiting */
 	for (int i = 0; i < p->n; i++)
 		if (p->stages[i].tag_fd >= 0)
-			pump_tag(p, i, tag_out, 1);
+			pump_tag(p, i, 1);
 	stop_feeding(p);
-	free(fds);
-	free(stage_of);
 }
 
 static int exit_status(const struct pipeline *p)
@@ -419,7 +396,9 @@ static const struct box_opt opts[] = {
 
 static int pipe_main(int argc, char **argv)
 {
-	struct pipeline p = { .in_fd = -1, .out_fd = -1, .err_fd = -1, .feed_fd = -1 };
+	struct pipeline p = { .in_fd = -1, .out_fd = -1, .err_fd = -1, .feed_fd = -1,
+		.tag_out = 2 };
+	struct box_loop l = { 0 };
 	const char *in_file = NULL, *out_file = NULL, *err_file = NULL;
 	struct box_getopt g;
 	int c;
@@ -452,29 +431,23 @@ static int pipe_main(int argc, char **argv)
 	/* a stage that stops reading -i input must not kill pipe itself */
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	int sigfd = box_sigfd_open(&set);
-	if (sigfd < 0)
-		box_fatal_errno("unable to set up signal handling");
+	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, 0);
+	box_loop_open_signals(&l, &set, on_signal, &p);
 
 	if (in_file)
-		p.in_fd = open_or_die(in_file, O_RDONLY);
+		p.in_fd = box_xopen(in_file, O_RDONLY, 0);
 	if (out_file)
-		p.out_fd = open_or_die(out_file, O_WRONLY | O_CREAT | O_TRUNC);
+		p.out_fd = box_xopen(out_file, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 	if (err_file)
-		p.err_fd = open_or_die(err_file, O_WRONLY | O_CREAT | O_TRUNC);
-	int tag_out = 2;
+		p.err_fd = box_xopen(err_file, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 	if (p.tag && p.err_fd >= 0) {
-		tag_out = p.err_fd;
+		p.tag_out = p.err_fd;
 		p.err_fd = -1;
 	}
 
 	start_pipeline(&p);
-	run(&p, sigfd, tag_out);
+	run(&p, &l);
+	box_loop_free(&l);
 	if (p.show_status)
 		print_statuses(&p);
 	int code = exit_status(&p);

@@ -138,13 +138,13 @@ usage() { usage_line exitcode; }
 @test "-j classifies a run as one JSON object on stderr" {
 	run -139 --separate-stderr exitcode -j -- sh -c 'kill -SEGV $$'
 	[ "$output" = "" ]
-	[ "$stderr" = '{"command":"sh","argv":["sh","-c","kill -SEGV $$"],"result":"killed","exit":null,"signal":"SIGSEGV","core_dumped":false,"error":null,"status":139}' ] ||
-	[ "$stderr" = '{"command":"sh","argv":["sh","-c","kill -SEGV $$"],"result":"killed","exit":null,"signal":"SIGSEGV","core_dumped":true,"error":null,"status":139}' ]
+	[ "$stderr" = '{"command":"sh","argv":["sh","-c","kill -SEGV $$"],"result":"killed","exit":null,"signal":"SIGSEGV","signum":11,"core_dumped":false,"error":null,"status":139}' ] ||
+	[ "$stderr" = '{"command":"sh","argv":["sh","-c","kill -SEGV $$"],"result":"killed","exit":null,"signal":"SIGSEGV","signum":11,"core_dumped":true,"error":null,"status":139}' ]
 }
 
 @test "-j reports an exec failure with the errno text" {
 	run -127 exitcode -j -- /nonexistent/prog
-	[ "$output" = '{"command":"/nonexistent/prog","argv":["/nonexistent/prog"],"result":"not_found","exit":null,"signal":null,"core_dumped":false,"error":"No such file or directory","status":127}' ]
+	[ "$output" = '{"command":"/nonexistent/prog","argv":["/nonexistent/prog"],"result":"not_found","exit":null,"signal":null,"signum":null,"core_dumped":false,"error":"No such file or directory","status":127}' ]
 }
 
 @test "-m remaps the final status" {
@@ -184,7 +184,7 @@ usage() { usage_line exitcode; }
 
 @test "-f with -j names the alternative in the JSON" {
 	run -0 exitcode -j -f 'nope-one' -f 'true'
-	[ "$output" = '{"command":"true","argv":["true"],"result":"exited","exit":0,"signal":null,"core_dumped":false,"error":null,"alternative":2,"status":0}' ]
+	[ "$output" = '{"command":"true","argv":["true"],"result":"exited","exit":0,"signal":null,"signum":null,"core_dumped":false,"error":null,"alternative":2,"status":0}' ]
 }
 
 @test "SIGTERM to exitcode is passed on to the command" {

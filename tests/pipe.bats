@@ -307,14 +307,14 @@ all_sleeping() {
 @test "a stage that is not found gets 127, says so, and the rest finishes" {
 	run -0 --separate-stderr pipe -s yes nosuch-pipe-cmd 'wc -l'
 	[ "$output" = "0" ]
-	[ "${stderr_lines[0]}" = "pipe: stage 2: nosuch-pipe-cmd: command not found" ]
+	[ "${stderr_lines[0]}" = "pipe: stage 2: unable to execute nosuch-pipe-cmd: No such file or directory" ]
 	[ "${stderr_lines[1]}" = "pipe: status 141 127 0" ]
 	run -127 --separate-stderr pipe -p -s yes nosuch-pipe-cmd 'wc -l'
 }
 
 @test "a last stage that is not found makes the exit status 127" {
 	run -127 --separate-stderr pipe 'echo x' nosuch-pipe-cmd
-	[ "$stderr" = "pipe: stage 2: nosuch-pipe-cmd: command not found" ]
+	[ "$stderr" = "pipe: stage 2: unable to execute nosuch-pipe-cmd: No such file or directory" ]
 }
 
 @test "a stage that cannot be executed gets 126 with the reason" {
@@ -322,9 +322,9 @@ all_sleeping() {
 	printf 'echo never\n' > "$d/noexec"
 	chmod 644 "$d/noexec"
 	run -126 --separate-stderr pipe 'echo x' "$d/noexec"
-	[ "$stderr" = "pipe: stage 2: $d/noexec: cannot execute: Permission denied" ]
+	[ "$stderr" = "pipe: stage 2: unable to execute $d/noexec: Permission denied" ]
 	run -126 --separate-stderr pipe 'echo x' "$d"
-	[ "$stderr" = "pipe: stage 2: $d: cannot execute: Permission denied" ]
+	[ "$stderr" = "pipe: stage 2: unable to execute $d: Permission denied" ]
 }
 
 @test "a first stage that fails does not hang the -i feeder or the next stage" {

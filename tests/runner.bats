@@ -214,8 +214,8 @@ sshd_up() {
 	run -3 runner 'exit 3' 'cd /' 'echo $((1+1))' no-such-command-xyz 'exit 7' true
 	[ "${lines[0]}" = 2 ]
 	[[ "$output" == *"no-such-command-xyz: not found"* ]]
-	[[ "$output" == *"runner: failed: exit 3 (exit 3)"* ]]
-	[[ "$output" == *"runner: failed: no-such-command-xyz (exit 127)"* ]]
+	[[ "$output" == *"runner: failed: exit 3 (exited with status 3)"* ]]
+	[[ "$output" == *"runner: failed: no-such-command-xyz (exited with status 127)"* ]]
 }
 
 @test "a file that is not executable fails with 126 and the reason" {
@@ -258,7 +258,7 @@ sshd_up() {
 	run -1 --separate-stderr runner --retries 2 'echo try >> tries; exit 4'
 	[ "$(wc -l < tries)" -eq 3 ]
 	run -0 runner --retries 3 --json '[ -e once ] || { touch once; exit 1; }; echo done'
-	[[ "$output" == *'"result":"ok","exit":0,"signal":null,"tries":2,'* ]]
+	[[ "$output" == *'"result":"ok","exit":0,"signal":null,"signum":null,"core_dumped":false,"tries":2,'* ]]
 	[[ "$output" == *'"stdout":"done\n"'* ]]
 }
 
@@ -267,7 +267,7 @@ sshd_up() {
 	[ ! -e started ]
 	[ "$output" = a ]
 	[ "${stderr_lines[0]}" = "runner: 2 jobs: 1 ok, 1 failed, 1 not started" ]
-	[ "${stderr_lines[1]}" = "runner: failed: exit 5 (exit 5)" ]
+	[ "${stderr_lines[1]}" = "runner: failed: exit 5 (exited with status 5)" ]
 }
 
 # ---- joblog, json, summary ----------------------------------------------------------
@@ -289,8 +289,8 @@ sshd_up() {
 @test "--json prints one object per job with outcome, duration and output" {
 	run -2 --separate-stderr runner --json -k 'printf "hi\n"; echo e >&2' 'exit 2' 'kill -TERM $$'
 	[ "${#lines[@]}" -eq 3 ]
-	[[ "${lines[0]}" =~ ^\{\"seq\":1,\"host\":null,\"command\":\"printf\ \\\"hi\\\\n\\\"\;\ echo\ e\ \>\&2\",\"result\":\"ok\",\"exit\":0,\"signal\":null,\"tries\":1,\"start\":[0-9]{10}\.[0-9]{3},\"duration\":[0-9]+\.[0-9]{6},\"stdout_bytes\":3,\"stderr_bytes\":2,\"stdout\":\"hi\\n\",\"stderr\":\"e\\n\"\}$ ]]
-	[[ "${lines[1]}" == '{"seq":2,"host":null,"command":"exit 2","result":"failed","exit":2,"signal":null,"tries":1,'* ]]
+	[[ "${lines[0]}" =~ ^\{\"seq\":1,\"host\":null,\"command\":\"printf\ \\\"hi\\\\n\\\"\;\ echo\ e\ \>\&2\",\"result\":\"ok\",\"exit\":0,\"signal\":null,\"signum\":null,\"core_dumped\":false,\"tries\":1,\"start\":[0-9]{10}\.[0-9]{3},\"duration\":[0-9]+\.[0-9]{6},\"stdout_bytes\":3,\"stderr_bytes\":2,\"stdout\":\"hi\\n\",\"stderr\":\"e\\n\"\}$ ]]
+	[[ "${lines[1]}" == '{"seq":2,"host":null,"command":"exit 2","result":"failed","exit":2,"signal":null,"signum":null,"core_dumped":false,"tries":1,'* ]]
 	[[ "${lines[2]}" == '{"seq":3,"host":null,"command":"kill -TERM $$","result":"failed","exit":null,"signal":"SIGTERM",'* ]]
 	[ "${stderr_lines[0]}" = "runner: 3 jobs: 1 ok, 2 failed" ]
 }
@@ -298,7 +298,7 @@ sshd_up() {
 @test "the summary counts and names what failed, only when several jobs ran" {
 	run -2 --separate-stderr runner 'true' 'exit 3' 'kill -KILL $$'
 	[ "$stderr" = "$(printf '%s\n' 'runner: 3 jobs: 1 ok, 2 failed' \
-		'runner: failed: exit 3 (exit 3)' 'runner: failed: kill -KILL $$ (killed by SIGKILL)')" ]
+		'runner: failed: exit 3 (exited with status 3)' 'runner: failed: kill -KILL $$ (killed by SIGKILL (Killed))')" ]
 	run -1 --separate-stderr runner 'exit 3'
 	[ "$stderr" = "" ]
 }
@@ -332,7 +332,7 @@ sshd_up() {
 	retry_until 5 not_running "$(cat gc)"
 	retry_until 5 not_running "$(cat job2)"
 	grep -qx 'runner: 2 jobs: 0 ok, 2 failed, 1 not started (stopped by SIGTERM)' err
-	grep -qxF 'runner: failed: echo $$ > job2; sleep 300 (killed by SIGTERM)' err
+	grep -qxF 'runner: failed: echo $$ > job2; sleep 300 (killed by SIGTERM (Terminated))' err
 }
 
 @test "SIGINT stops the jobs too, even when started with SIGINT ignored" {
@@ -444,7 +444,7 @@ sshd_up() {
 	# ssh ends its own messages with CR LF
 	[[ "${stderr_lines[0]}" == "ssh: connect to host 127.0.0.3 port "*": Connection refused"* ]]
 	[ "${stderr_lines[1]}" = "runner: 2 jobs: 0 ok, 1 failed, 1 unreachable" ]
-	[ "${stderr_lines[2]}" = "runner: failed: 127.0.0.1: exit 255 (exit 255)" ]
+	[ "${stderr_lines[2]}" = "runner: failed: 127.0.0.1: exit 255 (exited with status 255)" ]
 	[ "${stderr_lines[3]}" = "runner: unreachable: 127.0.0.3: exit 255 (ssh exited 255 before the remote command started)" ]
 }
 

@@ -1,0 +1,152 @@
+/* What runner prints of a finished job: its output as it was captured
+ * (tagged with --tag), or one JSON object (--json), and its joblog line. */
+#include "runner.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void emit(struct runner *r, int fd, const char *p, size_t n)
+{
+	if (fd == 1 && r->stdout_broken)
+		return;
+	if (box_write_all(fd, p, n) >= 0 || fd != 1)
+		return;
+	box_warn_errno("unable to write to standard output");
+	r->stdout_broken = 1;
+	r->own_error = 1;
+}
+
+/* Copies text to fd with "TAG\t" in front of every line. *bol says whether
+ * the next byte starts a line, across chunks. */
+static void emit_tagged(struct runner *r, int fd, const char *tag, const char *p,
+	size_t n, int *bol)
+{
+	struct box_buf b = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (*bol) {
+			box_buf_adds(&b, tag);
+			box_buf_addc(&b, '\t');
+		}
+		box_buf_addc(&b, p[i]);
+		*bol = p[i] == '\n';
+	}
+	emit(r, fd, b.p, b.len);
+	box_buf_free(&b);
+}
+
+static void emit_chunk(struct runner *r, struct job *j, int fd, const char *p, size_t n, int *bol)
+{
+	if (r->tag)
+		emit_tagged(r, fd, j->host ? j->host : j->cmd, p, n, bol);
+	else
+		emit(r, fd, p, n);
+}
+
+static void print_output(struct runner *r, struct job *j)
+{
+	for (int i = 0; i < 2; i++) {
+		struct sink *s = &j->out[i];
+		int bol = 1;
+		if (s->spill >= 0 && lseek(s->spill, 0, SEEK_SET) == 0) {
+			char chunk[65536];
+			ssize_t n;
+			while ((n = box_read(s->spill, chunk, sizeof(chunk))) > 0)
+				emit_chunk(r, j, i + 1, chunk, (size_t)n, &bol);
+		}
+		if (s->mem.len)
+			emit_chunk(r, j, i + 1, s->mem.p, s->mem.len, &bol);
+	}
+}
+
+static const char *const outcome_name[OUTCOMES] = { "ok", "failed", "timed_out", "unreachable" };
+
+/* A stream as a JSON string: it may hold NUL bytes, so by its length. */
+static void json_output(struct box_json *js, const char *key, const struct sink *s)
+{
+	box_json_raw(js, key, "");
+	box_json_strn(js->b, s->mem.p ? s->mem.p : "", s->mem.len);
+}
+
+static void print_json(struct runner *r, struct job *j)
+{
+	struct box_buf b = { 0 };
+	struct box_json js;
+	int64_t d = j->end_ns - j->start_ns;
+
+	box_json_begin(&js, &b);
+	box_json_i(&js, "seq", j->seq);
+	box_json_s(&js, "host", j->host);
+	box_json_s(&js, "command", j->cmd);
+	box_json_s(&js, "result", outcome_name[j->outcome]);
+	box_json_status(&js, j->status);
+	box_json_i(&js, "tries", j->tries);
+	/* whole milliseconds and microseconds, printed exactly */
+	box_json_f(&js, "start", "%.3f", (double)(j->start_wall_ns / 1000000) / 1e3);
+	box_json_f(&js, "duration", "%.6f", (double)(d / 1000) / 1e6);
+	box_json_i(&js, "stdout_bytes", (long long)j->out[0].bytes);
+	box_json_i(&js, "stderr_bytes", (long long)j->out[1].bytes);
+	json_output(&js, "stdout", &j->out[0]);
+	json_output(&js, "stderr", &j->out[1]);
+	box_json_end(&js);
+	box_buf_addc(&b, '\n');
+	emit(r, 1, b.p, b.len);
+	box_buf_free(&b);
+}
+
+void print_job(struct runner *r, struct job *j)
+{
+	if (r->json)
+		print_json(r, j);
+	else
+		print_output(r, j);
+	sink_free(&j->out[0]);
+	sink_free(&j->out[1]);
+}
+
+/* Completion order prints at once; -k prints every finished job that has
+ * no unfinished job before it. */
+void print_ready(struct runner *r, struct job *j)
+{
+	if (!r->keep_order) {
+		print_job(r, j);
+		return;
+	}
+	while (r->next_print < r->njobs && r->jobs[r->next_print].state == FINISHED)
+		print_job(r, &r->jobs[r->next_print++]);
+}
+
+void open_joblog(struct runner *r, const char *path)
+{
+	r->joblog = box_xopen(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	box_write_str(r->joblog,
+		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n");
+}
+
+/* GNU parallel's joblog: Seq Host Starttime JobRuntime Send Receive
+ * Exitval Signal Command; a timed-out job has Exitval -1. */
+void log_job(struct runner *r, struct job *j)
+{
+	struct box_buf b = { 0 };
+	int64_t d = j->end_ns - j->start_ns;
+	int st = j->status;
+	int exitval = j->timed_out ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+	/* a program that catches the timeout's SIGTERM (ssh does) and exits
+	 * is still logged with the signal that stopped it */
+	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : j->timed_out ? SIGTERM : 0;
+
+	if (r->joblog < 0)
+		return;
+	box_buf_printf(&b, "%d\t%s\t%lld.%03lld\t%6lld.%03lld\t0\t%zu\t%d\t%d\t%s\n",
+		j->seq, j->host ? j->host : ":",
+		(long long)(j->start_wall_ns / BOX_NSEC),
+		(long long)(j->start_wall_ns % BOX_NSEC / 1000000),
+		(long long)(d / BOX_NSEC), (long long)(d % BOX_NSEC / 1000000),
+		j->out[0].bytes + j->out[1].bytes, exitval, sig, j->cmd);
+	if (box_write_all(r->joblog, b.p, b.len) < 0) {
+		box_warn_errno("unable to write the joblog");
+		close(r->joblog);
+		r->joblog = -1;
+	}
+	box_buf_free(&b);
+}

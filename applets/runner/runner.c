@@ -1,0 +1,273 @@
+/* runner: run many commands, in order or N at a time, locally or on many
+ * hosts over OpenSSH, with each job's output kept together, per-job
+ * timeouts that kill the whole process group, retries, a GNU parallel
+ * joblog, JSON records and a summary of what failed.
+ *
+ * One event loop: a poll over every running job's stdout and stderr pipes
+ * and a signal fd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), woken at the nearest
+ * deadline (a timeout, a kill grace, the next -d start). What each
+ * mechanism does and where it lives is said in runner.h. */
+#include "runner.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"runner [-j N] [-k] [-d DUR] [-v] [--tag] [--timeout DUR] [--retries N] [--halt] "
+	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [-f FILE]... [CMD...]";
+
+static const char help[] =
+	"Run each CMD (a shell command string); output is kept together per job.\n"
+	"A CMD without shell syntax is executed directly, anything else by /bin/sh -c.\n"
+	"\n"
+	"  -f, --file FILE    read commands from FILE, one per line ('-': stdin);\n"
+	"                     blank lines and lines starting with # are skipped\n"
+	"  -j, --jobs N       run N jobs at once (default 1)\n"
+	"  -k, --keep-order   print output in input order, not completion order\n"
+	"  -d, --delay DUR    wait DUR between job starts\n"
+	"  -v, --verbose      say on stderr what starts when\n"
+	"      --tag          prefix each output line with the host or command and a tab\n"
+	"      --timeout DUR  kill a job's process group after DUR (TERM, then KILL)\n"
+	"      --retries N    run a failed job up to N more times\n"
+	"      --halt         start nothing new after the first failed job\n"
+	"      --joblog FILE  log every job in GNU parallel's joblog format\n"
+	"      --json         one JSON object per job on stdout, output included\n"
+	"  -H, --hosts H,...  run every command on every host over ssh\n"
+	"  -h, --host-file FILE  read hosts from FILE, one per line\n"
+	"      --ssh CMD      the ssh command (default: ssh); BatchMode is always on\n"
+	"\n"
+	"Exit status: 0 all jobs succeeded; 1-100 the number of failed jobs;\n"
+	"101 more than 100 failed; 255 usage or runner's own failure.\n";
+
+#define MAX_JOBS_AT_ONCE 10000
+
+/* ---- arguments ------------------------------------------------------- */
+
+struct list {
+	char **v;
+	size_t n, cap;
+};
+
+/* One entry per line; blank lines and # comments skipped, blanks trimmed
+ * at both ends. The text stays allocated for the run. */
+static void read_lines(const char *path, struct list *l)
+{
+	struct box_buf b = { 0 };
+	int r = strcmp(path, "-") ? box_read_file(path, &b) : box_read_fd_all(0, &b);
+	if (r < 0)
+		box_fatal_errno("unable to read %s", strcmp(path, "-") ? path : "standard input");
+	for (char *line = b.p, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		char *end = line + strlen(line);
+		while (end > line && strchr(" \t\r", end[-1]))
+			*--end = 0;
+		if (*line && *line != '#')
+			*BOX_PUSH(l->v, l->n, l->cap) = line;
+	}
+}
+
+static void add_hosts(char *spec, struct list *hosts)
+{
+	size_t before = hosts->n;
+	for (char *h = strtok(spec, ", \t"); h; h = strtok(NULL, ", \t"))
+		*BOX_PUSH(hosts->v, hosts->n, hosts->cap) = h;
+	if (hosts->n == before)
+		box_usage("no host in -H '%s'", spec);
+}
+
+/* The words of --ssh CMD, or plain ssh. */
+static void set_ssh(struct runner *r, const char *ssh)
+{
+	const char *err;
+
+	r->ssh_argc = box_split(ssh ? ssh : "ssh", &r->ssh_argv, &err);
+	if (r->ssh_argc < 0)
+		box_usage("invalid --ssh '%s': %s", ssh, err);
+	if (!r->ssh_argc)
+		box_usage("empty --ssh command");
+}
+
+/* Every command, on every host in turn. */
+static void make_jobs(struct runner *r, const struct list *cmds, const struct list *hosts)
+{
+	int per_cmd = hosts->n ? (int)hosts->n : 1;
+
+	r->njobs = (int)cmds->n * per_cmd;
+	r->jobs = box_xcalloc((size_t)r->njobs, sizeof(*r->jobs));
+	for (int i = 0; i < r->njobs; i++) {
+		struct job *j = &r->jobs[i];
+		j->r = r;
+		j->seq = i + 1;
+		j->cmd = cmds->v[i / per_cmd];
+		j->host = hosts->n ? hosts->v[i % per_cmd] : NULL;
+		j->out[0].fd = j->out[0].spill = j->out[1].fd = j->out[1].spill = -1;
+	}
+	if (r->maxjobs > r->njobs && r->njobs)
+		r->maxjobs = r->njobs;
+	r->running = box_xcalloc((size_t)r->maxjobs, sizeof(*r->running));
+	r->retry_q = box_xcalloc((size_t)r->njobs, sizeof(int));
+}
+
+/* Every running job holds two pipe ends; more than the soft limit allows
+ * is asked of the hard limit, and jobs get the old limit back. */
+static void ensure_fds(struct runner *r)
+{
+	unsigned long need = 2 * (unsigned long)r->maxjobs + 32;
+
+	if (getrlimit(RLIMIT_NOFILE, &r->nofile) < 0 || r->nofile.rlim_cur >= need)
+		return;
+	unsigned long got = box_raise_nofile(need);
+	if (got < need)
+		box_fatal("unable to run %d jobs at once: the open file limit is %lu",
+			r->maxjobs, got);
+	r->nofile_raised = 1;
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void on_signal(void *ctx, int sig)
+{
+	struct runner *r = ctx;
+
+	if (sig == SIGCHLD) {
+		reap(r);
+		return;
+	}
+	/* a second interrupt does not wait for the grace period */
+	stop_all(r, r->interrupted ? SIGKILL : sig);
+	r->interrupted = sig;
+}
+
+static void on_output(void *ctx, int fd, short revents)
+{
+	struct job *j = ctx;
+
+	(void)revents;
+	for (int k = 0; k < 2; k++)
+		if (j->out[k].fd == fd)
+			sink_read(j->r, j, k);
+}
+
+/* Start what may start, wait for output, a signal or the nearest
+ * deadline, and act on it, until no job runs and none is left to start.
+ * The signal fd comes last: a job's output is read before it is reaped. */
+static void run_jobs(struct runner *r)
+{
+	struct box_loop *l = &r->loop;
+
+	for (;;) {
+		if (r->own_error && !r->interrupted) {
+			r->interrupted = SIGTERM;
+			stop_all(r, SIGTERM);
+		}
+		start_ready(r);
+		if (!r->nrunning && !more_to_start(r))
+			break;
+		box_loop_begin(l);
+		for (int i = 0; i < r->nrunning; i++)
+			for (int k = 0; k < 2; k++)
+				box_loop_fd(l, r->running[i]->out[k].fd, POLLIN, on_output,
+					r->running[i]);
+		box_loop_signals(l);
+		box_loop_deadline(l, next_deadline(r));
+		box_loop_wait(l);
+		check_deadlines(r);
+	}
+	box_loop_free(l);
+}
+
+/* ---- the applet -------------------------------------------------------- */
+
+enum { OPT_TAG = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_JOBLOG, OPT_JSON, OPT_SSH };
+
+static const struct box_opt opts[] = {
+	{ 'j', 'j', "jobs", 1 },
+	{ 'k', 'k', "keep-order", 0 },
+	{ 'd', 'd', "delay", 1 },
+	{ 'v', 'v', "verbose", 0 },
+	{ 'f', 'f', "file", 1 },
+	{ 'H', 'H', "hosts", 1 },
+	{ 'h', 'h', "host-file", 1 },
+	{ OPT_TAG, 0, "tag", 0 },
+	{ OPT_TIMEOUT, 0, "timeout", 1 },
+	{ OPT_RETRIES, 0, "retries", 1 },
+	{ OPT_HALT, 0, "halt", 0 },
+	{ OPT_JOBLOG, 0, "joblog", 1 },
+	{ OPT_JSON, 0, "json", 0 },
+	{ OPT_SSH, 0, "ssh", 1 },
+	{ 0 },
+};
+
+static int runner_main(int argc, char **argv)
+{
+	struct runner run = { .maxjobs = 1, .joblog = -1 };
+	struct runner *r = &run;
+	struct list cmds = { 0 }, hosts = { 0 }, files = { 0 };
+	const char *joblog = NULL, *ssh = NULL;
+	struct box_getopt g;
+	int c;
+
+	box_getopt_init(&g, argc, argv);
+	while ((c = box_getopt(&g, opts)) != -1) {
+		switch (c) {
+		case 'j': r->maxjobs = (int)box_xparse_ll("job count", g.arg, 1, MAX_JOBS_AT_ONCE); break;
+		case 'k': r->keep_order = 1; break;
+		case 'd': r->delay_ns = box_xparse_duration("delay", g.arg); break;
+		case 'v': r->verbose = 1; break;
+		case 'f': *BOX_PUSH(files.v, files.n, files.cap) = g.arg; break;
+		case 'H': add_hosts(g.arg, &hosts); break;
+		case 'h': read_lines(g.arg, &hosts); break;
+		case OPT_TAG: r->tag = 1; break;
+		case OPT_TIMEOUT: r->timeout_ns = box_xparse_duration("timeout", g.arg); break;
+		case OPT_RETRIES: r->retries = (int)box_xparse_ll("retry count", g.arg, 0, 1000); break;
+		case OPT_HALT: r->halt = 1; break;
+		case OPT_JOBLOG: joblog = g.arg; break;
+		case OPT_JSON: r->json = 1; break;
+		case OPT_SSH: ssh = g.arg; break;
+		}
+	}
+	for (int i = g.ind; i < argc; i++) {
+		if (!argv[i][strspn(argv[i], " \t\n")])
+			box_usage("empty command");
+		*BOX_PUSH(cmds.v, cmds.n, cmds.cap) = argv[i];
+	}
+	if (!cmds.n && !files.n)
+		box_usage("no command given");
+	if (ssh && !hosts.n)
+		box_usage("--ssh needs hosts (-H or -h)");
+	if (hosts.n)
+		set_ssh(r, ssh);
+	for (size_t i = 0; i < files.n; i++)
+		read_lines(files.v[i], &cmds);
+	if (joblog)
+		open_joblog(r, joblog);
+
+	make_jobs(r, &cmds, &hosts);
+	make_sentinel(r);
+	ensure_fds(r);
+	r->devnull = box_xopen("/dev/null", O_RDONLY, 0);
+
+	sigset_t set;
+	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, 0);
+	/* an interrupt must stop the jobs even when runner was started with
+	 * SIGINT ignored, as a shell does for background commands */
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	box_loop_open_signals(&r->loop, &set, on_signal, r);
+	/* a closed stdout is reported, not a silent death that orphans jobs */
+	signal(SIGPIPE, SIG_IGN);
+	r->t0 = box_now_ns();
+	run_jobs(r);
+	return summarize(r);
+}
+
+const struct applet applet_runner = {
+	"runner", runner_main, usage, help, 255, 255,
+};
