@@ -354,6 +354,7 @@ void box_json_end(struct box_json *j);
 void box_json_open(struct box_json *j, const char *key, char brace);
 void box_json_close(struct box_json *j);
 void box_json_s(struct box_json *j, const char *key, const char *s);
+void box_json_sn(struct box_json *j, const char *key, const char *s, size_t n);  /* NULs kept */
 void box_json_i(struct box_json *j, const char *key, long long v);
 void box_json_b(struct box_json *j, const char *key, int v);
 void box_json_null(struct box_json *j, const char *key);

@@ -123,6 +123,12 @@ void box_json_s(struct box_json *j, const char *key, const char *s)
 		box_buf_adds(j->b, "null");
 }
 
+void box_json_sn(struct box_json *j, const char *key, const char *s, size_t n)
+{
+	box_json_sep(j, key);
+	box_json_strn(j->b, s, n);
+}
+
 void box_json_i(struct box_json *j, const char *key, long long v)
 {
 	box_json_sep(j, key);

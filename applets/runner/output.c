@@ -64,8 +64,7 @@ static const char *const outcome_name[OUTCOMES] = { "ok", "failed", "timed_out",
 /* A stream as a JSON string: it may hold NUL bytes, so by its length. */
 static void json_output(struct box_json *js, const char *key, const struct sink *s)
 {
-	box_json_raw(js, key, "");
-	box_json_strn(js->b, s->mem.p ? s->mem.p : "", s->mem.len);
+	box_json_sn(js, key, s->mem.p ? s->mem.p : "", s->mem.len);
 }
 
 static void print_json(struct runner *r, struct job *j)
