@@ -124,13 +124,18 @@ long long box_xparse_ll(const char *what, const char *s, long long min, long lon
 int box_parse_duration(const char *s, int64_t *ns);
 int64_t box_xparse_duration(const char *what, const char *s);
 
-/* Signal names come from <signal.h> of this platform. box_signum accepts
- * "TERM", "SIGTERM", "term", "15", "RTMIN+2"; -1 when unknown.
- * box_signame returns "TERM" ("RTMIN+2", or NULL when unknown). */
+/* Every signal 1-64 has a name that does not depend on the libc: the
+ * classic ones from <signal.h>, the real-time ones as glibc and bash's
+ * `kill -l` count them (34 RTMIN, 35 RTMIN+1 ... 50 RTMAX-14 ... 64
+ * RTMAX; 32 and 33, which libc keeps for itself, RT32 and RT33).
+ * box_signum accepts "TERM", "SIGTERM", "term", "15", "RTMIN+2",
+ * "RTMAX-3", "RT33"; -1 when unknown. box_signame returns "TERM",
+ * "RTMIN+2", or NULL outside 1-64. */
 int box_signum(const char *s);
 const char *box_signame(int sig);
 int box_xsignum(const char *what, const char *s);
-/* Iterates names: returns the signal of index i (0-based) or 0 at the end. */
+/* Iterates the classic names: returns the signal of index i (0-based)
+ * or 0 at the end. */
 int box_signal_at(int i, const char **name);
 
 /* ---- the command-string word splitter (split.c) ------------------------- */

@@ -1,4 +1,5 @@
-/* Signal names <-> numbers, from this platform's <signal.h>. */
+/* Signal names <-> numbers: the classic ones from this platform's
+ * <signal.h>, the real-time ones by the kernel's numbering. */
 #include "box.h"
 
 #include <ctype.h>
@@ -46,23 +47,53 @@ int box_signal_at(int i, const char **name)
 	return box_signals[i].num;
 }
 
+/* Real-time signals by the kernel's numbers, whatever the libc: named as
+ * glibc and bash's `kill -l` name them on Linux, 34 RTMIN, RTMIN+1 up to
+ * RTMIN+15 (49), then RTMAX-14 (50) down to RTMAX (64). musl would call
+ * 35 RTMIN. 32 and 33 are real-time signals too, kept by glibc for its
+ * threads (musl keeps 32-34), so `kill -l` skips them: they are RT32 and
+ * RT33, as musl's strsignal says, names no RTMIN+k can be mistaken for. */
+enum { BOX_RT_FIRST = 32, BOX_RTMIN = 34, BOX_RTMAX = 64, BOX_RTMIN_LAST = 49 };
+
 const char *box_signame(int sig)
 {
-	static char rt[16];
+	static char rt[BOX_RTMAX - BOX_RT_FIRST + 1][sizeof("RTMIN+15")];
 	for (size_t i = 0; i < BOX_ARRAY_LEN(box_signals); i++)
 		if (box_signals[i].num == sig)
 			return box_signals[i].name;
-#ifdef SIGRTMIN
-	if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
-		if (sig == SIGRTMIN)
-			return "RTMIN";
-		if (sig == SIGRTMAX)
-			return "RTMAX";
-		snprintf(rt, sizeof(rt), "RTMIN+%d", sig - SIGRTMIN);
-		return rt;
-	}
-#endif
-	return NULL;
+	if (sig < BOX_RT_FIRST || sig > BOX_RTMAX)
+		return NULL;
+	char *name = rt[sig - BOX_RT_FIRST];
+	if (sig < BOX_RTMIN)
+		snprintf(name, sizeof(rt[0]), "RT%d", sig);
+	else if (sig == BOX_RTMIN || sig == BOX_RTMAX)
+		strcpy(name, sig == BOX_RTMIN ? "RTMIN" : "RTMAX");
+	else if (sig <= BOX_RTMIN_LAST)
+		snprintf(name, sizeof(rt[0]), "RTMIN+%d", sig - BOX_RTMIN);
+	else
+		snprintf(name, sizeof(rt[0]), "RTMAX-%d", BOX_RTMAX - sig);
+	return name;
+}
+
+/* s after "RT": MIN, MIN+k, MAX, MAX-k, or a kernel number 32-64. */
+static int box_rt_signum(const char *s)
+{
+	long long n;
+	int base = BOX_RTMIN, dir = 1;
+
+	if (isdigit((unsigned char)*s))
+		return box_parse_ll(s, BOX_RT_FIRST, BOX_RTMAX, &n) ? -1 : (int)n;
+	if (!strncasecmp(s, "MAX", 3))
+		base = BOX_RTMAX, dir = -1;
+	else if (strncasecmp(s, "MIN", 3))
+		return -1;
+	s += 3;
+	if (!*s)
+		return base;
+	if (*s != (dir > 0 ? '+' : '-') || !isdigit((unsigned char)s[1]) ||
+	    box_parse_ll(s + 1, 0, BOX_RTMAX - BOX_RTMIN, &n) != BOX_PARSE_OK)
+		return -1;
+	return base + dir * (int)n;
 }
 
 int box_signum(const char *s)
@@ -79,23 +110,8 @@ int box_signum(const char *s)
 		return SIGABRT;
 	if (!strcasecmp(s, "CLD"))
 		return SIGCHLD;
-#ifdef SIGRTMIN
-	int base = 0, dir = 1;
-	if (!strncasecmp(s, "RTMIN", 5))
-		base = SIGRTMIN;
-	else if (!strncasecmp(s, "RTMAX", 5))
-		base = SIGRTMAX, dir = -1;
-	if (base) {
-		s += 5;
-		if (!*s)
-			return base;
-		if (*s != (dir > 0 ? '+' : '-'))
-			return -1;
-		if (box_parse_ll(s + 1, 0, SIGRTMAX - SIGRTMIN, &n) != BOX_PARSE_OK)
-			return -1;
-		return base + dir * (int)n;
-	}
-#endif
+	if (!strncasecmp(s, "RT", 2))
+		return box_rt_signum(s + 2);
 	return -1;
 }
 
