@@ -138,6 +138,21 @@ int box_xsignum(const char *what, const char *s);
  * or 0 at the end. */
 int box_signal_at(int i, const char **name);
 
+/* A signal ignored when procbox started (nohup, trap '', a shell's
+ * background job) stays ignored for the commands it runs and is not the
+ * applets' to act on, as bash and nohup do it. main calls box_sig_init
+ * once, before any applet runs, to record them; an ignored SIGCHLD is
+ * the exception: procbox needs it, so it is set back to default. */
+void box_sig_init(void);
+int box_sig_ignored_at_start(int sig);
+/* Removes from set the signals ignored at start that are still ignored
+ * now (an applet may claim one on purpose by setting a disposition first). */
+void box_sig_drop_ignored(sigset_t *set);
+/* Every catchable signal to SIG_DFL, through the kernel (libc's reserved
+ * ones too); all == 0 sets those ignored at start to SIG_IGN instead.
+ * Makes only system calls: safe in box_spawn's child. */
+void box_sig_defaults(int all);
+
 /* ---- the command-string word splitter (split.c) ------------------------- */
 
 /* Splits a command string into words like a shell without expansion:
@@ -162,8 +177,8 @@ int box_poll_until(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
 
 /* Signals as an fd: signalfd where the kernel has it, a self-pipe
  * otherwise. The signals in set are blocked (or, for the self-pipe,
- * caught); box_sigfd_read returns the next pending signal number, 0 when
- * none is pending, -1 on error. */
+ * caught), but those box_sig_drop_ignored drops; box_sigfd_read returns
+ * the next pending signal number, 0 when none is pending, -1 on error. */
 int box_sigfd_open(const sigset_t *set);
 int box_sigfd_read(int fd);
 /* Restores the signals of the set to default and unblocks them. */
@@ -176,6 +191,10 @@ struct box_spawn {
 	char *const *envp;       /* NULL: inherit environ */
 	int fd_in, fd_out, fd_err;  /* -1: inherit */
 	const int *keep_fds;     /* extra fds to pass (besides 0-2), -1 ends */
+	/* 0: signals ignored when procbox started stay ignored (see
+	 * box_sig_init), every other one is at default. 1: all at default,
+	 * as GNU env's --default-signal and daemon(7) want it. */
+	int default_signals;
 	int pgroup;              /* -1 inherit, 0 new group, >0 join group */
 	int setsid;              /* start a new session */
 	/* Runs in the child after the fds are set up and before exec, in the
@@ -191,8 +210,9 @@ struct box_spawn_error {
 	char what[120];          /* "execute" or the setup step's description */
 };
 
-/* Starts a child with default signal dispositions, an empty signal mask
- * and every fd but 0-2 (and keep_fds) closed on exec. The child shares the
+/* Starts a child with default signal dispositions (but those ignored at
+ * start stay ignored unless default_signals), an empty signal mask and
+ * every fd but 0-2 (and keep_fds) closed on exec. The child shares the
  * parent's memory until it execs (clone with CLONE_VM|CLONE_VFORK: no page
  * tables copied), so the parent knows exactly whether the program started,
  * and the setup hook may only make system calls: no allocation, no stdio,
@@ -207,7 +227,8 @@ int box_exec_fail_code(int err);
 void box_cloexec_from(int from);
 /* Closes every fd >= from. */
 void box_close_from(int from);
-/* Child side: default dispositions for every catchable signal, empty mask. */
+/* Child side: default dispositions for every catchable signal, even
+ * those ignored at start (daemon(7)), empty mask. */
 void box_reset_signals(void);
 
 /* Wait status -> shell-style code: the exit status, or 128 + signal. */

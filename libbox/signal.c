@@ -1,5 +1,6 @@
 /* Signal names <-> numbers: the classic ones from this platform's
- * <signal.h>, the real-time ones by the kernel's numbering. */
+ * <signal.h>, the real-time ones by the kernel's numbering. And the
+ * dispositions procbox inherited: what was ignored stays ignored. */
 #include "box.h"
 
 #include <ctype.h>
@@ -7,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define SIG(n) { SIG##n, #n }
 static const struct {
@@ -121,4 +124,73 @@ int box_xsignum(const char *what, const char *s)
 	if (sig < 0)
 		box_usage("invalid %s '%s': unknown signal", what, s);
 	return sig;
+}
+
+/* ---- dispositions: what procbox inherited ignored ---------------------- */
+
+/* The kernel's struct sigaction (handler first on every Linux ABI but
+ * MIPS), read and written with the raw system call: libc refuses to
+ * touch the signals it reserves for itself (glibc's 32 and 33, musl's
+ * 32-34), yet a parent may have left them ignored, and an ignored signal
+ * stays ignored across exec. The call reads and writes no libc state, so
+ * box_spawn's child may use it. */
+struct box_ksigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static int box_ksigaction(int sig, const struct box_ksigaction *act, struct box_ksigaction *old)
+{
+	return (int)syscall(SYS_rt_sigaction, sig, act, old, sizeof(act->mask));
+}
+
+/* bit sig-1: the signal was SIG_IGN when procbox started */
+static uint64_t box_ignored_at_start;
+
+static int box_ignored_now(int sig)
+{
+	struct box_ksigaction old;
+	return box_ksigaction(sig, NULL, &old) == 0 && old.handler == SIG_IGN;
+}
+
+void box_sig_init(void)
+{
+	for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+		if (box_ignored_now(sig))
+			box_ignored_at_start |= 1ULL << (sig - 1);
+	/* with SIGCHLD ignored the kernel reaps children before procbox can
+	 * read their status: procbox takes it back, and commands get it at
+	 * default, as GNU timeout gives it */
+	if (box_sig_ignored_at_start(SIGCHLD)) {
+		box_ignored_at_start &= ~(1ULL << (SIGCHLD - 1));
+		signal(SIGCHLD, SIG_DFL);
+	}
+}
+
+int box_sig_ignored_at_start(int sig)
+{
+	return sig >= 1 && sig <= 64 && (box_ignored_at_start >> (sig - 1) & 1);
+}
+
+/* An applet that set a disposition of its own before asking for the
+ * signal (runner's SIGINT) takes it on purpose; one still ignored since
+ * procbox started is not the applet's to act on. */
+void box_sig_drop_ignored(sigset_t *set)
+{
+	for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+		if (box_sig_ignored_at_start(sig) && box_ignored_now(sig))
+			sigdelset(set, sig);
+}
+
+/* Those ignored at start are set ignored again: the applet may have
+ * caught one meanwhile (exitcode forwards SIGHUP), and a caught signal
+ * would be at default after exec. */
+void box_sig_defaults(int all)
+{
+	const struct box_ksigaction dfl = { 0 }, ign = { .handler = SIG_IGN };
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			box_ksigaction(sig, !all && box_sig_ignored_at_start(sig) ? &ign : &dfl, NULL);
 }

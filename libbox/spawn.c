@@ -10,37 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Every signal to SIG_DFL through the kernel directly: libc refuses to
- * touch the signals it reserves for itself (glibc's 32 and 33, musl's
- * 32-34), yet a parent may have left them ignored, and an ignored signal
- * stays ignored across exec. Also safe in a child that shares the parent's
- * memory: no libc state is read or written. */
-static void box_default_signals(void)
-{
-#if defined(__linux__) && defined(SYS_rt_sigaction)
-	struct {
-		void *handler;
-		unsigned long flags;
-		void *restorer;
-		uint64_t mask;
-	} ksa = { 0 };	/* SIG_DFL, no flags, empty mask, whatever the layout */
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
-#else
-	struct sigaction sa = { 0 };
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-#endif
-}
-
 void box_reset_signals(void)
 {
 	sigset_t none;
 
-	box_default_signals();
+	box_sig_defaults(1);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -107,7 +81,7 @@ static int box_child(void *arg)
 	int src[3] = { sp->fd_in, sp->fd_out, sp->fd_err };
 	sigset_t none;
 
-	box_default_signals();
+	box_sig_defaults(sp->default_signals);
 	if (sp->setsid && setsid() < 0)
 		return box_child_fail(e, errno, "create a session");
 	if (sp->pgroup >= 0 && setpgid(0, sp->pgroup) < 0)

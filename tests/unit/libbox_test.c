@@ -300,6 +300,86 @@ static void test_sigfd(void)
 	box_sigfd_close(fd, &set);
 }
 
+/* What a spawned command sees in /proc/self/status for one field. */
+static void child_status(struct box_spawn *sp, const char *field, char *out, size_t n)
+{
+	struct box_spawn_error e;
+	struct box_buf b = { 0 };
+	char cmd[64];
+	int p[2], status;
+
+	snprintf(cmd, sizeof(cmd), "sed -n 's/^%s:[[:space:]]*//p' /proc/self/status", field);
+	sp->argv = (char *[]){ "sh", "-c", cmd, NULL };
+	CHECK(pipe(p) == 0);
+	sp->fd_out = p[1];
+	pid_t pid = box_spawn(sp, &e);
+	close(p[1]);
+	box_read_fd_all(p[0], &b);
+	close(p[0]);
+	CHECK(pid > 0 && box_waitpid(pid, &status, 0) == pid);
+	snprintf(out, n, "%s", b.p ? b.p : "");
+	box_buf_free(&b);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* As if procbox had been started by nohup with SIGPIPE ignored too. */
+static void test_spawn_ignored(void)
+{
+	struct box_spawn sp = { .fd_in = -1, .fd_err = -1, .pgroup = -1 };
+	char seen[64];
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);
+	box_sig_init();
+	CHECK(box_sig_ignored_at_start(SIGHUP) && box_sig_ignored_at_start(SIGPIPE));
+	CHECK(!box_sig_ignored_at_start(SIGTERM) && !box_sig_ignored_at_start(0));
+	/* procbox needs SIGCHLD to wait for its children */
+	CHECK(!box_sig_ignored_at_start(SIGCHLD) && signal(SIGCHLD, SIG_DFL) == SIG_DFL);
+	/* the applet catches SIGHUP and ignores SIGINT meanwhile */
+	signal(SIGHUP, on_signal);
+	signal(SIGINT, SIG_IGN);
+	child_status(&sp, "SigIgn", seen, sizeof(seen));
+	CHECK(!strcmp(seen, "0000000000001001\n"));
+	if (strcmp(seen, "0000000000001001\n"))
+		fprintf(stderr, "child ignores %s", seen);
+	sp.default_signals = 1;
+	child_status(&sp, "SigIgn", seen, sizeof(seen));
+	CHECK(!strcmp(seen, "0000000000000000\n"));
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_DFL);
+}
+
+/* The signal fd leaves alone what was ignored at start and still is. */
+static void test_sigfd_ignored(void)
+{
+	sigset_t set, blocked;
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	box_sig_init();
+	signal(SIGUSR1, SIG_DFL);  /* claimed by the applet */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	int fd = box_sigfd_open(&set);
+	CHECK(fd >= 0);
+	sigprocmask(SIG_BLOCK, NULL, &blocked);
+	CHECK(!sigismember(&blocked, SIGHUP));
+	CHECK(sigismember(&blocked, SIGUSR1) && sigismember(&blocked, SIGUSR2));
+	kill(getpid(), SIGHUP);
+	kill(getpid(), SIGUSR1);
+	CHECK(box_sigfd_read(fd) == SIGUSR1);
+	CHECK(box_sigfd_read(fd) == 0);
+	box_sigfd_close(fd, &set);
+	CHECK(signal(SIGHUP, SIG_IGN) == SIG_IGN);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -309,6 +389,7 @@ static const struct {
 	{ "split", test_split },
 	{ "json", test_json }, { "buf", test_buf }, { "spawn", test_spawn },
 	{ "spawn-setup", test_spawn_setup }, { "sigfd", test_sigfd },
+	{ "spawn-ignored", test_spawn_ignored }, { "sigfd-ignored", test_sigfd_ignored },
 };
 
 int main(int argc, char **argv)
