@@ -300,6 +300,108 @@ static void test_sigfd(void)
 	box_sigfd_close(fd, &set);
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	chmod(path, mode);
+}
+
+/* Runs sp to the end; its stdout in out. */
+static int spawn_output(struct box_spawn *sp, struct box_buf *out)
+{
+	struct box_spawn_error e;
+	int p[2], status = -1;
+
+	CHECK(pipe(p) == 0);
+	sp->fd_out = p[1];
+	pid_t pid = box_spawn(sp, &e);
+	close(p[1]);
+	sp->fd_out = -1;
+	box_read_fd_all(p[0], out);
+	close(p[0]);
+	if (pid > 0)
+		box_waitpid(pid, &status, 0);
+	return pid > 0 ? box_status_code(status) : -e.err;
+}
+
+/* exec is POSIX execvp whatever the libc: scripts without #! run through
+ * /bin/sh however many arguments they get, PATH is searched past EACCES,
+ * and a missing #! interpreter is named. */
+static void test_spawn_exec(void)
+{
+	char dir[] = "/tmp/libbox_exec.XXXXXX", path[400], *oldpath = getenv("PATH");
+	struct box_spawn sp = { .fd_in = -1, .fd_err = -1, .pgroup = -1 };
+	struct box_spawn_error e;
+	struct box_buf out = { 0 };
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/noshebang", dir);
+	write_file(path, "echo \"$0 $# $1 ${100000}\"\n", 0755);
+	enum { MANY = 100000 };
+	char **argv = calloc(MANY + 2, sizeof(*argv));
+	argv[0] = path;
+	for (int i = 1; i <= MANY; i++)
+		argv[i] = i == 1 ? "first" : i == MANY ? "last" : "x";
+	sp.argv = argv;
+	CHECK(spawn_output(&sp, &out) == 0);
+	char want[500];
+	snprintf(want, sizeof(want), "%s %d first last\n", path, MANY);
+	CHECK(out.p && !strcmp(out.p, want));
+	free(argv);
+
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	write_file(path, "#! /missing/interp -x\necho never\n", 0755);
+	sp.argv = (char *[]){ path, NULL };
+	CHECK(box_spawn(&sp, &e) == -1 && e.err == ENOENT);
+	CHECK(!strcmp(e.what, "execute its interpreter /missing/interp"));
+
+	/* the first match is not executable, the second is: it runs */
+	char d1[64], d2[64], newpath[200];
+	snprintf(d1, sizeof(d1), "%s/d1", dir);
+	snprintf(d2, sizeof(d2), "%s/d2", dir);
+	mkdir(d1, 0755);
+	mkdir(d2, 0755);
+	snprintf(path, sizeof(path), "%s/prog", d1);
+	write_file(path, "echo d1\n", 0644);
+	snprintf(path, sizeof(path), "%s/prog", d2);
+	write_file(path, "echo d2\n", 0755);
+	snprintf(newpath, sizeof(newpath), "/nonexistent:%s:%s", d1, d2);
+	setenv("PATH", newpath, 1);
+	sp.argv = (char *[]){ "prog", NULL };
+	out.len = 0;
+	CHECK(spawn_output(&sp, &out) == 0 && !strcmp(out.p, "d2\n"));
+	/* only a non-executable one: EACCES, not ENOENT */
+	snprintf(newpath, sizeof(newpath), "%s:/nonexistent", d1);
+	setenv("PATH", newpath, 1);
+	CHECK(box_spawn(&sp, &e) == -1 && e.err == EACCES && !strcmp(e.what, "execute"));
+	sp.argv = (char *[]){ "", NULL };
+	CHECK(box_spawn(&sp, &e) == -1 && e.err == ENOENT);
+	if (oldpath)
+		setenv("PATH", oldpath, 1);
+
+	/* box_execvp in a forked child: the same search, the same report */
+	pid_t pid = fork();
+	if (pid == 0) {
+		box_execvp((char *[]){ "no-such-command-xyz", NULL }, &e);
+		_exit(e.err == ENOENT && !strcmp(e.what, "execute") ? 42 : 1);
+	}
+	int status;
+	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 42);
+	snprintf(path, sizeof(path), "%s/noshebang", dir);
+	pid = fork();
+	if (pid == 0) {
+		dup2(open("/dev/null", O_WRONLY), 1);
+		box_execvp((char *[]){ path, NULL }, &e);
+		_exit(1);
+	}
+	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 0);
+	box_buf_free(&out);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+}
+
 /* What a spawned command sees in /proc/self/status for one field. */
 static void child_status(struct box_spawn *sp, const char *field, char *out, size_t n)
 {
@@ -389,7 +491,7 @@ static const struct {
 	{ "split", test_split },
 	{ "json", test_json }, { "buf", test_buf }, { "spawn", test_spawn },
 	{ "spawn-setup", test_spawn_setup }, { "sigfd", test_sigfd },
-	{ "spawn-ignored", test_spawn_ignored }, { "sigfd-ignored", test_sigfd_ignored },
+	{ "spawn-exec", test_spawn_exec }, { "spawn-ignored", test_spawn_ignored }, { "sigfd-ignored", test_sigfd_ignored },
 };
 
 int main(int argc, char **argv)
