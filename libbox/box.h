@@ -191,6 +191,12 @@ struct box_spawn {
 	char *const *envp;       /* NULL: inherit environ */
 	int fd_in, fd_out, fd_err;  /* -1: inherit */
 	const int *keep_fds;     /* extra fds to pass (besides 0-2), -1 ends */
+	/* 0: every fd but 0-2 and keep_fds is closed on exec, a daemon's
+	 * clean start (daemon(7): daemonize, supervise). 1: the command
+	 * inherits the fds procbox inherited, as env, timeout and xargs pass
+	 * them (exitcode, timer, pipe, runner); only procbox's own fds, all
+	 * opened close-on-exec, are closed. */
+	int inherit_fds;
 	/* 0: signals ignored when procbox started stay ignored (see
 	 * box_sig_init), every other one is at default. 1: all at default,
 	 * as GNU env's --default-signal and daemon(7) want it. */
@@ -215,7 +221,8 @@ struct box_spawn_error {
 
 /* Starts a child with default signal dispositions (but those ignored at
  * start stay ignored unless default_signals), an empty signal mask and
- * every fd but 0-2 (and keep_fds) closed on exec. argv[0] is run as POSIX
+ * every fd but 0-2 (and keep_fds) closed on exec unless inherit_fds.
+ * argv[0] is run as POSIX
  * execvp runs it, the same with every libc: looked up in PATH (the
  * parent's, even with envp), and a file the kernel cannot execute
  * (ENOEXEC: a script without #!) runs as "/bin/sh FILE ARGS...", with no

@@ -254,7 +254,8 @@ static int box_child(void *arg)
 		else if (dup2(src[t], t) < 0)
 			return box_child_fail(e, errno, "set up standard i/o");
 	}
-	box_cloexec_from(3);
+	if (!sp->inherit_fds)
+		box_cloexec_from(3);
 	for (const int *k = sp->keep_fds; k && *k >= 0; k++)
 		box_set_cloexec(*k, 0);
 	if (sp->setup) {

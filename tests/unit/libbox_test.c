@@ -402,6 +402,28 @@ static void test_spawn_exec(void)
 	CHECK(system(path) == 0);
 }
 
+/* An fd procbox inherited reaches the command only with inherit_fds;
+ * procbox's own (close-on-exec) fds never do. */
+static void test_spawn_fds(void)
+{
+	struct box_spawn sp = { .argv = (char *[]){ "sh", "-c",
+		"for fd in 7 8; do [ -e /proc/self/fd/$fd ] && echo $fd; done; :", NULL },
+		.fd_in = -1, .fd_err = -1, .pgroup = -1 };
+	struct box_buf out = { 0 };
+	int own = box_open("/dev/null", O_RDONLY, 0);
+
+	/* 7 as a caller's shell leaves it, 8 as procbox opens its own */
+	CHECK(own >= 0 && dup2(own, 7) == 7 && dup3(own, 8, O_CLOEXEC) == 8);
+	CHECK(spawn_output(&sp, &out) == 0 && out.p && !strcmp(out.p, ""));
+	sp.inherit_fds = 1;
+	out.len = 0;
+	CHECK(spawn_output(&sp, &out) == 0 && !strcmp(out.p, "7\n"));
+	box_buf_free(&out);
+	close(7);
+	close(8);
+	close(own);
+}
+
 /* What a spawned command sees in /proc/self/status for one field. */
 static void child_status(struct box_spawn *sp, const char *field, char *out, size_t n)
 {
@@ -491,7 +513,7 @@ static const struct {
 	{ "split", test_split },
 	{ "json", test_json }, { "buf", test_buf }, { "spawn", test_spawn },
 	{ "spawn-setup", test_spawn_setup }, { "sigfd", test_sigfd },
-	{ "spawn-exec", test_spawn_exec }, { "spawn-ignored", test_spawn_ignored }, { "sigfd-ignored", test_sigfd_ignored },
+	{ "spawn-exec", test_spawn_exec }, { "spawn-fds", test_spawn_fds }, { "spawn-ignored", test_spawn_ignored }, { "sigfd-ignored", test_sigfd_ignored },
 };
 
 int main(int argc, char **argv)
