@@ -213,27 +213,28 @@ struct box_spawn {
 
 struct box_spawn_error {
 	int err;                 /* errno of the failed exec or setup step */
-	/* "execute", "execute its interpreter /x" (the file exists, its #!
-	 * interpreter does not: err is ENOENT), or the setup step's
-	 * description; printed as "CMD: unable to WHAT: strerror(err)" */
+	/* "execute"; "execute its interpreter /x" or "execute its ELF
+	 * interpreter" when the file exists but that does not (err is
+	 * ENOENT); or the setup step's description. Printed as "CMD: unable
+	 * to WHAT: strerror(err)". */
 	char what[120];
 };
 
 /* Starts a child with default signal dispositions (but those ignored at
  * start stay ignored unless default_signals), an empty signal mask and
  * every fd but 0-2 (and keep_fds) closed on exec unless inherit_fds.
- * argv[0] is run as POSIX
- * execvp runs it, the same with every libc: looked up in PATH (the
- * parent's, even with envp), and a file the kernel cannot execute
- * (ENOEXEC: a script without #!) runs as "/bin/sh FILE ARGS...", with no
- * limit on the argument count but the kernel's. The child shares the
- * parent's memory until it execs (clone with CLONE_VM|CLONE_VFORK: no page
- * tables copied), so the parent knows exactly whether the program started,
- * and the setup hook may only make system calls: no allocation, no stdio,
- * no environ changes (build envp instead), no libc id or rlimit wrappers
- * (box_become_user, prlimit). Returns the pid; on an exec or setup failure
- * returns -1 with *e filled (the child already reaped) and errno set; on a
- * clone or allocation failure returns -1 with e->err == 0. */
+ * argv[0] is run as POSIX execvp runs it, the same with every libc:
+ * looked up in PATH (the parent's, even with envp), and a file the kernel
+ * cannot execute (ENOEXEC: a script without #!) runs as "/bin/sh FILE
+ * ARGS...", with no limit on the argument count but the kernel's.
+ * The child shares the parent's memory until it execs (clone with
+ * CLONE_VM|CLONE_VFORK: no page tables copied), so the parent knows
+ * exactly whether the program started, and the setup hook may only make
+ * system calls: no allocation, no stdio, no environ changes (build envp
+ * instead), no libc id or rlimit wrappers (box_become_user, prlimit).
+ * Returns the pid; on an exec or setup failure returns -1 with *e filled
+ * (the child already reaped) and errno set; on a clone or allocation
+ * failure returns -1 with e->err == 0. */
 pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e);
 /* box_spawn's exec in the calling process (a forked child may use it):
  * returns only on failure, -1 with *e filled as box_spawn fills it;

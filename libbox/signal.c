@@ -141,7 +141,8 @@ struct box_ksigaction {
 	uint64_t mask;
 };
 
-static int box_ksigaction(int sig, const struct box_ksigaction *act, struct box_ksigaction *old)
+static int box_ksigaction(int sig, const struct box_ksigaction *act,
+	struct box_ksigaction *old)
 {
 	return (int)syscall(SYS_rt_sigaction, sig, act, old, sizeof(act->mask));
 }

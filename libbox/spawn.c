@@ -50,11 +50,6 @@ void box_close_from(int from)
 	box_fds_from(from, 0);
 }
 
-static int box_fd_target_ok(int fd, int target)
-{
-	return fd < 0 || fd == target || fd > 2;
-}
-
 /* ---- exec as POSIX execvp, the same with every libc ---------------------- */
 
 /* PATH when the environment has none: musl's execvp default (glibc's
@@ -104,7 +99,8 @@ static void box_why_add(struct box_exec *x, const char *s, size_t len)
  * the interpreter its #! line names, or the loader of an ELF program. */
 static void box_exec_note_interpreter(struct box_exec *x, const char *file)
 {
-	static const char elf[] = "execute its ELF interpreter", its[] = "execute its interpreter ";
+	static const char elf[] = "execute its ELF interpreter";
+	static const char its[] = "execute its interpreter ";
 	char head[128];
 	int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -155,10 +151,11 @@ static void box_exec_search(struct box_exec *x)
 		box_exec_file(x, file);
 		return;
 	}
-	errno = len ? ENAMETOOLONG : ENOENT;
-	if (!len || len > NAME_MAX)
+	if (!len || len > NAME_MAX) {
+		errno = len ? ENAMETOOLONG : ENOENT;
 		return;
-	errno = ENOENT;
+	}
+	errno = ENOENT;	/* if no entry of PATH is short enough to try */
 	for (const char *dir = x->path, *end;; dir = end + 1) {
 		end = strchrnul(dir, ':');
 		size_t n = (size_t)(end - dir);
@@ -222,6 +219,11 @@ struct box_child_arg {
 	struct box_spawn_error *e;
 	struct box_exec x;
 };
+
+static int box_fd_target_ok(int fd, int target)
+{
+	return fd < 0 || fd == target || fd > 2;
+}
 
 static int box_child_fail(struct box_spawn_error *e, int err, const char *what)
 {
