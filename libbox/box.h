@@ -236,12 +236,10 @@ struct box_spawn_error {
  * (the child already reaped) and errno set; on a clone or allocation
  * failure returns -1 with e->err == 0. */
 pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e);
-/* box_spawn's exec in the calling process (a forked child may use it):
- * returns only on failure, -1 with *e filled as box_spawn fills it;
- * e->what is "execute" or names the missing interpreter ("execute its
- * interpreter /usr/bin/python3") when that is why the file "does not
- * exist" (ENOENT). */
-int box_execvp(char *const *argv, struct box_spawn_error *e);
+/* box_spawn's exec of file (argv[0] or a path to it) in the calling
+ * process, for a forked child (it allocates): returns only on failure,
+ * -1 with *e filled as box_spawn fills it. */
+int box_execvp(const char *file, char *const *argv, struct box_spawn_error *e);
 /* 127 for ENOENT (not found), 126 for anything else (cannot execute). */
 int box_exec_fail_code(int err);
 /* Marks every fd >= from close-on-exec (close_range or a loop). */

@@ -61,19 +61,22 @@ void box_close_from(int from)
  * live on a child's stack of fixed size (glibc's execvp builds it there
  * and overflows box_spawn's child stack at ~10,000 arguments). */
 struct box_exec {
+	const char *file;      /* looked up in PATH unless it has a '/' */
 	char *const *argv, *const *envp;
 	const char *path;      /* the PATH to search */
 	char **sh_argv;        /* "sh", FILE, ARGS..., NULL; filled on ENOEXEC */
 	char why[120];         /* a cause found for ENOENT, or "" */
 };
 
-static int box_exec_prepare(struct box_exec *x, char *const *argv, char *const *envp)
+static int box_exec_prepare(struct box_exec *x, const char *file, char *const *argv,
+	char *const *envp)
 {
 	size_t argc = 0;
 	const char *path = getenv("PATH");
 
 	while (argv[argc])
 		argc++;
+	x->file = file;
 	x->argv = argv;
 	x->envp = envp ? envp : environ;
 	x->path = path ? path : BOX_DEFAULT_PATH;
@@ -142,7 +145,7 @@ static void box_exec_file(struct box_exec *x, const char *file)
  * calls and pure string functions: safe in box_spawn's child. */
 static void box_exec_search(struct box_exec *x)
 {
-	const char *file = x->argv[0];
+	const char *file = x->file;
 	size_t len = strlen(file);
 	char path[PATH_MAX];
 	int eacces = 0;
@@ -195,11 +198,11 @@ static void box_spawn_error_set(struct box_spawn_error *e, int err, const char *
 	e->err = err ? err : EINVAL;
 }
 
-int box_execvp(char *const *argv, struct box_spawn_error *e)
+int box_execvp(const char *file, char *const *argv, struct box_spawn_error *e)
 {
 	struct box_exec x;
 
-	if (box_exec_prepare(&x, argv, NULL) == 0)
+	if (box_exec_prepare(&x, file, argv, NULL) == 0)
 		box_exec_search(&x);
 	box_spawn_error_set(e, errno, box_exec_what(&x, errno));
 	free(x.sh_argv);
@@ -285,7 +288,7 @@ pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e)
 	_Alignas(16) char stack[BOX_CHILD_STACK];
 
 	memset(e, 0, sizeof(*e));
-	if (box_exec_prepare(&arg.x, sp->argv, sp->envp) < 0)
+	if (box_exec_prepare(&arg.x, sp->argv[0], sp->argv, sp->envp) < 0)
 		return -1;
 	/* no handler of the parent's may run in the child before its
 	 * dispositions are reset: everything stays blocked until then */

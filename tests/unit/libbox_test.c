@@ -384,7 +384,7 @@ static void test_spawn_exec(void)
 	/* box_execvp in a forked child: the same search, the same report */
 	pid_t pid = fork();
 	if (pid == 0) {
-		box_execvp((char *[]){ "no-such-command-xyz", NULL }, &e);
+		box_execvp("no-such-command-xyz", (char *[]){ "x", NULL }, &e);
 		_exit(e.err == ENOENT && !strcmp(e.what, "execute") ? 42 : 1);
 	}
 	int status;
@@ -393,7 +393,7 @@ static void test_spawn_exec(void)
 	pid = fork();
 	if (pid == 0) {
 		dup2(open("/dev/null", O_WRONLY), 1);
-		box_execvp((char *[]){ path, NULL }, &e);
+		box_execvp(path, (char *[]){ "noshebang", NULL }, &e);
 		_exit(1);
 	}
 	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 0);
