@@ -128,6 +128,7 @@ static int procbox_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	box_sig_init();
 	const char *name = argc > 0 && argv[0] ? argv[0] : "procbox";
 	const char *slash = strrchr(name, '/');
 	if (slash)

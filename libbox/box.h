@@ -150,14 +150,34 @@ long long box_xparse_ll(const char *what, const char *s, long long min, long lon
 int box_parse_duration(const char *s, int64_t *ns);
 int64_t box_xparse_duration(const char *what, const char *s);
 
-/* Signal names come from <signal.h> of this platform. box_signum accepts
- * "TERM", "SIGTERM", "term", "15", "RTMIN+2"; -1 when unknown.
- * box_signame returns "TERM" ("RTMIN+2", or NULL when unknown). */
+/* Every signal 1-64 has a name that does not depend on the libc: the
+ * classic ones from <signal.h>, the real-time ones as glibc and bash's
+ * `kill -l` count them (34 RTMIN, 35 RTMIN+1 ... 50 RTMAX-14 ... 64
+ * RTMAX; 32 and 33, which libc keeps for itself, RT32 and RT33).
+ * box_signum accepts "TERM", "SIGTERM", "term", "15", "RTMIN+2",
+ * "RTMAX-3", "RT33"; -1 when unknown. box_signame returns "TERM",
+ * "RTMIN+2", or NULL outside 1-64. */
 int box_signum(const char *s);
 const char *box_signame(int sig);
 int box_xsignum(const char *what, const char *s);
-/* Iterates names: returns the signal of index i (0-based) or 0 at the end. */
+/* Iterates the classic names: returns the signal of index i (0-based)
+ * or 0 at the end. */
 int box_signal_at(int i, const char **name);
+
+/* A signal ignored when procbox started (nohup, trap '', a shell's
+ * background job) stays ignored for the commands it runs and is not the
+ * applets' to act on, as bash and nohup do it. main calls box_sig_init
+ * once, before any applet runs, to record them; an ignored SIGCHLD is
+ * the exception: procbox needs it, so it is set back to default. */
+void box_sig_init(void);
+int box_sig_ignored_at_start(int sig);
+/* Removes from set the signals ignored at start that are still ignored
+ * now (an applet may claim one on purpose by setting a disposition first). */
+void box_sig_drop_ignored(sigset_t *set);
+/* Every catchable signal to SIG_DFL, through the kernel (libc's reserved
+ * ones too); all == 0 sets those ignored at start to SIG_IGN instead.
+ * Makes only system calls: safe in box_spawn's child. */
+void box_sig_defaults(int all);
 
 /* ---- the command-string word splitter (split.c) ------------------------- */
 
@@ -183,8 +203,8 @@ int box_poll_until(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
 
 /* Signals as an fd: signalfd where the kernel has it, a self-pipe
  * otherwise. The signals in set are blocked (or, for the self-pipe,
- * caught); box_sigfd_read returns the next pending signal number, 0 when
- * none is pending, -1 on error. */
+ * caught), but those box_sig_drop_ignored drops; box_sigfd_read returns
+ * the next pending signal number, 0 when none is pending, -1 on error. */
 int box_sigfd_open(const sigset_t *set);
 int box_sigfd_read(int fd);
 /* Restores the signals of the set to default and unblocks them. */
@@ -244,6 +264,16 @@ struct box_spawn {
 	char *const *envp;       /* NULL: inherit environ */
 	int fd_in, fd_out, fd_err;  /* -1: inherit */
 	const int *keep_fds;     /* extra fds to pass (besides 0-2), -1 ends */
+	/* 0: every fd but 0-2 and keep_fds is closed on exec, a daemon's
+	 * clean start (daemon(7): daemonize, supervise). 1: the command
+	 * inherits the fds procbox inherited, as env, timeout and xargs pass
+	 * them (exitcode, timer, pipe, runner); only procbox's own fds, all
+	 * opened close-on-exec, are closed. */
+	int inherit_fds;
+	/* 0: signals ignored when procbox started stay ignored (see
+	 * box_sig_init), every other one is at default. 1: all at default,
+	 * as GNU env's --default-signal and daemon(7) want it. */
+	int default_signals;
 	int pgroup;              /* -1 inherit, 0 new group, >0 join group */
 	int setsid;              /* start a new session */
 	/* Runs in the child after the fds are set up and before exec, in the
@@ -256,26 +286,41 @@ struct box_spawn {
 
 struct box_spawn_error {
 	int err;                 /* errno of the failed exec or setup step */
-	char what[120];          /* "execute" or the setup step's description */
+	/* "execute"; "execute its interpreter /x" or "execute its ELF
+	 * interpreter" when the file exists but that does not (err is
+	 * ENOENT); or the setup step's description. Printed as "CMD: unable
+	 * to WHAT: strerror(err)". */
+	char what[120];
 };
 
-/* Starts a child with default signal dispositions, an empty signal mask
- * and every fd but 0-2 (and keep_fds) closed on exec. The child shares the
- * parent's memory until it execs (clone with CLONE_VM|CLONE_VFORK: no page
- * tables copied), so the parent knows exactly whether the program started,
- * and the setup hook may only make system calls: no allocation, no stdio,
- * no environ changes (build envp instead), no libc id or rlimit wrappers
- * (box_become_user, prlimit). Returns the pid; on an exec or setup failure
- * returns -1 with *e filled (the child already reaped) and errno set; on a
- * clone failure returns -1 with e->err == 0. */
+/* Starts a child with default signal dispositions (but those ignored at
+ * start stay ignored unless default_signals), an empty signal mask and
+ * every fd but 0-2 (and keep_fds) closed on exec unless inherit_fds.
+ * argv[0] is run as POSIX execvp runs it, the same with every libc:
+ * looked up in PATH (the parent's, even with envp), and a file the kernel
+ * cannot execute (ENOEXEC: a script without #!) runs as "/bin/sh FILE
+ * ARGS...", with no limit on the argument count but the kernel's.
+ * The child shares the parent's memory until it execs (clone with
+ * CLONE_VM|CLONE_VFORK: no page tables copied), so the parent knows
+ * exactly whether the program started, and the setup hook may only make
+ * system calls: no allocation, no stdio, no environ changes (build envp
+ * instead), no libc id or rlimit wrappers (box_become_user, prlimit).
+ * Returns the pid; on an exec or setup failure returns -1 with *e filled
+ * (the child already reaped) and errno set; on a clone or allocation
+ * failure returns -1 with e->err == 0. */
 pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e);
+/* box_spawn's exec of file (argv[0] or a path to it) in the calling
+ * process, for a forked child (it allocates): returns only on failure,
+ * -1 with *e filled as box_spawn fills it. */
+int box_execvp(const char *file, char *const *argv, struct box_spawn_error *e);
 /* 127 for ENOENT (not found), 126 for anything else (cannot execute). */
 int box_exec_fail_code(int err);
 /* Marks every fd >= from close-on-exec (close_range or a loop). */
 void box_cloexec_from(int from);
 /* Closes every fd >= from. */
 void box_close_from(int from);
-/* Child side: default dispositions for every catchable signal, empty mask. */
+/* Child side: default dispositions for every catchable signal, even
+ * those ignored at start (daemon(7)), empty mask. */
 void box_reset_signals(void);
 
 /* ---- formatting (fmt.c) -------------------------------------------------- */

@@ -55,8 +55,11 @@ static void box_selfpipe_handler(int sig)
 	errno = err;
 }
 
-int box_sigfd_open(const sigset_t *set)
+int box_sigfd_open(const sigset_t *wanted)
 {
+	sigset_t own = *wanted, *set = &own;
+
+	box_sig_drop_ignored(set);
 	sigprocmask(SIG_BLOCK, set, NULL);
 #ifdef __linux__
 	int fd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -98,9 +101,12 @@ int box_sigfd_read(int fd)
 	return r < 0 && errno != EAGAIN ? -1 : 0;
 }
 
-void box_sigfd_close(int fd, const sigset_t *set)
+void box_sigfd_close(int fd, const sigset_t *wanted)
 {
+	sigset_t own = *wanted, *set = &own;
 	struct sigaction sa = { 0 };
+
+	box_sig_drop_ignored(set);
 	sa.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sigismember(set, sig) == 1)

@@ -76,16 +76,51 @@ static void test_signals(void)
 	CHECK(box_signum("NOPE") == -1);
 	CHECK(box_signum("0") == -1);
 	CHECK(box_signum("") == -1);
-	CHECK(box_signum("RTMIN") == SIGRTMIN);
-	CHECK(box_signum("RTMIN+2") == SIGRTMIN + 2);
-	CHECK(box_signum("RTMAX-1") == SIGRTMAX - 1);
 	CHECK(box_signum("RTMIN-1") == -1);
+	CHECK(box_signum("RTMAX+1") == -1);
+	CHECK(box_signum("RTMIN+31") == -1);
+	CHECK(box_signum("RTMIN++1") == -1);
+	CHECK(box_signum("RT31") == -1);
+	CHECK(box_signum("RT65") == -1);
+	CHECK(box_signum("RT") == -1);
 	CHECK(!strcmp(box_signame(SIGHUP), "HUP"));
-	CHECK(!strcmp(box_signame(SIGRTMIN + 3), "RTMIN+3"));
 	CHECK(box_signame(0) == NULL);
+	CHECK(box_signame(65) == NULL);
 	const char *name;
 	for (int i = 0, sig; (sig = box_signal_at(i, &name)); i++)
 		CHECK(box_signum(name) == sig);
+}
+
+/* The kernel's numbers, named as bash's `kill -l` names them on glibc,
+ * whichever libc this was built with. */
+static void test_signal_names(void)
+{
+	static const struct { int sig; const char *name; } rt[] = {
+		{ 32, "RT32" }, { 33, "RT33" }, { 34, "RTMIN" }, { 35, "RTMIN+1" },
+		{ 49, "RTMIN+15" }, { 50, "RTMAX-14" }, { 63, "RTMAX-1" }, { 64, "RTMAX" },
+	};
+	for (size_t i = 0; i < BOX_ARRAY_LEN(rt); i++) {
+		CHECK(box_signame(rt[i].sig) && !strcmp(box_signame(rt[i].sig), rt[i].name));
+		CHECK(box_signum(rt[i].name) == rt[i].sig);
+	}
+	CHECK(box_signum("SIGRTMIN+2") == 36);
+	CHECK(box_signum("rtmax-3") == 61);
+	CHECK(box_signum("RTMAX-30") == 34);
+	CHECK(box_signum("RT40") == 40);
+	/* every number has a name, and the name gives the number back */
+	for (int sig = 1; sig <= 64; sig++) {
+		const char *n = box_signame(sig);
+		CHECK(n != NULL);
+		if (!n)
+			fprintf(stderr, "signal %d has no name\n", sig);
+		else if (box_signum(n) != sig)
+			fprintf(stderr, "%d -> %s -> %d\n", sig, n, box_signum(n));
+		CHECK(n && box_signum(n) == sig);
+	}
+	/* and the names are distinct */
+	for (int a = 1; a <= 64; a++)
+		for (int b = a + 1; b <= 64; b++)
+			CHECK(strcmp(box_signame(a), box_signame(b)) != 0);
 }
 
 static int split_is(const char *s, const char *const *want)
@@ -270,14 +305,220 @@ static void test_sigfd(void)
 	box_sigfd_close(fd, &set);
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	chmod(path, mode);
+}
+
+/* Runs sp to the end; its stdout in out. */
+static int spawn_output(struct box_spawn *sp, struct box_buf *out)
+{
+	struct box_spawn_error e;
+	int p[2], status = -1;
+
+	CHECK(pipe(p) == 0);
+	sp->fd_out = p[1];
+	pid_t pid = box_spawn(sp, &e);
+	close(p[1]);
+	sp->fd_out = -1;
+	box_read_fd_all(p[0], out);
+	close(p[0]);
+	if (pid > 0)
+		box_waitpid(pid, &status, 0);
+	return pid > 0 ? box_status_code(status) : -e.err;
+}
+
+/* exec is POSIX execvp whatever the libc: scripts without #! run through
+ * /bin/sh however many arguments they get, PATH is searched past EACCES,
+ * and a missing #! interpreter is named. */
+static void test_spawn_exec(void)
+{
+	char dir[] = "/tmp/libbox_exec.XXXXXX", path[400], *oldpath = getenv("PATH");
+	struct box_spawn sp = { .fd_in = -1, .fd_err = -1, .pgroup = -1 };
+	struct box_spawn_error e;
+	struct box_buf out = { 0 };
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/noshebang", dir);
+	write_file(path, "echo \"$0 $# $1 ${100000}\"\n", 0755);
+	enum { MANY = 100000 };
+	char **argv = calloc(MANY + 2, sizeof(*argv));
+	argv[0] = path;
+	for (int i = 1; i <= MANY; i++)
+		argv[i] = i == 1 ? "first" : i == MANY ? "last" : "x";
+	sp.argv = argv;
+	CHECK(spawn_output(&sp, &out) == 0);
+	char want[500];
+	snprintf(want, sizeof(want), "%s %d first last\n", path, MANY);
+	CHECK(out.p && !strcmp(out.p, want));
+	free(argv);
+
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	write_file(path, "#! /missing/interp -x\necho never\n", 0755);
+	sp.argv = (char *[]){ path, NULL };
+	CHECK(box_spawn(&sp, &e) == -1 && e.err == ENOENT);
+	CHECK(!strcmp(e.what, "execute its interpreter /missing/interp"));
+
+	/* the first match is not executable, the second is: it runs */
+	char d1[64], d2[64], newpath[200];
+	snprintf(d1, sizeof(d1), "%s/d1", dir);
+	snprintf(d2, sizeof(d2), "%s/d2", dir);
+	mkdir(d1, 0755);
+	mkdir(d2, 0755);
+	snprintf(path, sizeof(path), "%s/prog", d1);
+	write_file(path, "echo d1\n", 0644);
+	snprintf(path, sizeof(path), "%s/prog", d2);
+	write_file(path, "echo d2\n", 0755);
+	snprintf(newpath, sizeof(newpath), "/nonexistent:%s:%s", d1, d2);
+	setenv("PATH", newpath, 1);
+	sp.argv = (char *[]){ "prog", NULL };
+	out.len = 0;
+	CHECK(spawn_output(&sp, &out) == 0 && !strcmp(out.p, "d2\n"));
+	/* only a non-executable one: EACCES, not ENOENT */
+	snprintf(newpath, sizeof(newpath), "%s:/nonexistent", d1);
+	setenv("PATH", newpath, 1);
+	CHECK(box_spawn(&sp, &e) == -1 && e.err == EACCES && !strcmp(e.what, "execute"));
+	sp.argv = (char *[]){ "", NULL };
+	CHECK(box_spawn(&sp, &e) == -1 && e.err == ENOENT);
+	if (oldpath)
+		setenv("PATH", oldpath, 1);
+
+	/* box_execvp in a forked child: the same search, the same report */
+	pid_t pid = fork();
+	if (pid == 0) {
+		box_execvp("no-such-command-xyz", (char *[]){ "x", NULL }, &e);
+		_exit(e.err == ENOENT && !strcmp(e.what, "execute") ? 42 : 1);
+	}
+	int status;
+	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 42);
+	snprintf(path, sizeof(path), "%s/noshebang", dir);
+	pid = fork();
+	if (pid == 0) {
+		dup2(open("/dev/null", O_WRONLY), 1);
+		box_execvp(path, (char *[]){ "noshebang", NULL }, &e);
+		_exit(1);
+	}
+	CHECK(box_waitpid(pid, &status, 0) == pid && box_status_code(status) == 0);
+	box_buf_free(&out);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+}
+
+/* An fd procbox inherited reaches the command only with inherit_fds;
+ * procbox's own (close-on-exec) fds never do. */
+static void test_spawn_fds(void)
+{
+	struct box_spawn sp = { .argv = (char *[]){ "sh", "-c",
+		"for fd in 7 8; do [ -e /proc/self/fd/$fd ] && echo $fd; done; :", NULL },
+		.fd_in = -1, .fd_err = -1, .pgroup = -1 };
+	struct box_buf out = { 0 };
+	int own = box_open("/dev/null", O_RDONLY, 0);
+
+	/* 7 as a caller's shell leaves it, 8 as procbox opens its own */
+	CHECK(own >= 0 && dup2(own, 7) == 7 && dup3(own, 8, O_CLOEXEC) == 8);
+	CHECK(spawn_output(&sp, &out) == 0 && out.p && !strcmp(out.p, ""));
+	sp.inherit_fds = 1;
+	out.len = 0;
+	CHECK(spawn_output(&sp, &out) == 0 && !strcmp(out.p, "7\n"));
+	box_buf_free(&out);
+	close(7);
+	close(8);
+	close(own);
+}
+
+/* What a spawned command sees in /proc/self/status for one field. */
+static void child_status(struct box_spawn *sp, const char *field, char *out, size_t n)
+{
+	struct box_spawn_error e;
+	struct box_buf b = { 0 };
+	char cmd[64];
+	int p[2], status;
+
+	snprintf(cmd, sizeof(cmd), "sed -n 's/^%s:[[:space:]]*//p' /proc/self/status", field);
+	sp->argv = (char *[]){ "sh", "-c", cmd, NULL };
+	CHECK(pipe(p) == 0);
+	sp->fd_out = p[1];
+	pid_t pid = box_spawn(sp, &e);
+	close(p[1]);
+	box_read_fd_all(p[0], &b);
+	close(p[0]);
+	CHECK(pid > 0 && box_waitpid(pid, &status, 0) == pid);
+	snprintf(out, n, "%s", b.p ? b.p : "");
+	box_buf_free(&b);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* As if procbox had been started by nohup with SIGPIPE ignored too. */
+static void test_spawn_ignored(void)
+{
+	struct box_spawn sp = { .fd_in = -1, .fd_err = -1, .pgroup = -1 };
+	char seen[64];
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);
+	box_sig_init();
+	CHECK(box_sig_ignored_at_start(SIGHUP) && box_sig_ignored_at_start(SIGPIPE));
+	CHECK(!box_sig_ignored_at_start(SIGTERM) && !box_sig_ignored_at_start(0));
+	/* procbox needs SIGCHLD to wait for its children */
+	CHECK(!box_sig_ignored_at_start(SIGCHLD) && signal(SIGCHLD, SIG_DFL) == SIG_DFL);
+	/* the applet catches SIGHUP and ignores SIGINT meanwhile */
+	signal(SIGHUP, on_signal);
+	signal(SIGINT, SIG_IGN);
+	child_status(&sp, "SigIgn", seen, sizeof(seen));
+	CHECK(!strcmp(seen, "0000000000001001\n"));
+	if (strcmp(seen, "0000000000001001\n"))
+		fprintf(stderr, "child ignores %s", seen);
+	sp.default_signals = 1;
+	child_status(&sp, "SigIgn", seen, sizeof(seen));
+	CHECK(!strcmp(seen, "0000000000000000\n"));
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_DFL);
+}
+
+/* The signal fd leaves alone what was ignored at start and still is. */
+static void test_sigfd_ignored(void)
+{
+	sigset_t set, blocked;
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	box_sig_init();
+	signal(SIGUSR1, SIG_DFL);  /* claimed by the applet */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	int fd = box_sigfd_open(&set);
+	CHECK(fd >= 0);
+	sigprocmask(SIG_BLOCK, NULL, &blocked);
+	CHECK(!sigismember(&blocked, SIGHUP));
+	CHECK(sigismember(&blocked, SIGUSR1) && sigismember(&blocked, SIGUSR2));
+	kill(getpid(), SIGHUP);
+	kill(getpid(), SIGUSR1);
+	CHECK(box_sigfd_read(fd) == SIGUSR1);
+	CHECK(box_sigfd_read(fd) == 0);
+	box_sigfd_close(fd, &set);
+	CHECK(signal(SIGHUP, SIG_IGN) == SIG_IGN);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } groups[] = {
 	{ "numbers", test_numbers }, { "durations", test_durations },
-	{ "signals", test_signals }, { "split", test_split },
+	{ "signals", test_signals }, { "signal-names", test_signal_names },
+	{ "split", test_split },
 	{ "json", test_json }, { "buf", test_buf }, { "spawn", test_spawn },
 	{ "spawn-setup", test_spawn_setup }, { "sigfd", test_sigfd },
+	{ "spawn-exec", test_spawn_exec }, { "spawn-fds", test_spawn_fds }, { "spawn-ignored", test_spawn_ignored }, { "sigfd-ignored", test_sigfd_ignored },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# Running a command as env, nohup, xargs and GNU timeout run it: exec as
+# POSIX execvp, signals ignored at start kept ignored, signal names that
+# do not depend on the libc. Each behaviour is checked against the peer
+# in the same test. libbox's part of it is also unit-tested here.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+	cd "$(scratch)" || return 1
+	printf 'echo "ran $0 with $#: $1 ${100000}"\n' >noshebang
+	chmod +x noshebang
+}
+
+# ---- exec as POSIX execvp ----------------------------------------------------
+
+@test "a script without #! runs through /bin/sh, as env runs it" {
+	run -0 --separate-stderr env ./noshebang a b
+	[ "$output" = "ran ./noshebang with 2: a " ]
+	run -0 --separate-stderr exitcode -- ./noshebang a b
+	[ "$output" = "ran ./noshebang with 2: a " ]
+	[ "$stderr" = "exitcode: ./noshebang exited with status 0" ]
+}
+
+@test "a script without #! is found in PATH, as env finds it" {
+	mkdir d
+	mv noshebang d/noshebang-in-path
+	PATH=$PWD/d:$PATH run -0 --separate-stderr env noshebang-in-path x
+	peer=$output
+	PATH=$PWD/d:$PATH run -0 --separate-stderr exitcode -- noshebang-in-path x
+	[ "$output" = "$peer" ]
+	[ "$output" = "ran $PWD/d/noshebang-in-path with 1: x " ]
+}
+
+@test "a script without #! gets 100,000 arguments, as env gives them" {
+	mapfile -t many < <(seq 100000)
+	run -0 --separate-stderr env ./noshebang "${many[@]}"
+	[ "$output" = "ran ./noshebang with 100000: 1 100000" ]
+	run -0 --separate-stderr exitcode -- ./noshebang "${many[@]}"
+	[ "$output" = "ran ./noshebang with 100000: 1 100000" ]
+	[ "$stderr" = "exitcode: ./noshebang exited with status 0" ]
+}
+
+@test "a missing #! interpreter is named, with env's status 127" {
+	printf '#!/missing/interp -x\necho never\n' >bad
+	chmod +x bad
+	run -127 env ./bad
+	run -127 exitcode -- ./bad
+	[ "$output" = "exitcode: ./bad: unable to execute its interpreter /missing/interp: No such file or directory" ]
+}
+
+@test "a non-executable match earlier in PATH is passed over, as env passes it over" {
+	mkdir d1 d2
+	printf 'echo d1\n' >d1/prog
+	printf '#!/bin/sh\necho d2\n' >d2/prog
+	chmod 644 d1/prog
+	chmod 755 d2/prog
+	PATH=$PWD/d1:$PWD/d2:$PATH run -0 env prog
+	[ "$output" = d2 ]
+	PATH=$PWD/d1:$PWD/d2:$PATH run -0 --separate-stderr exitcode -- prog
+	[ "$output" = d2 ]
+	# with no executable one, the answer is EACCES (126), not "not found"
+	env=$(command -v env) exitcode=$(command -v exitcode)
+	PATH=$PWD/d1 run -126 "$env" prog
+	PATH=$PWD/d1 run -126 "$exitcode" -- prog
+	[ "$output" = "exitcode: prog: not executable (Permission denied)" ]
+}
+
+# ---- signals ignored at start --------------------------------------------------
+
+@test "SIGHUP ignored by nohup stays ignored in the command, as with env" {
+	run -0 --separate-stderr nohup env sh -c 'kill -HUP $$; echo survived' </dev/null
+	[ "$output" = survived ]
+	run -0 --separate-stderr nohup exitcode -- sh -c 'kill -HUP $$; echo survived' </dev/null
+	[ "$output" = survived ]
+	[ "$stderr" = "exitcode: sh exited with status 0" ]
+}
+
+@test "SIGPIPE ignored by the caller stays ignored: yes gets EPIPE, as under env" {
+	cmd='yes | head -1; echo "yes: ${PIPESTATUS[0]}"'
+	run -0 --separate-stderr bash -c 'trap "" PIPE; exec env bash -c "$1"' - "$cmd"
+	[ "$output" = "$(printf 'y\nyes: 1')" ]
+	run -0 --separate-stderr bash -c 'trap "" PIPE; exec exitcode -- bash -c "$1"' - "$cmd"
+	[ "$output" = "$(printf 'y\nyes: 1')" ]
+	[ "${stderr_lines[-1]}" = "exitcode: bash exited with status 0" ]
+}
+
+@test "a signal ignored at start stays ignored even when the applet catches it" {
+	# exitcode catches SIGHUP to forward it; the command still inherits SIG_IGN
+	want=$(nohup env sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status </dev/null 2>/dev/null)
+	run -0 --separate-stderr nohup exitcode -- sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status </dev/null
+	[ "$output" = "$want" ]
+}
+
+@test "nohup timer -d keeps its run when SIGHUP comes, as nohup sh does" {
+	nohup timer -d 1 -- touch ran </dev/null >/dev/null 2>timer.err &
+	t=$!
+	nohup sh -c 'sleep 1; touch peer' </dev/null >/dev/null 2>&1 &
+	p=$!
+	# timer is waiting with its signal fd set up
+	retry_until 10 grep -qE '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$t/status
+	retry_until 10 test "$(cat /proc/$p/comm 2>/dev/null)" = sh
+	kill -HUP "$t" "$p"
+	wait "$p"
+	rc=0
+	wait "$t" || rc=$?
+	[ -e peer ]
+	[ "$rc" -eq 0 ]
+	[ -e ran ]
+	[ ! -s timer.err ]
+}
+
+@test "exitcode waits for its command when started with SIGCHLD ignored, as env does" {
+	ignore_chld='$SIG{CHLD} = "IGNORE"; exec @ARGV or die'
+	run -3 perl -e "$ignore_chld" -- env sh -c 'exit 3'
+	run -3 --separate-stderr perl -e "$ignore_chld" -- exitcode -- sh -c 'exit 3'
+	[ "$stderr" = "exitcode: sh exited with status 3" ]
+}
+
+# ---- signal names ------------------------------------------------------------------
+
+@test "exitcode 162 is RTMIN, as bash's kill -l names signal 34" {
+	[ "$(bash -c 'kill -l 34')" = RTMIN ]
+	run -0 exitcode 162
+	[[ "$output" == "162: killed by SIGRTMIN ("* ]]
+}
+
+@test "a command killed by RTMIN is named RTMIN, with bash's status" {
+	run -162 bash -c 'kill -s RTMIN $$'
+	run -162 exitcode -- bash -c 'kill -s RTMIN $$'
+	[[ "$output" == "exitcode: bash killed by SIGRTMIN ("* ]]
+}
+
+@test "every signal 1-64 has the name bash's kill -l gives it; 32 and 33 are RT32 and RT33" {
+	run -0 exitcode $(seq 129 192)
+	[ "${#lines[@]}" -eq 64 ]
+	for n in $(seq 1 64); do
+		case $n in
+		32 | 33) name=RT$n ;;
+		*) name=$(bash -c "kill -l $n") ;;
+		esac
+		[[ "${lines[n - 1]}" == "$((128 + n)): killed by SIG$name ("* ]] ||
+			{ echo "signal $n: ${lines[n - 1]}, bash: $name"; return 1; }
+	done
+}
+
+# ---- the glibc fallback build ----------------------------------------------------------
+
+@test "the glibc build runs a script without #! with 100,000 arguments and names RTMIN" {
+	[ -n "${PROCBOX_GLIBC:-}" ] ||
+		needs "PROCBOX_GLIBC unset (a procbox built with make STATIC_CC=cc)"
+	mkdir gbin
+	ln -s "$PROCBOX_GLIBC" gbin/exitcode
+	mapfile -t many < <(seq 100000)
+	run -0 --separate-stderr env ./noshebang "${many[@]}"
+	peer=$output
+	run -0 --separate-stderr gbin/exitcode -- ./noshebang "${many[@]}"
+	[ "$output" = "$peer" ]
+	[ "$stderr" = "exitcode: ./noshebang exited with status 0" ]
+	run -162 gbin/exitcode -- bash -c 'kill -s RTMIN $$'
+	[[ "$output" == "exitcode: bash killed by SIGRTMIN ("* ]]
+	run -0 --separate-stderr nohup gbin/exitcode -- sh -c 'kill -HUP $$; echo survived' </dev/null
+	[ "$output" = survived ]
+}
+
+# ---- libbox ----------------------------------------------------------------------------
+
+unit() {
+	: "${PROCBOX_UNIT:=$PROCBOX_TOP/build/unit/libbox_test}"
+	[ -x "$PROCBOX_UNIT" ] || needs "unit test binary $PROCBOX_UNIT not built (make check builds it)"
+	run "$PROCBOX_UNIT" "$1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "libbox: every signal 1-64 has a name, and the name gives the number back" {
+	unit signal-names
+}
+
+@test "libbox: spawn execs as execvp: sh fallback, PATH past EACCES, missing interpreter named" {
+	unit spawn-exec
+}
+
+@test "libbox: spawn passes inherited fds only when asked" {
+	unit spawn-fds
+}
+
+@test "libbox: spawn keeps signals ignored at start ignored unless all are reset" {
+	unit spawn-ignored
+}
+
+@test "libbox: the signal fd leaves signals ignored at start alone" {
+	unit sigfd-ignored
+}
