@@ -529,4 +529,41 @@ int box_detach_wait(struct box_detach *d);
  * with the applet's fail_code when the daemon died without a record. */
 BOX_NORETURN void box_detach_exit(struct box_detach *d);
 
+/* ---- mail over SMTP (smtp.c) ------------------------------------------------ */
+
+/* One plain-text message, relayed by an SMTP server without a local
+ * sendmail. Date, From, To, Subject (RFC 2047 when not ASCII), Message-ID
+ * and the MIME headers are written for you; the body's lines end in LF
+ * and are sent with CRLF and dot-stuffing. */
+struct box_mail {
+	const char *server;      /* HOST[:PORT] or [ADDR]:PORT, port 25 by default */
+	int64_t timeout;         /* for connecting, each send and each reply */
+	const char *helo;        /* our host name: EHLO and the Message-ID */
+	const char *from;
+	const char *const *to;
+	size_t nto;
+	const char *subject;
+	const char *headers;     /* more "Name: value\r\n" lines, or NULL */
+	const char *body;
+	/* A recipient the server rejected ("RCPT TO <a@b>: 550 ..."), or a
+	 * QUIT that failed after the message was accepted; may be NULL. */
+	void (*warn)(void *ctx, const char *msg);
+	void *ctx;
+};
+/* 0 when every recipient got the message, N > 0 when N were rejected (the
+ * others got it), -1 when it was not delivered: err holds "STEP: reason",
+ * e.g. "connect to 127.0.0.1:25: Connection refused", "greeting: no reply
+ * within 30s", "end of DATA: connection closed by the server". */
+int box_smtp_send(const struct box_mail *m, char *err, size_t errsize);
+/* One reply line without its CRLF: the code (200-599) and whether it ends
+ * the reply ("250 ok" and "250" do, "250-more" does not); -1 when it is
+ * malformed. */
+int box_smtp_parse_reply(const char *line, size_t len, int *complete);
+/* Splits a server spec into host and port text (*port NULL when none is
+ * given): BOX_PARSE_OK, BOX_PARSE_INVALID for the form, BOX_PARSE_RANGE
+ * for a port outside 1-65535. */
+int box_smtp_parse_server(const char *spec, char *host, size_t hostsize, const char **port);
+/* local@domain, with nothing a header or command line would need quoted. */
+int box_smtp_valid_address(const char *a);
+
 #endif

@@ -159,18 +159,31 @@ header() {
 }
 
 @test "PATH arguments report the filesystem holding each path, in order" {
-	retry_until 10 same_as_df -k / /dev/shm /proc /dev /
-	run -0 diskreport -k /proc /
+	need_root
+	local d
+	d=$(scratch)
+	mount_tmpfs drpath "$d/t" size=64k
+	mkdir "$d/p"
+	mount -t proc drproc "$d/p"
+	MOUNTS+=("$d/p")
+	retry_until 10 same_as_df -k "$d/t" "$d/p" "$d/t/" "$d/p/self"
+	run -0 diskreport -k "$d/p" "$d/t"
 	[ "${#lines[@]}" -eq 3 ]
-	[[ "${lines[1]}" == proc*" /proc" ]]
-	[[ "${lines[2]}" == *" /" ]]
+	[[ "${lines[1]}" == drproc*" $d/p" ]]
+	[[ "${lines[2]}" == drpath*" $d/t" ]]
 }
 
 @test "pseudo filesystems are hidden unless -a" {
+	need_root
+	local d
+	d=$(scratch)
+	mkdir "$d/p"
+	mount -t proc drproc "$d/p"
+	MOUNTS+=("$d/p")
 	run -0 diskreport
-	[[ "$output" != *" /proc"$'\n'* && "$output" != *" /proc" ]]
+	[[ "$output" != *"$d/p"* ]]
 	run -0 diskreport -a
-	[[ "$output" == *"proc "*" /proc"* ]]
+	[[ "$output" == *"drproc "*" $d/p"* ]]
 }
 
 @test "a duplicate bind mount is hidden, keeping the shortest mount point" {
@@ -212,26 +225,38 @@ header() {
 	run -0 diskreport -l -t tmpfs
 	[[ "$output" != *"fileserver:/export"* ]]
 	retry_until 10 same_as_df -l
-	run -0 diskreport -T -t devtmpfs -t tmpfs
-	[[ "$output" == *" devtmpfs "* && "$output" == *" tmpfs "* ]]
-	[[ "$output" != *" ext4 "* ]]
-	run -0 diskreport -T -x tmpfs
-	[[ "$output" != *" tmpfs "* ]]
+	mkdir "$d/ram" "$d/p"
+	mount -t ramfs drramfs "$d/ram"
+	MOUNTS+=("$d/ram")
+	mount -t proc drproc "$d/p"
+	MOUNTS+=("$d/p")
+	run -0 diskreport -T -t ramfs -t tmpfs "$d/ram" "$d/p" "$d/remote"
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[1]}" == "drramfs "*" ramfs "*" $d/ram" ]]
+	[[ "${lines[2]}" == "fileserver:/export"*" tmpfs "*" $d/remote" ]]
+	run -0 diskreport -T -x tmpfs "$d/ram" "$d/remote"
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[1]}" == "drramfs "*" ramfs "*" $d/ram" ]]
 	retry_until 10 same_as_df -T -x tmpfs -x devtmpfs
 }
 
 @test "the mount table falls back to getmntent when mountinfo is missing" {
 	need_root
 	need_cmd unshare
-	local mtab=$BATS_TEST_TMPDIR/mtab
-	printf '%s\n' "/dev/root / ext4 rw 0 0" "proc /proc proc rw 0 0" \
-		"fileserver:/x /nonexistent nfs rw 0 0" "drmtab /dev/shm tmpfs rw 0 0" >"$mtab"
-	# exec keeps the pid, so /proc/self/ is the directory the mounts cover
-	run --separate-stderr -0 unshare -m sh -c 'mount --bind /dev/null /proc/$$/mountinfo &&
-		mount --bind "$1" /proc/$$/mounts && exec "$0" diskreport -T -k' "$PROCBOX" "$mtab"
+	local mtab=$BATS_TEST_TMPDIR/mtab d
+	d=$(scratch)
+	mkdir "$d/a" "$d/b"
+	printf '%s\n' "drmtab1 $d/a tmpfs rw 0 0" "proc /proc proc rw 0 0" \
+		"fileserver:/x /nonexistent nfs rw 0 0" "drmtab2 $d/b tmpfs rw 0 0" >"$mtab"
+	# the tmpfs mounts exist only in the private namespace; exec keeps
+	# the pid, so /proc/self/ is the directory the mounts cover
+	run --separate-stderr -0 unshare -m sh -c 'mount -t tmpfs -o size=64k drmtab1 "$2/a" &&
+		mount -t tmpfs -o size=128k drmtab2 "$2/b" &&
+		mount --bind /dev/null /proc/$$/mountinfo &&
+		mount --bind "$1" /proc/$$/mounts && exec "$0" diskreport -T -k' "$PROCBOX" "$mtab" "$d"
 	[ "${#lines[@]}" -eq 3 ]
-	[[ "${lines[1]}" =~ ^/dev/root\ +ext4\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+%\ /$ ]]
-	[[ "${lines[2]}" =~ ^drmtab\ +tmpfs\ +[0-9]+\ +[0-9]+\ +[0-9]+\ +[0-9]+%\ /dev/shm$ ]]
+	[[ "${lines[1]}" =~ ^drmtab1\ +tmpfs\ +64\ +0\ +64\ +0%\ $d/a$ ]]
+	[[ "${lines[2]}" =~ ^drmtab2\ +tmpfs\ +128\ +0\ +128\ +0%\ $d/b$ ]]
 }
 
 # ---- thresholds and exit codes ------------------------------------------------
@@ -265,8 +290,12 @@ threshold_mount() {
 	threshold_mount
 	run -2 diskreport --warn 50 --crit 60 "$TM"
 	[[ "${lines[1]}" =~ \ 60%\ CRIT\ +$TM$ ]]
-	run -2 diskreport --crit 1 /dev/shm "$TM"
-	[[ "${lines[1]}" =~ \ OK\ +/dev/shm$ ]]
+	local empty
+	empty=$(scratch)/e
+	mount_tmpfs drempty "$empty" size=64k
+	run -2 diskreport --crit 1 "$empty" "$TM"
+	[[ "${lines[1]}" =~ \ 0%\ OK\ +$empty$ ]]
+	[[ "${lines[2]}" =~ \ 60%\ CRIT\ +$TM$ ]]
 }
 
 @test "--iwarn and --icrit check inode use" {
@@ -287,6 +316,7 @@ threshold_mount() {
 	d=$(scratch)
 	mkdir "$d/src" "$d/mnt"
 	echo hello >"$d/src/file"
+	mount_tmpfs drok "$d/ok" size=64k
 	bindfs --no-allow-other "$d/src" "$d/mnt"
 	MOUNTS+=("$d/mnt")
 	FUSE_PID=$(pgrep -n -f "^bindfs --no-allow-other $d/src")
@@ -298,11 +328,11 @@ threshold_mount() {
 	[ $((SECONDS - start)) -lt 10 ]
 	[ "$stderr" = "diskreport: $d/mnt: not answering after 1s" ]
 	[[ "$output" =~ $'\n'$d/src\ +fuse\ +-\ +-\ +-\ +-\ $d/mnt($'\n'|$) ]]
-	[[ "$output" == *" /"$'\n'* || "$output" == *" /" ]]
-	run --separate-stderr -3 diskreport --timeout 300ms --warn 95 --json / "$d/mnt"
+	[[ "$output" == *" $d/ok"$'\n'* || "$output" == *" $d/ok" ]]
+	run --separate-stderr -3 diskreport --timeout 300ms --warn 95 --json "$d/ok" "$d/mnt"
 	[ "$stderr" = "diskreport: $d/mnt: not answering after 300ms" ]
 	echo "$output" | "$SYS_PYTHON" -m json.tool >/dev/null
-	[[ "$output" == *'"mounted_on":"/","answered":true'* ]]
+	[[ "$output" == *"\"mounted_on\":\"$d/ok\",\"answered\":true"* ]]
 	[[ "$output" == *"\"mounted_on\":\"$d/mnt\",\"answered\":false,\"size\":null"* ]]
 	[[ "$output" == *'"status":"UNKNOWN","exit":3}' ]]
 	kill -CONT "$FUSE_PID"
@@ -321,29 +351,43 @@ threshold_mount() {
 	[ "$output" = "" ]
 }
 
+@test "SMTP replies, server specs and addresses: table" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" smtp
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 # ---- output formats -------------------------------------------------------------
 
 @test "--json is valid JSON with sizes in bytes, equal to df -B1" {
 	threshold_mount
-	run -0 diskreport --json "$TM" /
+	run -0 diskreport --json "$TM"
 	echo "$output" | "$SYS_PYTHON" -m json.tool >/dev/null
 	[[ "$output" == *"{\"filesystem\":\"drthresh\",\"type\":\"tmpfs\",\"mounted_on\":\"$TM\",\"answered\":true,\"size\":409600,\"used\":245760,\"avail\":163840,\"use_percent\":60,\"inodes\":10,\"iused\":5,\"ifree\":5,\"iuse_percent\":50,\"status\":\"OK\"}"* ]]
 	[[ "$output" == *'],"status":"OK","exit":0}' ]]
-	# every number of every mount, against df
+	# every number of the test's mounts, against df: a sized one and a
+	# pseudo one of no size
+	local p
+	p=$(scratch)/p
+	mkdir "$p"
+	mount -t proc drproc "$p"
+	MOUNTS+=("$p")
 	run -0 diskreport --json -a
 	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
-	"$SYS_PYTHON" - "$BATS_TEST_TMPDIR/r.json" <<-'EOF'
+	"$SYS_PYTHON" - "$BATS_TEST_TMPDIR/r.json" "$TM" "$p" <<-'EOF'
 	import json, subprocess, sys
 	rep = json.load(open(sys.argv[1]))
+	checked = 0
 	for fs in rep["filesystems"]:
-	    if fs["mounted_on"] in ("/", "/dev/shm", "/proc"):
+	    if fs["mounted_on"] in sys.argv[2:]:
 	        out = subprocess.run(["df", "-B1", "--output=size,used,avail,itotal,iused,iavail",
 	                              fs["mounted_on"]], capture_output=True, text=True).stdout
 	        vals = [None if v == "-" else int(v) for v in out.split("\n")[1].split()]
 	        got = [fs[k] for k in ("size", "used", "avail", "inodes", "iused", "ifree")]
-	        if fs["mounted_on"] != "/":
-	            assert got == vals, (fs, vals)
+	        assert got == vals, (fs, vals)
 	        assert isinstance(fs["size"], int)
+	        checked += 1
+	assert checked == 2, checked
 	EOF
 }
 

@@ -1,0 +1,451 @@
+/* diskreport: df's table of mounted filesystems with the same numbers,
+ * thresholds that turn it into a monitoring check (Nagios exit codes),
+ * JSON/CSV output, and mail over SMTP without a local sendmail.
+ *
+ * This file is the applet: options, the report (mounts chosen as df
+ * chooses them, mounts.c; probed without hanging, probe.c; rows and
+ * output, table.c), the mail, the exit status. */
+#include "diskreport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"diskreport [-aliTHhk] [-t TYPE] [-x TYPE] [--warn PCT] [--crit PCT] "
+	"[--iwarn PCT] [--icrit PCT] [--timeout DUR] [--json|--csv] "
+	"[--mail-to ADDR,... [MAIL OPTIONS]] [PATH...]";
+
+static const char help[] =
+	"Report filesystem usage like df -h; check thresholds; mail the report.\n"
+	"\n"
+	"  PATH...              report the filesystems holding these paths\n"
+	"  -a, --all            include pseudo, duplicate and inaccessible filesystems\n"
+	"  -l, --local          local filesystems only\n"
+	"  -t, --type TYPE      only filesystems of TYPE (repeatable)\n"
+	"  -x, --exclude-type TYPE  not filesystems of TYPE (repeatable)\n"
+	"  -T, --print-type     show the filesystem type\n"
+	"  -i, --inodes         inode usage instead of block usage\n"
+	"  -h, --human-readable sizes in powers of 1024 (default)\n"
+	"  -H, --si             sizes in powers of 1000\n"
+	"  -k                   sizes in 1024-byte blocks\n"
+	"  --warn PCT, --crit PCT    mark rows whose Use% reaches PCT\n"
+	"  --iwarn PCT, --icrit PCT  the same for IUse%\n"
+	"  --timeout DUR        give up on a mount after DUR (default 5s)\n"
+	"  --json, --csv        machine-readable output, sizes in bytes\n"
+	"  --mail-to ADDR,...   mail the report to these addresses over SMTP\n"
+	"  --mail-from ADDR     envelope and From: address (default LOGNAME@HOST)\n"
+	"  --smtp HOST[:PORT]   SMTP server (default 127.0.0.1:25)\n"
+	"  --smtp-timeout DUR   limit for connecting and for each reply (default 30s)\n"
+	"  --subject TEXT       Subject: (default \"Disk usage on HOST: STATUS\")\n"
+	"  --mail-if always|warn|crit  when to mail (default always)\n"
+	"\n"
+	"Exit status: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN (usage error, a mount that\n"
+	"did not answer or failed); 4 the mail could not be delivered.\n";
+
+const char *const status_name[] = { "OK", "WARN", "CRIT", "UNKNOWN" };
+#define MAIL_FAILED 4
+
+struct opts o;
+
+/* ---- options ------------------------------------------------------------------ */
+
+enum {
+	OPT_WARN = 256, OPT_CRIT, OPT_IWARN, OPT_ICRIT, OPT_TIMEOUT, OPT_JSON, OPT_CSV,
+	OPT_MAIL_TO, OPT_MAIL_FROM, OPT_SMTP, OPT_SUBJECT, OPT_MAIL_IF, OPT_SMTP_TIMEOUT,
+};
+
+static const struct box_opt opts[] = {
+	{ 'a', 'a', "all", 0 },
+	{ 'l', 'l', "local", 0 },
+	{ 't', 't', "type", 1 },
+	{ 'x', 'x', "exclude-type", 1 },
+	{ 'T', 'T', "print-type", 0 },
+	{ 'i', 'i', "inodes", 0 },
+	{ 'h', 'h', "human-readable", 0 },
+	{ 'H', 'H', "si", 0 },
+	{ 'k', 'k', NULL, 0 },
+	{ OPT_WARN, 0, "warn", 1 },
+	{ OPT_CRIT, 0, "crit", 1 },
+	{ OPT_IWARN, 0, "iwarn", 1 },
+	{ OPT_ICRIT, 0, "icrit", 1 },
+	{ OPT_TIMEOUT, 0, "timeout", 1 },
+	{ OPT_JSON, 0, "json", 0 },
+	{ OPT_CSV, 0, "csv", 0 },
+	{ OPT_MAIL_TO, 0, "mail-to", 1 },
+	{ OPT_MAIL_FROM, 0, "mail-from", 1 },
+	{ OPT_SMTP, 0, "smtp", 1 },
+	{ OPT_SUBJECT, 0, "subject", 1 },
+	{ OPT_MAIL_IF, 0, "mail-if", 1 },
+	{ OPT_SMTP_TIMEOUT, 0, "smtp-timeout", 1 },
+	{ 0 },
+};
+
+static int parse_pct(const char *what, const char *s)
+{
+	char buf[16];
+	size_t n = strlen(s);
+	if (n && n < sizeof(buf) && s[n - 1] == '%') {
+		memcpy(buf, s, n - 1);
+		buf[n - 1] = 0;
+		long long v;
+		if (box_parse_ll(buf, 0, 100, &v) == BOX_PARSE_OK)
+			return (int)v;
+	} else {
+		long long v;
+		if (box_parse_ll(s, 0, 100, &v) == BOX_PARSE_OK)
+			return (int)v;
+	}
+	box_usage("invalid %s '%s': expected a percentage 0-100", what, s);
+}
+
+static void add_type(char ***list, size_t *n, size_t *cap, const char *t)
+{
+	if (!*t)
+		box_usage("empty filesystem type");
+	*BOX_PUSH(*list, *n, *cap) = (char *)t;
+}
+
+static void parse_mail_to(const char *spec, size_t *cap)
+{
+	char *copy = box_xstrdup(spec), *save = NULL;
+	for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		while (*a == ' ')
+			a++;
+		if (!box_smtp_valid_address(a))
+			box_usage("invalid mail address '%s'", a);
+		*BOX_PUSH(o.mail_to, o.nmail_to, *cap) = a;
+	}
+	if (!o.nmail_to)
+		box_usage("invalid --mail-to '%s': no address", spec);
+}
+
+static void check_smtp(const char *spec)
+{
+	char host[256];
+	const char *port;
+	int r = box_smtp_parse_server(spec, host, sizeof(host), &port);
+	if (r == BOX_PARSE_INVALID)
+		box_usage("invalid --smtp '%s': expected HOST[:PORT] or [ADDR]:PORT", spec);
+	if (r == BOX_PARSE_RANGE)
+		box_usage("invalid --smtp port '%s': expected 1-65535", port);
+}
+
+static const struct {
+	const char *name;
+	int status;            /* the least status that is mailed, -1 any */
+} mail_ifs[] = {
+	{ "always", -1 }, { "warn", ST_WARN }, { "crit", ST_CRIT },
+};
+
+static int parse_mail_if(const char *s)
+{
+	for (size_t i = 0; i < BOX_ARRAY_LEN(mail_ifs); i++)
+		if (!strcmp(s, mail_ifs[i].name))
+			return mail_ifs[i].status;
+	box_usage("invalid --mail-if '%s': expected always, warn or crit", s);
+}
+
+/* Options may follow the paths, as with df; the paths are moved to
+ * argv[1...] in their order and counted. */
+static size_t parse_options(int argc, char **argv, struct box_getopt *g)
+{
+	size_t npaths = 0, types_cap = 0, xtypes_cap = 0, mail_to_cap = 0;
+	int c;
+	o.base = 1024;
+	o.warn = o.crit = o.iwarn = o.icrit = -1;
+	o.timeout = 5 * BOX_NSEC;
+	o.smtp_timeout = 30 * BOX_NSEC;
+	o.smtp = "127.0.0.1:25";
+	o.mail_if = -1;
+	int mail_opt = 0;
+
+	box_getopt_init(g, argc, argv);
+	for (;;) {
+		c = box_getopt(g, opts);
+		if (c == -1) {
+			if (g->ind >= argc)
+				break;
+			argv[1 + npaths++] = argv[g->ind++];
+			if (g->dashdash) {
+				while (g->ind < argc)
+					argv[1 + npaths++] = argv[g->ind++];
+				break;
+			}
+			continue;
+		}
+		switch (c) {
+		case 'a': o.all = 1; break;
+		case 'l': o.local = 1; break;
+		case 't': add_type(&o.types, &o.ntypes, &types_cap, g->arg); break;
+		case 'x': add_type(&o.xtypes, &o.nxtypes, &xtypes_cap, g->arg); break;
+		case 'T': o.print_type = 1; break;
+		case 'i': o.inodes = 1; break;
+		case 'h': o.base = 1024; break;
+		case 'H': o.base = 1000; break;
+		case 'k': o.base = 0; break;
+		case OPT_WARN: o.warn = parse_pct("--warn", g->arg); break;
+		case OPT_CRIT: o.crit = parse_pct("--crit", g->arg); break;
+		case OPT_IWARN: o.iwarn = parse_pct("--iwarn", g->arg); break;
+		case OPT_ICRIT: o.icrit = parse_pct("--icrit", g->arg); break;
+		case OPT_TIMEOUT:
+			o.timeout = box_xparse_duration("--timeout", g->arg);
+			if (!o.timeout)
+				box_usage("invalid --timeout '%s': must be more than 0", g->arg);
+			break;
+		case OPT_SMTP_TIMEOUT:
+			o.smtp_timeout = box_xparse_duration("--smtp-timeout", g->arg);
+			if (!o.smtp_timeout)
+				box_usage("invalid --smtp-timeout '%s': must be more than 0", g->arg);
+			break;
+		case OPT_JSON: o.json = 1; break;
+		case OPT_CSV: o.csv = 1; break;
+		case OPT_MAIL_TO: parse_mail_to(g->arg, &mail_to_cap); break;
+		case OPT_MAIL_FROM:
+			if (!box_smtp_valid_address(g->arg))
+				box_usage("invalid mail address '%s'", g->arg);
+			o.mail_from = g->arg;
+			mail_opt = 1;
+			break;
+		case OPT_SMTP: check_smtp(g->arg); o.smtp = g->arg; mail_opt = 1; break;
+		case OPT_SUBJECT:
+			if (strpbrk(g->arg, "\r\n"))
+				box_usage("invalid --subject: it must be one line");
+			o.subject = g->arg;
+			mail_opt = 1;
+			break;
+		case OPT_MAIL_IF:
+			o.mail_if = parse_mail_if(g->arg);
+			mail_opt = 1;
+			break;
+		}
+	}
+	if (o.json && o.csv)
+		box_usage("--json and --csv cannot be combined");
+	if (o.warn >= 0 && o.crit >= 0 && o.warn > o.crit)
+		box_usage("--warn %d is above --crit %d", o.warn, o.crit);
+	if (o.iwarn >= 0 && o.icrit >= 0 && o.iwarn > o.icrit)
+		box_usage("--iwarn %d is above --icrit %d", o.iwarn, o.icrit);
+	if (mail_opt && !o.nmail_to)
+		box_usage("mail options need --mail-to");
+	return npaths;
+}
+
+/* ---- the report ------------------------------------------------------------ */
+
+static void report_hung(const char *what)
+{
+	char d[32];
+	box_warn("%s: not answering after %s", what, box_fmt_duration(d, sizeof(d), o.timeout));
+}
+
+/* df's get_dev: the row for one mount, or nothing. */
+static void get_dev(const struct mount *m, const char *dev, const char *dir,
+		    const struct probe *p, int listed, int process_all,
+		    const struct mount *winner)
+{
+	int unknown = 0;
+
+	if (p->hung) {
+		report_hung(dir);
+		add_row(dev, m ? m->type : "-", dir, p, 0);
+		return;
+	}
+	if (p->vfs_err) {
+		if (process_all && (p->vfs_err == EACCES || p->vfs_err == ENOENT)) {
+			if (!o.all)
+				return;
+			unknown = 1;
+		} else {
+			errno = p->vfs_err;
+			box_warn_errno("unable to statvfs %s", p->vfs_path);
+			raise_status(ST_UNKNOWN);
+			return;
+		}
+	} else if (process_all && o.all && !p->stat_err && winner && m &&
+		   strcmp(winner->dev, dev) && (!winner->remote || !m->remote)) {
+		unknown = 1;   /* over-mounted: the numbers belong to another device */
+	}
+	if (!unknown && p->fsu.blocks == 0 && !o.all && !listed)
+		return;
+	add_row(dev, m ? m->type : "-", dir, p, unknown);
+}
+
+static void report_all(struct mount *ms, size_t n)
+{
+	struct probe *pr = NULL;
+	size_t npr = 0, cap = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!wanted(&ms[i], 0) || ms[i].dir[0] != '/')
+			continue;
+		ms[i].probe = (int)npr;
+		struct probe *p = new_probe(&pr, &npr, &cap);
+		p->stat_path = p->vfs_path = ms[i].dir;
+	}
+	probe_all(pr, npr, o.timeout);
+
+	size_t *kept = box_xcalloc(n + 1, sizeof(*kept)), ndevs;
+	struct devent *devs = box_xcalloc(n + 1, sizeof(*devs));
+	size_t nkept = filter_mounts(ms, n, pr, kept, devs, &ndevs);
+
+	for (size_t k = 0; k < nkept; k++) {
+		struct mount *m = &ms[kept[k]];
+		if (m->probe < 0)
+			continue;
+		struct probe *p = &pr[m->probe];
+		const struct devent *w = p->hung || p->stat_err ? NULL
+			: dev_find(devs, ndevs, p->st_dev);
+		const char *dev = m->dev;
+		char *canon;
+		if (has_uuid_suffix(dev) && (canon = realpath(dev, NULL)))
+			dev = canon;
+		get_dev(m, dev, m->dir, p, 0, 1, w ? &ms[w->mount] : NULL);
+	}
+	free(kept);
+	free(devs);
+}
+
+static void report_paths(struct mount *ms, size_t n, char **paths, size_t npaths)
+{
+	struct probe *first = NULL, *second = NULL;
+	size_t nfirst = 0, nsecond = 0, cap1 = 0, cap2 = 0;
+	const struct mount **match = box_xcalloc(npaths + 1, sizeof(*match));
+
+	for (size_t i = 0; i < npaths; i++) {
+		struct probe *p = new_probe(&first, &nfirst, &cap1);
+		p->stat_path = paths[i];
+		p->want_real = 1;
+	}
+	probe_all(first, nfirst, o.timeout);
+	for (size_t i = 0; i < npaths; i++) {
+		struct probe *p = &first[i];
+		struct probe *q = new_probe(&second, &nsecond, &cap2);
+		if (p->hung || p->stat_err || p->real_err)
+			continue;
+		int is_dev = S_ISBLK(p->st_mode) || S_ISCHR(p->st_mode);
+		match[i] = is_dev ? device_mount(ms, n, p->real) : NULL;
+		q->vfs_path = match[i] ? match[i]->dir : paths[i];
+		if (!match[i])
+			match[i] = point_mount(ms, n, p->real);
+		q->stat_path = match[i] ? match[i]->dir : NULL;
+	}
+	probe_all(second, nsecond, o.timeout);
+	for (size_t i = 0; i < npaths; i++) {
+		struct probe *p = &first[i], *q = &second[i];
+		if (p->hung) {
+			report_hung(paths[i]);
+			add_row("-", "-", paths[i], p, 0);
+			continue;
+		}
+		if (p->stat_err || p->real_err) {
+			errno = p->stat_err ? p->stat_err : p->real_err;
+			box_warn_errno("unable to stat %s", paths[i]);
+			raise_status(ST_UNKNOWN);
+			continue;
+		}
+		const struct mount *m = match[i];
+		int is_dev = S_ISBLK(p->st_mode) || S_ISCHR(p->st_mode);
+		if (m && !is_dev && !q->hung && (q->stat_err || q->st_dev != p->st_dev))
+			m = dev_mount(ms, n, p->st_dev);
+		if (m && !wanted(m, 1))
+			continue;
+		get_dev(m, m ? m->dev : "-", m ? m->dir : "-", q, 1, 0, NULL);
+	}
+	free(match);
+}
+
+/* ---- the mail ------------------------------------------------------------------ */
+
+static void mail_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	box_warn("mail: %s", msg);
+}
+
+/* 0 delivered, -1 not delivered to everyone (each reason printed). */
+static int send_mail(const char *body)
+{
+	struct utsname u;
+	const char *host = uname(&u) == 0 ? u.nodename : "localhost";
+	char *from = NULL, *subject = NULL, err[600];
+
+	if (!o.mail_from) {
+		/* cron sets LOGNAME; no passwd lookup keeps the binary small */
+		const char *user = getenv("LOGNAME");
+		if (!user || !*user)
+			user = getenv("USER");
+		if (!user || !*user)
+			user = getuid() == 0 ? "root" : "diskreport";
+		from = box_xasprintf("%s@%s", user, host);
+	}
+	if (!o.subject)
+		subject = box_xasprintf("Disk usage on %s: %s", host, status_name[worst]);
+	struct box_mail m = {
+		.server = o.smtp, .timeout = o.smtp_timeout, .helo = host,
+		.from = from ? from : o.mail_from, .to = o.mail_to, .nto = o.nmail_to,
+		.subject = subject ? subject : o.subject, .body = body, .warn = mail_warn,
+	};
+	int r = box_smtp_send(&m, err, sizeof(err));
+	if (r < 0)
+		box_warn("mail: %s", err);
+	free(from);
+	free(subject);
+	return r != 0 ? -1 : 0;
+}
+
+/* Whether the status asks for a mail under --mail-if. */
+static int mail_wanted(void)
+{
+	if (o.mail_if < 0)
+		return 1;
+	if (o.mail_if == ST_WARN)
+		return worst != ST_OK;
+	return worst == ST_CRIT || worst == ST_UNKNOWN;
+}
+
+static int diskreport_main(int argc, char **argv)
+{
+	struct box_getopt g;
+	struct mount *ms = NULL;
+	size_t nms = 0;
+
+	size_t npaths = parse_options(argc, argv, &g);
+	read_mounts(&ms, &nms);
+	if (npaths)
+		report_paths(ms, nms, argv + 1, npaths);
+	else
+		report_all(ms, nms);
+	if (!nrows && worst == ST_OK) {
+		box_warn("no file systems processed");
+		worst = ST_UNKNOWN;
+	}
+
+	struct box_buf out = { 0 };
+	int tty = isatty(1);
+	format_report(&out, tty);
+	box_write_all(1, out.p, out.len);
+
+	int code = worst;
+	if (o.nmail_to && mail_wanted()) {
+		/* the mail has the report as it reads off a terminal */
+		struct box_buf body = { 0 };
+		if (tty)
+			format_report(&body, 0);
+		const char *text = tty ? body.p : out.p;
+		if (send_mail(text ? text : "") < 0)
+			code = MAIL_FAILED;
+		box_buf_free(&body);
+	}
+	box_buf_free(&out);
+	return code;
+}
+
+const struct applet applet_diskreport = {
+	"diskreport", diskreport_main, usage, help, ST_UNKNOWN, ST_UNKNOWN,
+};
+

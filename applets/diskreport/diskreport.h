@@ -1,0 +1,99 @@
+/* diskreport's parts: the mount table (mounts.c), the hang-proof prober
+ * (probe.c), df's numbers and the output formats (table.c), and the
+ * applet itself (diskreport.c). */
+#ifndef DISKREPORT_H
+#define DISKREPORT_H
+
+#include "../../libbox/box.h"
+
+/* Nagios exit codes, in the order of status_name. */
+enum { ST_OK, ST_WARN, ST_CRIT, ST_UNKNOWN };
+extern const char *const status_name[];
+
+struct opts {
+	int all, local, print_type, inodes, json, csv;
+	int base;              /* 1024 (-h), 1000 (-H) or 0 (-k) */
+	int warn, crit, iwarn, icrit;   /* -1 when not given */
+	int64_t timeout, smtp_timeout;
+	char **types, **xtypes;
+	size_t ntypes, nxtypes;
+	const char **mail_to;
+	size_t nmail_to;
+	const char *mail_from, *smtp, *subject;
+	int mail_if;           /* minimum status to mail, -1 always */
+};
+extern struct opts o;
+
+/* ---- the mount table (mounts.c) ---- */
+
+struct mount {
+	char *dev, *dir, *root, *type;
+	dev_t me_dev;          /* from mountinfo; (dev_t)-1 when unknown */
+	unsigned dummy : 1, remote : 1;
+	int probe;             /* index into the probe array, or -1 */
+};
+
+/* /proc/self/mountinfo, else the getmntent(3) tables; dies when none. */
+void read_mounts(struct mount **list, size_t *n);
+/* Whether -t, -x, -l and -a let the mount through; listed: named as PATH. */
+int wanted(const struct mount *m, int listed);
+
+/* ---- probing, bounded by --timeout (probe.c) ---- */
+
+struct fsu {
+	uint64_t bsize, blocks, bfree, bavail, files, ffree;
+	int bavail_neg;
+};
+
+/* One job for the prober child: stat, realpath and statvfs of paths. */
+struct probe {
+	const char *stat_path, *vfs_path;
+	int want_real;
+	/* results */
+	int answered, hung;
+	int stat_err, vfs_err, real_err;
+	dev_t st_dev;
+	mode_t st_mode;
+	struct fsu fsu;
+	char *real;
+};
+
+/* Answers every probe, marking those that took longer than timeout hung. */
+void probe_all(struct probe *items, size_t n, int64_t timeout);
+/* A zeroed probe appended to the array. */
+struct probe *new_probe(struct probe **items, size_t *n, size_t *cap);
+
+/* ---- choosing mounts as df does (mounts.c) ---- */
+
+struct devent {
+	dev_t dev;
+	size_t mount;          /* index of the winning mount */
+};
+struct devent *dev_find(struct devent *d, size_t n, dev_t dev);
+size_t filter_mounts(struct mount *ms, size_t n, struct probe *pr, size_t *kept,
+	struct devent *devs, size_t *ndevs);
+int has_uuid_suffix(const char *s);
+const struct mount *point_mount(const struct mount *ms, size_t n, const char *real);
+const struct mount *dev_mount(const struct mount *ms, size_t n, dev_t dev);
+const struct mount *device_mount(const struct mount *ms, size_t n, const char *real);
+
+/* ---- rows, df's numbers and the output (table.c) ---- */
+
+struct row {
+	const char *dev, *type, *dir;
+	int hung, unknown_values;
+	struct fsu fsu;
+	int pct, ipct;
+	int level;
+};
+extern struct row *rows;
+extern size_t nrows;
+extern int worst;          /* the report's status */
+
+void raise_status(int st);
+void add_row(const char *dev, const char *type, const char *dir, const struct probe *p,
+	int unknown_values);
+/* The table (a usage bar on a terminal, colored unless NO_COLOR), JSON or CSV. */
+void format_report(struct box_buf *out, int tty);
+
+#endif

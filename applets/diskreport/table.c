@@ -1,0 +1,483 @@
+/* diskreport's rows and output: df's numbers exactly as df prints them,
+ * each row's status against the thresholds, and the table, JSON and CSV. */
+#include "diskreport.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct row *rows;
+size_t nrows;
+static size_t rows_cap;
+int worst = ST_OK;
+
+/* The table's columns; the numbers are picked by them too. */
+enum { C_SOURCE, C_TYPE, C_SIZE, C_USED, C_AVAIL, C_PCENT, C_BAR, C_STATUS, C_TARGET, NCOL };
+
+/* ---- numbers exactly as df prints them ----------------------------------- */
+
+static int known(uint64_t n)
+{
+	return n < UINT64_MAX - 1;
+}
+
+/* gnulib's human_readable() with the options df uses: round up, and
+ * with autoscale one decimal below 10 ("4.0K", "9.9G", "10G"). */
+static char *human(char *end, uint64_t n, uint64_t from, uint64_t to, int base)
+{
+	static const char letters[] = "\0KMGTPEZYRQ";
+	unsigned __int128 big = (unsigned __int128)n * from, amt = big / to;
+	unsigned r10 = (unsigned)((big % to) * 10 / to);
+	uint64_t rem2 = (uint64_t)((big % to) * 10 % to) * 2;
+	int tenths = (int)r10, rounding = rem2 < to ? rem2 > 0 : 2 + (to < rem2);
+	int exponent = 0;
+	char *p = end;
+
+	*p = 0;
+	if (base && (unsigned)base <= amt) {
+		do {
+			unsigned r = (unsigned)(amt % (unsigned)base) * 10 + (unsigned)tenths;
+			unsigned r2 = (r % (unsigned)base) * 2 + (unsigned)(rounding >> 1);
+			amt /= (unsigned)base;
+			tenths = (int)(r / (unsigned)base);
+			rounding = r2 < (unsigned)base ? (r2 + (unsigned)rounding) != 0
+				: 2 + ((unsigned)base < r2 + (unsigned)rounding);
+			exponent++;
+		} while ((unsigned)base <= amt && exponent < 10);
+		if (amt < 10) {
+			if (rounding > 0) {
+				tenths++;
+				rounding = 0;
+				if (tenths == 10) {
+					amt++;
+					tenths = 0;
+				}
+			}
+			if (amt < 10) {
+				*--p = (char)('0' + tenths);
+				*--p = '.';
+				tenths = rounding = 0;
+			}
+		}
+	}
+	if (tenths + rounding > 0) {
+		amt++;
+		if (base && amt == (unsigned)base && exponent < 10) {
+			exponent++;
+			*--p = '0';
+			*--p = '.';
+			amt = 1;
+		}
+	}
+	do
+		*--p = (char)('0' + (int)(amt % 10));
+	while ((amt /= 10) != 0);
+	if (exponent) {
+		end[0] = base == 1000 && exponent == 1 ? 'k' : letters[exponent];
+		end[1] = 0;
+	}
+	return p;
+}
+
+struct values {
+	uint64_t in_units, out_units, total, avail, used;
+	int neg_avail, neg_used;
+};
+
+static void get_values(const struct fsu *f, int inodes, struct values *v)
+{
+	if (inodes) {
+		v->in_units = v->out_units = 1;
+		v->total = f->files;
+		v->avail = f->ffree;
+		v->neg_avail = 0;
+		v->used = UINT64_MAX;
+		v->neg_used = 0;
+		if (known(f->files) && known(f->ffree)) {
+			v->used = f->files - f->ffree;
+			v->neg_used = f->files < f->ffree;
+		}
+		return;
+	}
+	v->in_units = f->bsize;
+	v->out_units = o.base ? 1 : 1024;
+	v->total = f->blocks;
+	v->avail = f->bavail;
+	v->neg_avail = f->bavail_neg && known(f->bavail);
+	v->used = UINT64_MAX;
+	v->neg_used = 0;
+	if (known(f->blocks) && known(f->bfree)) {
+		v->used = f->blocks - f->bfree;
+		v->neg_used = f->blocks < f->bfree;
+	}
+}
+
+/* The size, used or available amount of a row's values (by column). */
+static uint64_t value_of(const struct values *v, int column, int *negative)
+{
+	switch (column) {
+	case C_SIZE: *negative = 0; return v->total;
+	case C_USED: *negative = v->neg_used; return v->used;
+	default: *negative = v->neg_avail; return v->avail;
+	}
+}
+
+/* Use% as df computes it: used / (used + available), rounded up. */
+static int percent(const struct values *v)
+{
+	if (!known(v->used) || !known(v->avail))
+		return -1;
+	if (!v->neg_used && v->used <= UINT64_MAX / 100 && v->used + v->avail != 0 &&
+	    (v->used + v->avail < v->used) == v->neg_avail) {
+		uint64_t u100 = v->used * 100, total = v->used + v->avail;
+		return (int)(u100 / total + (u100 % total != 0));
+	}
+	double u = v->neg_used ? -(double)-v->used : (double)v->used;
+	double a = v->neg_avail ? -(double)-v->avail : (double)v->avail;
+	double total = u + a, pct;
+	if (!total)
+		return -1;
+	pct = u * 100 / total;
+	long ipct = (long)pct;
+	if (ipct - 1 < pct && pct <= ipct + 1)
+		pct = (double)ipct + (ipct < pct);
+	return (int)pct;
+}
+
+static const char *readable(char *buf, size_t size, int negative, uint64_t n,
+			    const struct values *v)
+{
+	if (!known(n) && !negative)
+		return "-";
+	char *p = human(buf + size - 3, negative ? -n : n, v->in_units, v->out_units, o.base);
+	if (negative)
+		*--p = '-';
+	return p;
+}
+
+/* ---- rows ------------------------------------------------------------------ */
+
+static int severity(int st)
+{
+	/* Nagios order: CRITICAL > WARNING > UNKNOWN > OK */
+	static const int rank[] = { 0, 2, 3, 1 };
+	return rank[st];
+}
+
+void raise_status(int st)
+{
+	if (severity(st) > severity(worst))
+		worst = st;
+}
+
+static int level_for(int pct, int warn, int crit)
+{
+	if (pct < 0)
+		return ST_OK;
+	if (crit >= 0 && pct >= crit)
+		return ST_CRIT;
+	if (warn >= 0 && pct >= warn)
+		return ST_WARN;
+	return ST_OK;
+}
+
+void add_row(const char *dev, const char *type, const char *dir, const struct probe *p,
+	int unknown_values)
+{
+	struct row *r = BOX_PUSH(rows, nrows, rows_cap);
+	struct values v;
+
+	memset(r, 0, sizeof(*r));
+	r->dev = dev;
+	r->type = unknown_values ? "-" : type;
+	r->dir = dir;
+	r->pct = r->ipct = -1;
+	r->hung = p->hung;
+	r->unknown_values = unknown_values || p->hung;
+	if (r->unknown_values) {
+		r->fsu.bsize = r->fsu.blocks = r->fsu.bfree = r->fsu.bavail = UINT64_MAX;
+		r->fsu.files = r->fsu.ffree = UINT64_MAX;
+		r->level = p->hung ? ST_UNKNOWN : ST_OK;
+		raise_status(r->level);
+		return;
+	}
+	r->fsu = p->fsu;
+	get_values(&r->fsu, 0, &v);
+	r->pct = percent(&v);
+	get_values(&r->fsu, 1, &v);
+	r->ipct = percent(&v);
+	r->level = level_for(r->pct, o.warn, o.crit);
+	int il = level_for(r->ipct, o.iwarn, o.icrit);
+	if (severity(il) > severity(r->level))
+		r->level = il;
+	raise_status(r->level);
+}
+
+static const char *row_status(const struct row *r)
+{
+	return status_name[r->hung ? ST_UNKNOWN : r->level];
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+#define BAR_WIDTH 20
+
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+/* Control characters (a newline in a mount point) would break the table. */
+static char *cell_text(const char *s)
+{
+	char *c = box_xstrdup(s);
+	for (char *p = c; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return c;
+}
+
+static char *number_cell(const struct row *r, int column)
+{
+	char buf[64];
+	struct values v;
+	int neg;
+
+	get_values(&r->fsu, o.inodes, &v);
+	uint64_t n = value_of(&v, column, &neg);
+	return box_xstrdup(readable(buf, sizeof(buf), neg, n, &v));
+}
+
+static char *bar_cell(int pct)
+{
+	char bar[BAR_WIDTH + 3];
+	int fill = pct < 0 ? 0 : (pct > 100 ? 100 : pct) * BAR_WIDTH / 100;
+
+	bar[0] = '[';
+	for (int i = 0; i < BAR_WIDTH; i++)
+		bar[i + 1] = pct < 0 ? ' ' : i < fill ? '#' : '.';
+	bar[BAR_WIDTH + 1] = ']';
+	bar[BAR_WIDTH + 2] = 0;
+	return box_xstrdup(bar);
+}
+
+static int has_thresholds(void)
+{
+	return o.warn >= 0 || o.crit >= 0 || o.iwarn >= 0 || o.icrit >= 0;
+}
+
+static void format_table(struct box_buf *out, int bar, int color)
+{
+	static const char *const heads[NCOL] = { "Filesystem", "Type", "Size", "Used",
+		"Avail", "Use%", "Usage", "Status", "Mounted on" };
+	static const size_t min_width[NCOL] = { 14, 4, 5, 5, 5, 4, 0, 0, 0 };
+	int use[NCOL] = { 1, o.print_type, 1, 1, 1, 1, bar, has_thresholds(), 1 };
+	char ***cells = box_xcalloc(nrows + 1, sizeof(*cells));
+	size_t width[NCOL];
+
+	for (int c = 0; c < NCOL; c++)
+		width[c] = min_width[c];
+	for (size_t i = 0; i <= nrows; i++) {
+		cells[i] = box_xcalloc(NCOL, sizeof(**cells));
+		for (int c = 0; c < NCOL; c++) {
+			if (!use[c])
+				continue;
+			const char *h = heads[c];
+			if (i == 0) {
+				if (o.inodes && c >= C_SIZE && c <= C_PCENT)
+					h = (const char *[]){ "Inodes", "IUsed", "IFree", "IUse%" }[c - C_SIZE];
+				else if (!o.base && c == C_SIZE)
+					h = "1K-blocks";
+				else if (!o.base && c == C_AVAIL)
+					h = "Available";
+				cells[0][c] = box_xstrdup(h);
+			} else {
+				const struct row *r = &rows[i - 1];
+				int pct = o.inodes ? r->ipct : r->pct;
+				switch (c) {
+				case C_SOURCE: cells[i][c] = cell_text(r->dev); break;
+				case C_TYPE: cells[i][c] = cell_text(r->type); break;
+				case C_PCENT:
+					cells[i][c] = pct < 0 ? box_xstrdup("-") : box_xasprintf("%d%%", pct);
+					break;
+				case C_BAR: cells[i][c] = bar_cell(pct); break;
+				case C_STATUS:
+					cells[i][c] = box_xstrdup(row_status(r));
+					break;
+				case C_TARGET: cells[i][c] = cell_text(r->dir); break;
+				default: cells[i][c] = number_cell(r, c); break;
+				}
+			}
+			size_t w = text_width(cells[i][c]);
+			if (w > width[c])
+				width[c] = w;
+		}
+	}
+	for (size_t i = 0; i <= nrows; i++) {
+		int first = 1;
+		for (int c = 0; c < NCOL; c++) {
+			if (!use[c])
+				continue;
+			const char *s = cells[i][c];
+			size_t fill = width[c] - text_width(s);
+			int right = c >= C_SIZE && c <= C_PCENT;
+			if (!first)
+				box_buf_addc(out, ' ');
+			first = 0;
+			for (; right && fill; fill--)
+				box_buf_addc(out, ' ');
+			const char *sgr = NULL;
+			if (color && i > 0 && (c == C_BAR || c == C_STATUS)) {
+				static const char *const colors[] = { "32", "33", "31", "35" };
+				const struct row *r = &rows[i - 1];
+				int lvl = r->level;
+				int pct = o.inodes ? r->ipct : r->pct;
+				if (!has_thresholds() && !r->hung)   /* a hint without thresholds */
+					lvl = pct >= 90 ? ST_CRIT : pct >= 80 ? ST_WARN : ST_OK;
+				sgr = colors[r->hung ? ST_UNKNOWN : lvl];
+			}
+			if (sgr)
+				box_buf_printf(out, "\033[%sm%s\033[0m", sgr, s);
+			else
+				box_buf_adds(out, s);
+			if (c != C_TARGET)
+				for (; fill; fill--)
+					box_buf_addc(out, ' ');
+			free(cells[i][c]);
+		}
+		box_buf_addc(out, '\n');
+		free(cells[i]);
+	}
+	free(cells);
+}
+
+/* The machine-readable numbers: sizes in bytes, and percentages. */
+static const struct {
+	const char *key;
+	int inodes, column;
+} machine_cols[] = {
+	{ "size", 0, C_SIZE }, { "used", 0, C_USED }, { "avail", 0, C_AVAIL },
+	{ "use_percent", 0, C_PCENT }, { "inodes", 1, C_SIZE }, { "iused", 1, C_USED },
+	{ "ifree", 1, C_AVAIL }, { "iuse_percent", 1, C_PCENT },
+};
+
+/* The number of machine_cols[k] as text, or NULL when unknown. */
+static const char *machine_number(char buf[48], const struct row *r, size_t k)
+{
+	int inodes = machine_cols[k].inodes, column = machine_cols[k].column, neg;
+	struct values v;
+
+	if (column == C_PCENT) {
+		int pct = inodes ? r->ipct : r->pct;
+		if (pct < 0)
+			return NULL;
+		snprintf(buf, 48, "%d", pct);
+		return buf;
+	}
+	get_values(&r->fsu, inodes, &v);
+	uint64_t n = value_of(&v, column, &neg);
+	if (r->unknown_values || (!known(n) && !neg))
+		return NULL;
+	unsigned __int128 bytes = (unsigned __int128)(neg ? -n : n) * v.in_units;
+	char *p = buf + 47;
+	*p = 0;
+	do
+		*--p = (char)('0' + (int)(bytes % 10));
+	while ((bytes /= 10) != 0);
+	if (neg)
+		*--p = '-';
+	return p;
+}
+
+/* One line per filesystem: each object goes into the array as "\n{...}". */
+static void format_json(struct box_buf *out)
+{
+	struct box_json j, fs;
+	struct box_buf one = { 0 };
+	char buf[48];
+
+	box_json_begin(&j, out);
+	box_json_open(&j, "filesystems", '[');
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		one.len = 0;
+		box_buf_addc(&one, '\n');
+		box_json_begin(&fs, &one);
+		box_json_s(&fs, "filesystem", r->dev);
+		box_json_s(&fs, "type", r->type);
+		box_json_s(&fs, "mounted_on", r->dir);
+		box_json_b(&fs, "answered", !r->hung);
+		for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++) {
+			const char *n = machine_number(buf, r, k);
+			if (n)
+				box_json_raw(&fs, machine_cols[k].key, n);
+			else
+				box_json_null(&fs, machine_cols[k].key);
+		}
+		box_json_s(&fs, "status", row_status(r));
+		box_json_end(&fs);
+		box_json_raw(&j, NULL, one.p);
+	}
+	box_buf_addc(out, '\n');
+	box_json_close(&j);
+	box_json_s(&j, "status", status_name[worst]);
+	box_json_i(&j, "exit", worst);
+	box_json_end(&j);
+	box_buf_addc(out, '\n');
+	box_buf_free(&one);
+}
+
+static void csv_field(struct box_buf *out, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		box_buf_adds(out, s);
+		return;
+	}
+	box_buf_addc(out, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			box_buf_addc(out, '"');
+		box_buf_addc(out, *s);
+	}
+	box_buf_addc(out, '"');
+}
+
+static void format_csv(struct box_buf *out)
+{
+	char buf[48];
+
+	box_buf_adds(out, "filesystem,type,mounted_on");
+	for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++)
+		box_buf_printf(out, ",%s", machine_cols[k].key);
+	box_buf_adds(out, ",status\n");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		csv_field(out, r->dev);
+		box_buf_addc(out, ',');
+		csv_field(out, r->type);
+		box_buf_addc(out, ',');
+		csv_field(out, r->dir);
+		for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++) {
+			const char *n = machine_number(buf, r, k);
+			box_buf_printf(out, ",%s", n ? n : "");
+		}
+		box_buf_printf(out, ",%s\n", row_status(r));
+	}
+}
+
+void format_report(struct box_buf *out, int tty)
+{
+	if (o.json)
+		format_json(out);
+	else if (o.csv)
+		format_csv(out);
+	else if (nrows) {
+		const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+		int color = tty && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+		format_table(out, tty, color);
+	}
+}
+

@@ -1,0 +1,378 @@
+/* Mail over SMTP without a local sendmail: one plain-text message to a
+ * server that relays it (EHLO or HELO, MAIL FROM, RCPT TO, DATA, QUIT),
+ * every reply checked, and a failure named by the step it happened in. */
+#include "box.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+int box_smtp_parse_server(const char *spec, char *host, size_t hostsize, const char **port)
+{
+	const char *end;
+
+	*port = NULL;
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (!close || close == spec + 1 || (close[1] && close[1] != ':'))
+			return BOX_PARSE_INVALID;
+		if (close[1])
+			*port = close + 2;
+		spec++;
+		end = close;
+	} else {
+		const char *colon = strchr(spec, ':');
+		if (!*spec || colon == spec || (colon && strchr(colon + 1, ':')))
+			return BOX_PARSE_INVALID;
+		if (colon)
+			*port = colon + 1;
+		end = colon ? colon : spec + strlen(spec);
+	}
+	snprintf(host, hostsize, "%.*s", (int)(end - spec), spec);
+	long long v;
+	if (*port && box_parse_ll(*port, 1, 65535, &v) != BOX_PARSE_OK)
+		return BOX_PARSE_RANGE;
+	return BOX_PARSE_OK;
+}
+
+int box_smtp_valid_address(const char *a)
+{
+	const char *at = strchr(a, '@');
+	if (!at || at == a || !at[1] || strchr(at + 1, '@') || strlen(a) > 254)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || strchr("<>()[],;:\\\"", *p))
+			return 0;
+	return 1;
+}
+
+int box_smtp_parse_reply(const char *line, size_t len, int *complete)
+{
+	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+	    line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-'))
+		return -1;
+	*complete = len == 3 || line[3] == ' ';
+	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+/* ---- the conversation ---------------------------------------------------- */
+
+struct smtp {
+	const struct box_mail *m;
+	int fd;
+	char in[4096];
+	size_t inlen;
+	char *err;
+	size_t errsize;
+};
+
+/* "STEP: reason" into the caller's buffer; returns -1. */
+static int smtp_fail(struct smtp *s, const char *step, const char *fmt, ...) BOX_PRINTF(3, 4);
+static int smtp_fail(struct smtp *s, const char *step, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(s->err, s->errsize, "%s: %s", step, why);
+	return -1;
+}
+
+/* Waits for one fd until the step's deadline: 0, or -1 with the step
+ * failed as "no reply within 30s" (what). */
+static int smtp_wait(struct smtp *s, const char *step, short events, int64_t deadline,
+	const char *what)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = events };
+	char d[32];
+	if (box_poll_until(&pfd, 1, deadline) != 0)
+		return 0;
+	return smtp_fail(s, step, "%s within %s", what,
+		box_fmt_duration(d, sizeof(d), s->m->timeout));
+}
+
+static int smtp_send(struct smtp *s, const char *step, const char *data, size_t n)
+{
+	int64_t deadline = box_now_ns() + s->m->timeout;
+	while (n) {
+		ssize_t w = send(s->fd, data, n, MSG_NOSIGNAL);
+		if (w > 0) {
+			data += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return smtp_fail(s, step, "%s", strerror(errno));
+		if (smtp_wait(s, step, POLLOUT, deadline, "cannot send") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Reads a reply (all lines of a multi-line one); returns its code and
+ * leaves the last line's text in `text`. */
+static int smtp_reply(struct smtp *s, const char *step, char *text, size_t size)
+{
+	int64_t deadline = box_now_ns() + s->m->timeout;
+	for (;;) {
+		char *nl = memchr(s->in, '\n', s->inlen);
+		if (nl) {
+			size_t len = (size_t)(nl - s->in) + 1, tl = len - 1;
+			int complete;
+			if (tl && s->in[tl - 1] == '\r')
+				tl--;
+			snprintf(text, size, "%.*s", (int)tl, s->in);
+			int code = box_smtp_parse_reply(s->in, tl, &complete);
+			memmove(s->in, s->in + len, s->inlen - len);
+			s->inlen -= len;
+			if (code < 0)
+				return smtp_fail(s, step, "malformed reply '%s'", text);
+			if (complete)
+				return code;
+			continue;
+		}
+		if (s->inlen == sizeof(s->in))
+			return smtp_fail(s, step, "reply line too long");
+		if (smtp_wait(s, step, POLLIN, deadline, "no reply") < 0)
+			return -1;
+		ssize_t got = box_read(s->fd, s->in + s->inlen, sizeof(s->in) - s->inlen);
+		if (got < 0 && errno == EAGAIN)
+			continue;
+		if (got < 0)
+			return smtp_fail(s, step, "%s", strerror(errno));
+		if (got == 0)
+			return smtp_fail(s, step, "connection closed by the server");
+		s->inlen += (size_t)got;
+	}
+}
+
+/* Sends a command (NULL: none) and checks the reply's class. */
+static int smtp_cmd(struct smtp *s, const char *step, const char *cmd, int want, int *code)
+{
+	char text[512];
+	if (cmd) {
+		char *line = box_xasprintf("%s\r\n", cmd);
+		int r = smtp_send(s, step, line, strlen(line));
+		free(line);
+		if (r < 0)
+			return -1;
+	}
+	int c = smtp_reply(s, step, text, sizeof(text));
+	if (c < 0)
+		return -1;
+	if (code)
+		*code = c;
+	if (c / 100 != want)
+		return smtp_fail(s, step, "%s", text);
+	return 0;
+}
+
+static int smtp_connect(struct smtp *s)
+{
+	const char *spec = s->m->server, *port;
+	char host[256], step[300];
+
+	snprintf(step, sizeof(step), "connect to %s", spec);
+	if (box_smtp_parse_server(spec, host, sizeof(host), &port) != BOX_PARSE_OK)
+		return smtp_fail(s, step, "expected HOST[:PORT] or [ADDR]:PORT");
+
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int e = getaddrinfo(host, port ? port : "25", &hints, &res);
+	if (e)
+		return smtp_fail(s, step, "%s", gai_strerror(e));
+	int64_t deadline = box_now_ns() + s->m->timeout;
+	int err = ECONNREFUSED;
+	for (ai = res; ai; ai = ai->ai_next) {
+		s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			ai->ai_protocol);
+		if (s->fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		if (errno == EINPROGRESS) {
+			struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+			socklen_t len = sizeof(err);
+			if (box_poll_until(&pfd, 1, deadline) == 0)
+				err = ETIMEDOUT;
+			else if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && !err)
+				break;
+		}
+		box_close(s->fd);
+		s->fd = -1;
+	}
+	freeaddrinfo(res);
+	if (s->fd < 0)
+		return smtp_fail(s, step, "%s", strerror(err));
+	return 0;
+}
+
+/* ---- the message ----------------------------------------------------------- */
+
+/* RFC 2047 for a Subject with bytes outside ASCII. */
+static void add_subject(struct box_buf *m, const char *subj)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)subj;
+	size_t n = strlen(subj);
+	int plain = 1;
+
+	for (size_t i = 0; i < n; i++)
+		plain &= p[i] >= ' ' && p[i] < 0x7f;
+	box_buf_adds(m, "Subject: ");
+	if (plain) {
+		box_buf_adds(m, subj);
+	} else {
+		box_buf_adds(m, "=?UTF-8?B?");
+		for (size_t i = 0; i < n; i += 3) {
+			unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+				(i + 2 < n ? p[i + 2] : 0);
+			box_buf_addc(m, b64[v >> 18 & 63]);
+			box_buf_addc(m, b64[v >> 12 & 63]);
+			box_buf_addc(m, i + 1 < n ? b64[v >> 6 & 63] : '=');
+			box_buf_addc(m, i + 2 < n ? b64[v & 63] : '=');
+		}
+		box_buf_adds(m, "?=");
+	}
+	box_buf_adds(m, "\r\n");
+}
+
+/* Headers, then the body with CRLF line ends and dot-stuffing, then the
+ * terminating ".". */
+static void build_message(struct box_buf *b, const struct box_mail *m)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	/* UTC: no time zone database needed, and mail clients show local time */
+	gmtime_r(&now, &tm);
+	box_buf_printf(b, "Date: %.3s, %02d %.3s %d %02d:%02d:%02d +0000\r\n",
+		days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon, tm.tm_year + 1900,
+		tm.tm_hour, tm.tm_min, tm.tm_sec);
+	box_buf_printf(b, "From: <%s>\r\nTo: ", m->from);
+	for (size_t i = 0; i < m->nto; i++)
+		box_buf_printf(b, "%s<%s>", i ? ", " : "", m->to[i]);
+	box_buf_adds(b, "\r\n");
+	add_subject(b, m->subject);
+	box_buf_printf(b, "Message-ID: <%lld.%ld.%s@%s>\r\n", (long long)box_wall_ns(),
+		(long)getpid(), box_applet ? box_applet->name : "procbox", m->helo);
+	if (m->headers)
+		box_buf_adds(b, m->headers);
+	box_buf_adds(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+		"Content-Transfer-Encoding: 8bit\r\n\r\n");
+	for (const char *line = m->body; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		if (line[0] == '.')
+			box_buf_addc(b, '.');
+		box_buf_add(b, line, len);
+		box_buf_adds(b, "\r\n");
+		line += len + (nl != NULL);
+	}
+	box_buf_adds(b, ".\r\n");
+}
+
+static void smtp_warn(const struct box_mail *m, const char *msg)
+{
+	if (m->warn)
+		m->warn(m->ctx, msg);
+}
+
+/* EHLO, or HELO for a server that refuses it. */
+static int smtp_greet(struct smtp *s)
+{
+	int code = 0;
+	if (smtp_cmd(s, "greeting", NULL, 2, NULL) < 0)
+		return -1;
+	char *cmd = box_xasprintf("EHLO %s", s->m->helo);
+	int r = smtp_cmd(s, "EHLO", cmd, 2, &code);
+	free(cmd);
+	if (r < 0 && code / 100 == 5) {
+		cmd = box_xasprintf("HELO %s", s->m->helo);
+		r = smtp_cmd(s, "HELO", cmd, 2, NULL);
+		free(cmd);
+	}
+	return r;
+}
+
+/* RCPT TO for each recipient; a rejected one is warned about and the
+ * others still get the message. Returns how many were rejected, or -1. */
+static int smtp_recipients(struct smtp *s)
+{
+	size_t accepted = 0;
+	int rejected = 0;
+	for (size_t i = 0; i < s->m->nto; i++) {
+		char *cmd = box_xasprintf("RCPT TO:<%s>", s->m->to[i]);
+		char step[300];
+		int code = 0;
+		snprintf(step, sizeof(step), "RCPT TO <%s>", s->m->to[i]);
+		int r = smtp_cmd(s, step, cmd, 2, &code);
+		free(cmd);
+		if (r == 0) {
+			accepted++;
+		} else if (code >= 400) {
+			smtp_warn(s->m, s->err);
+			rejected++;
+		} else {
+			return -1;
+		}
+	}
+	if (!accepted)
+		return smtp_fail(s, "RCPT TO", "no recipient accepted");
+	return rejected;
+}
+
+static int smtp_data(struct smtp *s)
+{
+	struct box_buf b = { 0 };
+	if (smtp_cmd(s, "DATA", "DATA", 3, NULL) < 0)
+		return -1;
+	build_message(&b, s->m);
+	int r = smtp_send(s, "DATA", b.p, b.len);
+	box_buf_free(&b);
+	if (r == 0)
+		r = smtp_cmd(s, "end of DATA", NULL, 2, NULL);
+	return r;
+}
+
+/* The steps after connecting: -1 when one failed, else how many
+ * recipients were rejected. */
+static int smtp_session(struct smtp *s)
+{
+	int rejected;
+	if (smtp_greet(s) < 0)
+		return -1;
+	char *cmd = box_xasprintf("MAIL FROM:<%s>", s->m->from);
+	int r = smtp_cmd(s, "MAIL FROM", cmd, 2, NULL);
+	free(cmd);
+	if (r < 0 || (rejected = smtp_recipients(s)) < 0 || smtp_data(s) < 0)
+		return -1;
+	if (smtp_cmd(s, "QUIT", "QUIT", 2, NULL) < 0) {
+		char *w = box_xasprintf("%s (the message was accepted)", s->err);
+		smtp_warn(s->m, w);
+		free(w);
+	}
+	return rejected;
+}
+
+int box_smtp_send(const struct box_mail *m, char *err, size_t errsize)
+{
+	struct smtp s = { .m = m, .fd = -1, .err = err, .errsize = errsize };
+
+	if (smtp_connect(&s) < 0)
+		return -1;
+	int r = smtp_session(&s);
+	box_close(s.fd);
+	return r;
+}
