@@ -430,6 +430,12 @@ cLc........ l -> g" ]
 	[ "$status" -eq 0 ]
 }
 
+@test "the watch reports changes by name, its directory going away, and polls without inotify" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" watch
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "excluded entries of DST are never deleted" {
 	echo a >"$S/a"
 	mkdir -p "$T/.git"
