@@ -566,4 +566,57 @@ int box_smtp_parse_server(const char *spec, char *host, size_t hostsize, const c
 /* local@domain, with nothing a header or command line would need quoted. */
 int box_smtp_valid_address(const char *a);
 
+/* ---- watching paths: inotify, else polling (watch.c) --------------------- */
+
+/* Watches a set of directories or files and says which of them changed,
+ * as events through fn. Each watched path carries the caller's name for it
+ * (dirsync: a directory's path below SRC, "" for the top):
+ *	BOX_WATCH_CHANGED  something in it or about it changed (an entry
+ *	                   created, deleted, moved, written, attributes)
+ *	BOX_WATCH_MOVED    the watched path itself was moved away: names
+ *	                   below it are stale
+ *	BOX_WATCH_GONE     the watched path itself was deleted or unmounted,
+ *	                   or its watch ended; the name is forgotten after it
+ *	BOX_WATCH_RESCAN   events were lost (queue overflow): look at
+ *	                   everything again; name is NULL
+ * name is NULL, too, for a late event of a path already forgotten.
+ *
+ * Without inotify (none to be had, or poll_only) or once a path cannot be
+ * watched (out of watches: ENOSPC), the watch polls: it has no fd, adding
+ * paths does nothing, and box_watch_due says when interval has passed
+ * since the first turn after the last tick; the caller then looks at
+ * everything again. A loop turn:
+ *	box_watch_turn(&w, &l);      the inotify fd, or the next tick
+ *	box_loop_wait(&l);           events are delivered to fn
+ *	if (box_watch_due(&w)) ...   polling: time to look again */
+enum { BOX_WATCH_CHANGED, BOX_WATCH_MOVED, BOX_WATCH_GONE, BOX_WATCH_RESCAN };
+/* What box_watch_add listens for. */
+enum {
+	BOX_WATCH_CONTENT = 1,   /* any change in it or of it */
+	BOX_WATCH_ARRIVALS = 2,  /* entries created or moved in, attributes */
+	BOX_WATCH_DIR = 4,       /* only if it is a directory */
+};
+typedef void box_watch_fn(void *ctx, int event, const char *name);
+struct box_watch {
+	int fd;                  /* inotify; -1 when polling */
+	int polling;
+	int64_t interval, next;  /* polling: ns between ticks, next tick or -1 */
+	char **name;             /* watch descriptor -> the caller's name */
+	size_t nname;
+	box_watch_fn *fn;
+	void *ctx;
+};
+/* 0, or -1 with errno when inotify is missing (the watch then polls). */
+int box_watch_open(struct box_watch *w, int64_t interval, int poll_only,
+	box_watch_fn *fn, void *ctx);
+/* Watches path as name (copied); with fd >= 0, the file open on fd
+ * whatever its path is now (path is the fallback without /proc). -1 with
+ * errno when it cannot, and the watch polls from then on. */
+int box_watch_add(struct box_watch *w, int fd, const char *path, const char *name, int what);
+/* Delivers every queued event; returns how many there were. */
+size_t box_watch_read(struct box_watch *w);
+void box_watch_turn(struct box_watch *w, struct box_loop *l);
+int box_watch_due(struct box_watch *w);
+void box_watch_close(struct box_watch *w);
+
 #endif

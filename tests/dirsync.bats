@@ -424,6 +424,18 @@ cLc........ l -> g" ]
 	[ -d "$T/deep" ] && [ ! -e "$T/deep/k" ] && [ ! -e "$T/deep/a" ]
 }
 
+@test "exclude patterns: table of pattern, path, directory and match" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" exclude
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "the watch reports changes by name, its directory going away, and polls without inotify" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" watch
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "excluded entries of DST are never deleted" {
 	echo a >"$S/a"
 	mkdir -p "$T/.git"
@@ -678,6 +690,8 @@ cLc........ l -> g" ]
 	rm "$S/b"
 	mv "$S" "$W/moved"
 	retry_until 5 grep -q "source $S went away; pending sync cancelled" "$W/err"
+	# moved back only once dirsync re-checked and refused: it waits for SRC
+	retry_until 5 grep -q "refusing to sync: source $S is not there" "$W/err"
 	[ -e "$T/b" ] && [ -e "$T/a" ]
 	mv "$W/moved" "$S"
 	echo c >"$S/c"

@@ -4,7 +4,7 @@
  * characters matches exactly the names equal to it, and that an anchored
  * double star matches every path. */
 #include "../../libbox/box.h"
-#include "../../applets/dirsync.h"
+#include "../../applets/dirsync/exclude.h"
 
 #include <assert.h>
 #include <stdlib.h>

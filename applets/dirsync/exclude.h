@@ -1,6 +1,6 @@
-/* dirsync's exclude-pattern matcher, shared with its fuzz target. */
-#ifndef DIRSYNC_H
-#define DIRSYNC_H
+/* dirsync's exclude patterns, shared with their unit test and fuzz target. */
+#ifndef DIRSYNC_EXCLUDE_H
+#define DIRSYNC_EXCLUDE_H
 
 struct dirsync_pattern {
 	char *text;          /* without the leading and trailing '/' */

@@ -1,0 +1,151 @@
+/* dirsync's state and the mechanisms its files share: the walk (walk.c),
+ * the copy engine (copy.c), deletions and backups (delete.c), the itemizer
+ * (itemize.c), the safety layer (safety.c); dirsync.c runs them. */
+#ifndef DIRSYNC_H
+#define DIRSYNC_H
+
+#include "../../libbox/box.h"
+#include "exclude.h"
+
+#include <sys/stat.h>
+
+enum {
+	EXIT_USAGE = 1,
+	EXIT_FILESELECT = 3,
+	EXIT_FILEIO = 11,
+	EXIT_REFUSED = 16,	/* not used by rsync */
+	EXIT_SIGNAL = 20,
+	EXIT_PARTIAL = 23,
+	EXIT_VANISHED = 24,
+	EXIT_MAXDELETE = 25,
+};
+
+/* Kept in DST's top directory, never mirrored or deleted. */
+#define STATE_NAME ".dirsync-source"
+#define TEMP_TAG ".dirsync."
+
+enum fsync_mode { FSYNC_NONE, FSYNC_BATCH, FSYNC_FILE };
+
+/* Why a run was refused; said once per reason in watch mode. */
+enum refusal { REFUSE_NONE, REFUSE_MISSING, REFUSE_OTHER_FS, REFUSE_EMPTIED };
+
+/* What a change does, shown as rsync's itemize code "YXcstpoguax":
+ * Y the update, X the kind of entry, then one column per attribute. */
+enum ds_update { UPDATE_NONE, UPDATE_SEND, UPDATE_CREATE, UPDATE_DELETE };
+enum ds_kind { KIND_FILE, KIND_DIR, KIND_LINK, KIND_SPECIAL, KIND_DEVICE };
+/* Bit i is column i of the code. */
+enum {
+	CHANGED_CONTENT = 1 << 2,	/* c: other bytes (-c), another link target */
+	CHANGED_SIZE = 1 << 3,
+	CHANGED_TIME = 1 << 4,
+	CHANGED_PERMS = 1 << 5,
+	CHANGED_OWNER = 1 << 6,
+	CHANGED_GROUP = 1 << 7,
+	CHANGED_NEW = 1 << 11,		/* a new entry: every column '+' */
+};
+
+struct dir_fix {
+	char *rel;
+	struct stat st;		/* the source directory's attributes */
+};
+
+/* Sorted names of a directory (without . and ..). */
+struct names {
+	char **v;
+	size_t n;
+};
+
+/* Watch mode: what the watch reported since the last sync. */
+struct pending {
+	char **dirty;		/* directories below SRC whose entries changed */
+	size_t n, cap;
+	int events;		/* anything at all was reported this turn */
+	int mounts;		/* the mount table changed this turn */
+	int rescan;		/* a full rescan is due */
+	int root_gone;
+};
+
+struct ds {
+	/* options */
+	int dry, itemize, verbose, checksum, no_delete, watch;
+	enum fsync_mode fsync_mode;
+	long long max_delete;	/* -1: no limit */
+	int64_t delay, poll;
+	const char *backup_arg;
+	struct dirsync_pattern *pats;
+	size_t npats, cpats;
+	/* paths and fds */
+	const char *src, *dst;
+	int sfd, dfd, bfd, sigfd;
+	int root;		/* running as root: owners are copied */
+	int dst_created;	/* DST did not exist before this run */
+	enum refusal refusal;	/* the reason of the last refusal */
+	dev_t root_dev;		/* watch mode: the SRC directory being watched */
+	ino_t root_ino;
+	int clone_ok, cfr_ok;
+	/* results of one run */
+	int read_errs, vanished, fatal, interrupted, maxdel_hit;
+	long long nfiles, ndirs, nother, nxfer, ndeleted, bytes;
+	long long changes;	/* reported changes: a directory needs its times fixed */
+	char **dels;
+	size_t ndels, cdels;
+	struct dir_fix *fixes;
+	size_t nfixes, cfixes;
+	unsigned tmp_seq;
+	pid_t pid;
+	struct box_buf out;
+	/* watch mode */
+	struct box_loop loop;	/* its signal fd is sigfd */
+	struct box_watch w;	/* names are directories below SRC */
+	int watch_failed;	/* a directory could not be watched: polling */
+	struct pending pending;
+};
+
+/* dirsync.c: errors and interruption, counted for the exit status */
+void ds_check_signal(struct ds *d);
+int ds_stopped(const struct ds *d);
+void ds_dst_error(struct ds *d, const char *what, const char *rel);
+void ds_src_error(struct ds *d, const char *what, const char *rel);
+void ds_watch_dir(struct ds *d, int fd, const char *rel);
+
+/* walk.c: the tree walk, directory by directory */
+int ds_excluded(const struct ds *d, const char *rel, int isdir);
+int ds_list_dir(int fd, struct names *ns);
+void ds_free_names(struct names *ns);
+int ds_open_dir_at(int top, const char *rel, int create);
+int ds_open_dst_dir(struct ds *d, const char *rel);
+char *ds_dir_name(const char *rel);
+size_t ds_sync_dir(struct ds *d, int sfd, int dfd, const char *rel, int deep);
+void ds_add_fix(struct ds *d, const char *rel, const struct stat *ss);
+void ds_run_fixes(struct ds *d);
+
+/* copy.c: one non-directory entry into DST, through a temp file */
+int ds_is_temp_name(const char *name);
+void ds_temp_name(struct ds *d, const char *name, char *buf, size_t size);
+int ds_set_attrs(struct ds *d, int dfd, const char *name, const struct stat *ss, int islink);
+void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst);
+void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst);
+void ds_sync_special(struct ds *d, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst);
+
+/* delete.c: deletions, after all copies, and the backup directory */
+int ds_backup_entry(struct ds *d, int pfd, const char *rel, int keep);
+int ds_clear_way(struct ds *d, int pfd, const char *rel);
+void ds_run_deletions(struct ds *d);
+
+/* itemize.c: the -i and -v lines */
+unsigned ds_attr_changes(const struct ds *d, const struct stat *src, const struct stat *dst);
+void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
+	const char *rel, const char *target);
+void ds_out_flush(struct ds *d);
+
+/* safety.c: refusing to sync when SRC is not what it was */
+int ds_dir_is_empty(struct ds *d, int fd, int dst);
+int ds_check_source(struct ds *d, int *gone);
+char *ds_check_paths(struct ds *d);
+int ds_open_dst(struct ds *d, int create);
+void ds_open_backup(struct ds *d, const char *dst_real);
+
+#endif
