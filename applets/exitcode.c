@@ -205,6 +205,7 @@ struct outcome {
 	int code;             /* shell-style code before mapping */
 	int status;           /* wait status when the command ran */
 	int err;              /* exec errno, 0 when it ran */
+	char what[120];       /* the failed step: "execute", or more exact */
 };
 
 /* Signals exitcode passes on to the command; the terminal sends ^C and ^\
@@ -231,7 +232,7 @@ static void on_signal(void *ctx, int sig)
 static void run_one(struct box_loop *l, struct child *c, char **argv, struct outcome *o)
 {
 	struct box_spawn sp = { .argv = argv, .fd_in = -1, .fd_out = -1,
-		.fd_err = -1, .pgroup = -1 };
+		.fd_err = -1, .pgroup = -1, .inherit_fds = 1 };
 	struct box_spawn_error e;
 
 	memset(o, 0, sizeof(*o));
@@ -240,6 +241,7 @@ static void run_one(struct box_loop *l, struct child *c, char **argv, struct out
 		if (!e.err)
 			box_fatal_errno("unable to fork");
 		o->err = e.err;
+		memcpy(o->what, e.what, sizeof(o->what));
 		o->code = box_exec_fail_code(e.err);
 		o->result = o->code == 127 ? "not_found" : "not_executable";
 		return;
@@ -301,7 +303,9 @@ static void report(char **argv, const struct outcome *o, int final, int alt, int
 		report_json(argv, o, final, alt);
 		return;
 	}
-	if (o->err)
+	if (o->err && strcmp(o->what, "execute"))   /* e.g. its #! interpreter is missing */
+		box_buf_printf(&b, "%s: unable to %s: %s", argv[0], o->what, strerror(o->err));
+	else if (o->err)
 		box_buf_printf(&b, "%s: %s (%s)", argv[0], exec_failure(o), strerror(o->err));
 	else
 		box_buf_printf(&b, "%s %s", argv[0], box_fmt_status(how, sizeof(how), o->status));

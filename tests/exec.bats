@@ -111,6 +111,59 @@ setup() {
 	[ ! -s timer.err ]
 }
 
+@test "nohup runner keeps its jobs when SIGHUP comes, as nohup xargs does" {
+	nohup runner -j2 'sleep 1; touch a' 'sleep 1; touch b' </dev/null >/dev/null 2>runner.err &
+	r=$!
+	printf '%s\n' 'sleep 1; touch pa' 'sleep 1; touch pb' |
+		nohup xargs -P2 -I{} sh -c {} >/dev/null 2>&1 &
+	x=$!
+	retry_until 10 grep -qE '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$r/status
+	kill -HUP "$r" "$x"
+	wait "$x"
+	rc=0
+	wait "$r" || rc=$?
+	[ -e pa ] && [ -e pb ]
+	[ "$rc" -eq 0 ]
+	[ -e a ] && [ -e b ]
+}
+
+@test "nohup pipe keeps its stages when SIGHUP comes, as nohup sh does" {
+	nohup pipe 'sleep 1' 'touch ran' </dev/null >/dev/null 2>pipe.err &
+	p=$!
+	nohup sh -c 'sleep 1 | touch peer' </dev/null >/dev/null 2>&1 &
+	s=$!
+	retry_until 10 grep -qE '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$p/status
+	kill -HUP "$p" "$s"
+	wait "$s"
+	rc=0
+	wait "$p" || rc=$?
+	[ -e peer ]
+	[ "$rc" -eq 0 ]
+	[ -e ran ]
+}
+
+# ---- descriptors -------------------------------------------------------------
+
+@test "exitcode passes an inherited fd 3 to its command, as env does" {
+	env sh -c 'echo peer >&3' 3>peer.out
+	[ "$(cat peer.out)" = peer ]
+	run -0 --separate-stderr exitcode -- sh -c 'echo hi >&3' 3>f
+	[ "$(cat f)" = hi ]
+	[ "$stderr" = "exitcode: sh exited with status 0" ]
+}
+
+@test "timer, pipe and runner pass an inherited fd 3 through, as timeout and xargs do" {
+	timeout 5 sh -c 'echo timeout >&3' 3>peer1
+	echo x | xargs sh -c 'echo xargs >&3' 3>peer2
+	[ "$(cat peer1)" = timeout ] && [ "$(cat peer2)" = xargs ]
+	run -0 timer -t 5 -- sh -c 'echo timer >&3' 3>f1
+	[ "$(cat f1)" = timer ]
+	run -0 pipe 'echo pipe' 'sh -c "cat >&3"' 3>f2
+	[ "$(cat f2)" = pipe ]
+	run -0 runner 'echo runner >&3' 3>f3
+	[ "$(cat f3)" = runner ]
+}
+
 @test "exitcode waits for its command when started with SIGCHLD ignored, as env does" {
 	ignore_chld='$SIG{CHLD} = "IGNORE"; exec @ARGV or die'
 	run -3 perl -e "$ignore_chld" -- env sh -c 'exit 3'

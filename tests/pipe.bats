@@ -130,34 +130,40 @@ all_sleeping() {
 	[ "$n" -eq "$2" ]
 }
 
-@test "no stage inherits an fd other than 0, 1 and 2, whatever the options" {
+@test "stages get the fds pipe inherited, as under env, and none of pipe's own" {
 	d=$(scratch)
 	echo in > "$d/in"
-	# fd 7 is inherited by pipe itself and must not be passed on
+	# fd 7 is inherited by pipe itself and passed on unchanged, as env does
+	env sh -c 'ls /proc/$$/fd' </dev/null >"$d/peer" 2>&1 7<"$d/in" 3>&-
+	want=$(sort -n "$d/peer" | tr '\n' ' ')
+	[[ " $want" == *" 7 "* ]]
 	"$PROCBOX" pipe -I "$d/in" -o "$d/out" -e "$d/err" 'sleep 30' 'sleep 30' 'sleep 30' \
-		</dev/null >/dev/null 2>&1 7<"$d/in" &
+		</dev/null >/dev/null 2>&1 7<"$d/in" 3>&- &
 	PIPE_PID=$!
 	retry_until 5 all_sleeping "$PIPE_PID" 3
-	[ "$(fds_of_children "$PIPE_PID")" = "$(printf '0 1 2 \n0 1 2 \n0 1 2 ')" ]
+	[ "$(fds_of_children "$PIPE_PID")" = "$(printf '%s\n%s\n%s' "$want" "$want" "$want")" ]
 	kill -TERM "$PIPE_PID"
 	wait_status "$PIPE_PID" 143
-	"$PROCBOX" pipe -t -i feed 'sleep 30' 'sleep 30' </dev/null >/dev/null 2>&1 7<"$d/in" &
+	"$PROCBOX" pipe -t -i feed 'sleep 30' 'sleep 30' </dev/null >/dev/null 2>&1 7<"$d/in" 3>&- &
 	PIPE_PID=$!
 	retry_until 5 all_sleeping "$PIPE_PID" 2
-	[ "$(fds_of_children "$PIPE_PID")" = "$(printf '0 1 2 \n0 1 2 ')" ]
+	[ "$(fds_of_children "$PIPE_PID")" = "$(printf '%s\n%s' "$want" "$want")" ]
 	kill -TERM "$PIPE_PID"
 	wait_status "$PIPE_PID" 143
 	PIPE_PID=
 }
 
-@test "stages get default signal dispositions even when pipe started with SIGPIPE and SIGINT ignored" {
-	# the precondition: a plain child of this shell does inherit the ignores
-	run -0 bash -c 'trap "" PIPE INT; grep ^SigIgn /proc/self/status'
-	[ "$output" != "$(printf 'SigIgn:\t0000000000000000')" ]
+@test "stages inherit SIGPIPE and SIGINT ignored when pipe started so, as under env" {
+	# the peer: env passes the ignored signals on
+	run -0 bash -c 'trap "" PIPE INT; exec "$@"' - env sh -c 'grep ^Sig[IB] /proc/self/status'
+	want=$output
+	[ "$want" != "$(printf 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000')" ]
 	run -0 bash -c 'trap "" PIPE INT; exec "$@"' - pipe \
-		'grep ^Sig[IB] /proc/self/status' 'grep -h ^Sig[IB] /proc/self/status -'
-	zero=0000000000000000
-	[ "$output" = "$(printf 'SigBlk:\t%s\nSigIgn:\t%s\nSigBlk:\t%s\nSigIgn:\t%s' $zero $zero $zero $zero)" ]
+		'sh -c "grep ^Sig[IB] /proc/self/status"' 'cat'
+	[ "$output" = "$want" ]
+	# and nothing else: started with default signals, the stages get defaults
+	run -0 pipe 'grep -h ^Sig[IB] /proc/self/status' 'cat'
+	[ "$output" = "$(printf 'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000')" ]
 }
 
 @test "the parent holds no pipe end of the stages; SIGTERM to pipe reaches them" {
@@ -182,7 +188,9 @@ all_sleeping() {
 }
 
 @test "SIGINT to pipe is passed on to the stages" {
-	"$PROCBOX" pipe -s 'sleep 30' 'sleep 30' </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	# a shell starts background jobs with SIGINT ignored: undo that, as a
+	# terminal's foreground job would have it
+	env --default-signal=INT "$PROCBOX" pipe -s 'sleep 30' 'sleep 30' </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- &
 	PIPE_PID=$!
 	retry_until 5 has_children "$PIPE_PID" 2
 	kill -INT "$PIPE_PID"

@@ -47,7 +47,7 @@ static char **job_argv(struct runner *r, struct job *j, int direct, char **words
 static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 {
 	struct box_spawn sp = { .fd_in = r->devnull, .fd_out = fdout, .fd_err = fderr,
-		.pgroup = 0 };
+		.pgroup = 0, .inherit_fds = 1 };
 	struct box_spawn_error e;
 	char **words = NULL, *remote = NULL;
 	const char *err;
@@ -65,7 +65,7 @@ static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 		pid = box_spawn(&sp, &e);
 		if (argv != words)
 			free(argv);
-		if (pid >= 0 || !e.err || !direct || e.err != ENOENT)
+		if (pid >= 0 || !e.err || !direct || e.err != ENOENT || strcmp(e.what, "execute"))
 			break;
 		direct = 0;
 	}

@@ -253,13 +253,10 @@ static int runner_main(int argc, char **argv)
 	r->devnull = box_xopen("/dev/null", O_RDONLY, 0);
 
 	sigset_t set;
+	/* a signal ignored when runner started (nohup, a shell's background
+	 * job) is left ignored: runner does not act on it, and the jobs
+	 * inherit it ignored (docs/exit-codes.md) */
 	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, 0);
-	/* an interrupt must stop the jobs even when runner was started with
-	 * SIGINT ignored, as a shell does for background commands */
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
 	box_loop_open_signals(&r->loop, &set, on_signal, r);
 	/* a closed stdout is reported, not a silent death that orphans jobs */
 	signal(SIGPIPE, SIG_IGN);
