@@ -611,6 +611,14 @@ hour_ahead() { echo $((($(date +%s) / 3600 + $1) * 3600)); }
 	[ "$(sed -n 2p "$d/runs")" -ge $((h + 3600)) ]
 }
 
+@test "cron expressions: next fire times and errors, as a table" {
+	local unit=${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}
+	[ -x "$unit" ] || needs "unit test binary $unit not built (make check builds it)"
+	run "$unit" cron
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "a bad --from is a usage error" {
 	for t in 2026-13-01 2026-02-30 2026-06-01T25:00 2026-06-01T10:00+2 yesterday @x; do
 		run -125 timer -c '* * * * *' --next 1 --from "$t"
