@@ -265,6 +265,14 @@ json_field() {	# json_field KEY LINE
 	[[ "${lines[1]}" == "127.0.0.1 is alive"* ]]
 }
 
+@test "target words: first, last and count, and errors, as a table" {
+	local unit=${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}
+	[ -x "$unit" ] || needs "unit test binary $unit not built (make check builds it)"
+	run "$unit" targets
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "ranges and CIDR blocks expand as documented" {
 	netns_setup
 	run -0 inns sweep -a -s 127.0.0.250-252 127.0.1.0/31 127.0.2.7/32 127.0.3.0/30 127.0.4.254-127.0.5.1

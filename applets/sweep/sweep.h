@@ -1,24 +1,135 @@
-/* sweep: what the target parser (targets.c) tells the engine (sweep.c). */
+/* sweep's engine state, shared by its files: sweep.c (options, the loop,
+ * probe results), hosts.c (the host list), queue.c (event queues),
+ * icmp.c and tcp.c (the probes), arp.c (the MAC stage), output.c. */
 #ifndef SWEEP_H
 #define SWEEP_H
 
-#include <stdint.h>
+#include "../../libbox/box.h"
+#include "targets.h"
 
-enum sweep_kind { SWEEP_BAD = -1, SWEEP_NAME, SWEEP_V4, SWEEP_V6 };
+#include <sys/socket.h>
 
-/* One target word, classified. V4 and V6 are runs of consecutive
- * addresses (a single address is a run of one). */
-struct sweep_spec {
-	int kind;
-	uint32_t v4_first;     /* host byte order */
-	uint8_t v6_first[16];
-	uint64_t count;        /* UINT64_MAX: more than 2^63 addresses */
-	const char *why;       /* SWEEP_BAD: what is wrong, for the message */
+enum { T_PENDING, T_ALIVE, T_DOWN };
+
+struct target {
+	uint8_t addr[16];
+	uint8_t family;          /* 0 IPv4, 1 IPv6 */
+	uint8_t state;
+	uint8_t queued;          /* waiting in the send queue */
+	uint8_t has_mac;
+	uint8_t mac[6];
+	uint8_t tcp_done;        /* its connect finished this turn */
+	uint32_t tries;          /* probes sent */
+	uint32_t received;       /* -c: replies */
+	uint32_t resolved;       /* -c: probes answered or given up */
+	int64_t rtt, rtt_min, rtt_max, rtt_sum;
+	const char *name;        /* the host name given, if any */
+	int tcp_fd;
+	uint32_t tcp_slot, tcp_probe;
+	int64_t tcp_sent;
 };
 
-int sweep_parse_spec(const char *s, struct sweep_spec *sp);
-/* Address i (< count) of a V4 or V6 spec in network byte order; an IPv4
- * address fills the first 4 bytes. */
-void sweep_spec_addr(const struct sweep_spec *sp, uint64_t i, uint8_t addr[16]);
+struct event {
+	int64_t when;
+	uint32_t idx, probe;
+};
+
+/* A ring of events; every queue here receives events in time order. */
+struct fifo {
+	struct event *v;
+	size_t head, len, cap;
+};
+
+/* A min-heap on `when`, for -c probes scheduled at varying times. */
+struct heap {
+	struct event *v;
+	size_t len, cap;
+};
+
+/* What is echoed back in every ICMP reply. */
+struct payload {
+	uint64_t tag;            /* random per run */
+	uint32_t idx, probe;
+	int64_t sent;
+};
+
+struct sweep {
+	struct target *t;
+	size_t n, cap;
+	/* options */
+	int64_t interval, timeout, period;
+	double backoff;
+	unsigned retries, count;
+	int port, show_alive, show_unreach, in_order, quiet, json, want_mac;
+	/* engine */
+	int64_t *timeouts;       /* per try */
+	int icmp_fd[2], icmp_dgram[2], icmp_id_known[2];
+	uint16_t icmp_id[2];
+	uint64_t tag;
+	struct fifo sendq;
+	struct heap laterq;
+	struct fifo *waitq;
+	unsigned nwait;
+	int64_t next_send, start;
+	int blocked_fd;
+	uint32_t ndone, nprinted, next_print;
+	uint32_t *done_order;
+	uint8_t *resolved_bits;  /* -c: one bit per probe */
+	size_t bits_stride;
+	uint32_t *inflight, ninflight, max_inflight;
+	struct box_buf out;
+	struct box_loop loop;
+	int interrupted;
+	unsigned unknown_hosts;
+	int name_width;
+};
+
+/* hosts.c: the target words, and the hosts they expand to */
+struct word_list {
+	char **v;
+	size_t n, cap;
+};
+void sweep_read_target_file(const char *path, struct word_list *w);
+/* Expands, resolves and deduplicates the words into S->t; a bad word or
+ * too many hosts are usage errors. */
+void sweep_build_targets(struct sweep *S, struct word_list *w, int force);
+
+/* queue.c */
+void fifo_push(struct fifo *q, struct event e);
+struct event *fifo_peek(struct fifo *q);
+void fifo_pop(struct fifo *q);
+void heap_push(struct heap *h, struct event e);
+struct event heap_pop(struct heap *h);
+
+/* sweep.c: what a probe found out */
+void sweep_probe_answered(struct sweep *S, uint32_t idx, uint32_t probe, int64_t rtt);
+void sweep_probe_lost(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now);
+
+/* icmp.c */
+void icmp_open(struct sweep *S, int fam);
+int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now);
+void icmp_receive(struct sweep *S, int fam);
+void icmp_wait(struct sweep *S);   /* adds the sockets to S->loop */
+
+/* tcp.c */
+socklen_t sweep_sockaddr(const struct target *t, int port, struct sockaddr_storage *ss);
+int tcp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now);
+void tcp_close(struct sweep *S, uint32_t idx);
+void tcp_schedule_next(struct sweep *S, uint32_t idx, int64_t now);
+/* The turn's connects in flight: tcp_wait adds their fds to S->loop,
+ * tcp_finish_marked decides those that finished, after the turn. */
+void tcp_wait(struct sweep *S);
+void tcp_finish_marked(struct sweep *S);
+
+/* arp.c */
+void sweep_mac_stage(struct sweep *S);
+
+/* output.c */
+const char *sweep_display(const struct target *t, char *buf, size_t len);
+void sweep_flush(struct sweep *S);
+void sweep_emit_ready(struct sweep *S);
+void sweep_print_probe(struct sweep *S, const struct target *t, uint32_t probe, int64_t rtt);
+void sweep_print_count_summary(struct sweep *S);
+void sweep_print_summary_json(struct sweep *S);
 
 #endif

@@ -1,7 +1,7 @@
 /* sweep's target words: an IPv4 or IPv6 address, a CIDR block, an IPv4
  * range (a.b.c.d-e, a.b.c.d-a.b.c.e) or a host name. Kept apart from the
  * engine so the fuzz target can drive it without any network. */
-#include "sweep.h"
+#include "targets.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Fuzz target: sweep's target parser (addresses, CIDR blocks, ranges,
  * host names). Checks the invariants the engine relies on. */
-#include "../../applets/sweep/sweep.h"
+#include "../../applets/sweep/targets.h"
 
 #include <stdint.h>
 #include <stdlib.h>

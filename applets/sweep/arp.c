@@ -1,0 +1,271 @@
+/* sweep -m: the MAC addresses of live hosts on directly connected
+ * networks (IPv4). Rounds of ARP requests on a packet socket when we may
+ * open one, otherwise what the kernel's neighbour table learnt while we
+ * probed. Routed hosts get none: a MAC behind a gateway is the gateway's. */
+#include "sweep.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/if_ether.h>
+#include <netinet/in.h>
+#include <netpacket/packet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct iface {
+	char name[IF_NAMESIZE];
+	int index, ether;
+	uint8_t mac[6];
+	uint32_t addr, mask;     /* host order; 0 when none */
+};
+
+struct mac_want {
+	uint32_t idx;
+	uint32_t ip;             /* host order */
+	struct iface *ifc;
+};
+
+struct iface_list {
+	struct iface *v;
+	size_t n, cap;
+};
+
+static struct iface *iface_get(struct iface_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return &l->v[i];
+	struct iface *f = BOX_PUSH(l->v, l->n, l->cap);
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->index = (int)if_nametoindex(name);
+	return f;
+}
+
+static void load_ifaces(struct iface_list *l)
+{
+	struct ifaddrs *list;
+
+	if (getifaddrs(&list) < 0)
+		box_fatal_errno("unable to list network interfaces");
+	for (struct ifaddrs *a = list; a; a = a->ifa_next) {
+		if (!a->ifa_addr || (a->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (a->ifa_addr->sa_family == AF_PACKET) {
+			struct sockaddr_ll *ll = (struct sockaddr_ll *)a->ifa_addr;
+			struct iface *f = iface_get(l, a->ifa_name);
+			if (ll->sll_hatype == ARPHRD_ETHER && ll->sll_halen == 6) {
+				f->ether = 1;
+				memcpy(f->mac, ll->sll_addr, 6);
+			}
+		} else if (a->ifa_addr->sa_family == AF_INET && a->ifa_netmask) {
+			struct iface *f = iface_get(l, a->ifa_name);
+			if (!f->addr) {
+				f->addr = ntohl(((struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr);
+				f->mask = ntohl(((struct sockaddr_in *)a->ifa_netmask)->sin_addr.s_addr);
+			}
+		}
+	}
+	freeifaddrs(list);
+}
+
+/* The interface through which ip is reached without a gateway, from the
+ * main routing table (longest prefix, then lowest metric); NULL when the
+ * route goes through a gateway or leaves by a non-Ethernet link. */
+static struct iface *direct_iface(const char *routes, uint32_t ip, const struct iface_list *ifs)
+{
+	char dev[IF_NAMESIZE + 1] = "", best_dev[IF_NAMESIZE + 1] = "";
+	unsigned dest, gw, flags, metric, mask;
+	int best_len = -1, best_gw = 0;
+	unsigned best_metric = 0;
+	const char *line = routes;
+
+	while ((line = strchr(line, '\n'))) {
+		line++;
+		if (sscanf(line, "%16s %x %x %x %*d %*d %u %x", dev, &dest, &gw, &flags,
+			&metric, &mask) != 6)
+			continue;
+		uint32_t d = ntohl(dest), m = ntohl(mask);
+		if (!(flags & 0x1) || (flags & 0x200) || (ip & m) != d)
+			continue;	/* not RTF_UP, or RTF_REJECT */
+		int len = __builtin_popcount(m);
+		if (len > best_len || (len == best_len && metric < best_metric)) {
+			best_len = len, best_metric = metric;
+			best_gw = (flags & 0x2) || gw;	/* RTF_GATEWAY */
+			snprintf(best_dev, sizeof(best_dev), "%s", dev);
+		}
+	}
+	if (best_len < 0 || best_gw)
+		return NULL;
+	for (size_t i = 0; i < ifs->n; i++)
+		if (!strcmp(ifs->v[i].name, best_dev))
+			return ifs->v[i].ether && ifs->v[i].index > 0 ? &ifs->v[i] : NULL;
+	return NULL;
+}
+
+static void arp_send(int fd, const struct mac_want *w)
+{
+	struct ether_arp req;
+	struct sockaddr_ll to = { 0 };
+	uint32_t spa = htonl(w->ifc->addr), tpa = htonl(w->ip);
+
+	memset(&req, 0, sizeof(req));
+	req.arp_hrd = htons(ARPHRD_ETHER);
+	req.arp_pro = htons(ETH_P_IP);
+	req.arp_hln = 6;
+	req.arp_pln = 4;
+	req.arp_op = htons(ARPOP_REQUEST);
+	memcpy(req.arp_sha, w->ifc->mac, 6);
+	memcpy(req.arp_spa, &spa, 4);
+	memcpy(req.arp_tpa, &tpa, 4);
+	to.sll_family = AF_PACKET;
+	to.sll_protocol = htons(ETH_P_ARP);
+	to.sll_ifindex = w->ifc->index;
+	to.sll_halen = 6;
+	memset(to.sll_addr, 0xff, 6);
+	/* a lost request is retried in the next round */
+	sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to));
+}
+
+/* The hosts asked for in this stage, and how many have answered. */
+struct arp_round {
+	struct sweep *S;
+	struct mac_want *want;
+	size_t nwant, found;
+};
+
+static void arp_receive(void *ctx, int fd, short revents)
+{
+	struct arp_round *round = ctx;
+	struct ether_arp rep;
+	struct sockaddr_ll from;
+
+	(void)revents;
+	for (;;) {
+		socklen_t fl = sizeof(from);
+		ssize_t r = recvfrom(fd, &rep, sizeof(rep), MSG_DONTWAIT,
+			(struct sockaddr *)&from, &fl);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return;
+		if (r < (ssize_t)sizeof(rep) || ntohs(rep.arp_op) != ARPOP_REPLY ||
+		    rep.arp_hln != 6 || rep.arp_pln != 4)
+			continue;
+		uint32_t spa;
+		memcpy(&spa, rep.arp_spa, 4);
+		spa = ntohl(spa);
+		for (size_t i = 0; i < round->nwant; i++) {
+			const struct mac_want *w = &round->want[i];
+			struct target *t = &round->S->t[w->idx];
+			if (w->ip == spa && w->ifc->index == from.sll_ifindex && !t->has_mac) {
+				memcpy(t->mac, rep.arp_sha, 6);
+				t->has_mac = 1;
+				round->found++;
+			}
+		}
+	}
+}
+
+/* Rounds of ARP requests to the hosts still without an answer, each
+ * round waiting as long as the matching ICMP try would. */
+static void arp_active(struct sweep *S, int fd, struct mac_want *want, size_t nwant)
+{
+	struct arp_round r = { S, want, nwant, 0 };
+	struct box_loop *l = &S->loop;
+
+	for (unsigned round = 0; round <= S->retries && r.found < nwant && !S->interrupted; round++) {
+		size_t next = 0;
+		int64_t now = box_now_ns(), end = -1;
+		while (!S->interrupted) {
+			while (next < nwant && now >= S->next_send) {
+				if (!S->t[want[next].idx].has_mac)
+					arp_send(fd, &want[next]), S->next_send = now + S->interval;
+				next++;
+			}
+			if (next == nwant && end < 0)
+				end = now + S->timeouts[round];
+			if (r.found == nwant || (end >= 0 && now >= end))
+				break;
+			box_loop_begin(l);
+			box_loop_signals(l);
+			box_loop_fd(l, fd, POLLIN, arp_receive, &r);
+			box_loop_deadline(l, next < nwant ? S->next_send : end);
+			box_loop_wait(l);
+			now = box_now_ns();
+		}
+	}
+}
+
+/* Without privilege: what the kernel learnt while we probed. */
+static void arp_from_neighbours(struct sweep *S, struct mac_want *want, size_t nwant)
+{
+	struct box_buf b = { 0 };
+	if (box_read_file("/proc/net/arp", &b) < 0) {
+		box_warn_errno("unable to read /proc/net/arp");
+		return;
+	}
+	for (const char *line = b.p; (line = strchr(line, '\n')); ) {
+		char ip[64], dev[IF_NAMESIZE + 1];
+		unsigned type, flags, m[6];
+		struct in_addr a;
+		line++;
+		if (sscanf(line, "%63s %x %x %x:%x:%x:%x:%x:%x %*s %16s", ip, &type, &flags,
+			&m[0], &m[1], &m[2], &m[3], &m[4], &m[5], dev) != 10 ||
+		    !(flags & ATF_COM) || inet_pton(AF_INET, ip, &a) != 1)
+			continue;
+		for (size_t i = 0; i < nwant; i++) {
+			struct target *t = &S->t[want[i].idx];
+			if (want[i].ip != ntohl(a.s_addr) || strcmp(want[i].ifc->name, dev))
+				continue;
+			for (int k = 0; k < 6; k++)
+				t->mac[k] = (uint8_t)m[k];
+			t->has_mac = 1;
+		}
+	}
+	box_buf_free(&b);
+}
+
+void sweep_mac_stage(struct sweep *S)
+{
+	struct iface_list ifs = { 0 };
+	struct box_buf routes = { 0 };
+	struct mac_want *want = box_xcalloc(S->n, sizeof(*want));
+	size_t nwant = 0;
+
+	load_ifaces(&ifs);
+	if (box_read_file("/proc/net/route", &routes) < 0)
+		box_warn_errno("unable to read /proc/net/route");
+	for (uint32_t i = 0; routes.p && i < S->n; i++) {
+		struct target *t = &S->t[i];
+		uint32_t ip;
+		if (t->state != T_ALIVE || t->family)
+			continue;
+		memcpy(&ip, t->addr, 4);
+		ip = ntohl(ip);
+		struct iface *f = direct_iface(routes.p, ip, &ifs);
+		if (f && f->addr == ip) {
+			memcpy(t->mac, f->mac, 6);	/* our own address */
+			t->has_mac = 1;
+		} else if (f && f->addr) {
+			want[nwant++] = (struct mac_want){ i, ip, f };
+		}
+	}
+	if (nwant) {
+		int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
+		if (fd >= 0) {
+			arp_active(S, fd, want, nwant);
+			close(fd);
+		} else {
+			arp_from_neighbours(S, want, nwant);
+		}
+	}
+	box_buf_free(&routes);
+	free(want);
+	free(ifs.v);
+}

@@ -1,0 +1,206 @@
+/* sweep's ICMP probes: one socket per family (an unprivileged ICMP
+ * datagram socket when net.ipv4.ping_group_range allows it, a raw socket
+ * otherwise), echo requests carrying a payload that identifies the probe,
+ * and replies matched back to it. */
+#include "sweep.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#define SWEEP_RCVBUF (8 << 20)
+/* <linux/icmp.h>: raw IPv4 ICMP socket type filter */
+#define SWEEP_ICMP_FILTER 1
+
+static uint16_t probe_seq(uint32_t idx, uint32_t probe)
+{
+	return (uint16_t)(idx * 7u + probe);
+}
+
+static uint16_t inet_checksum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)(p[n - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+void icmp_open(struct sweep *S, int fam)
+{
+	int domain = fam ? AF_INET6 : AF_INET, proto = fam ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	int fd, size = SWEEP_RCVBUF;
+
+	fd = socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	S->icmp_dgram[fam] = fd >= 0;
+	if (fd < 0)
+		fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd < 0 && (errno == EPERM || errno == EACCES))
+		box_fatal("unable to open an ICMP%s socket: %s (allow this group in sysctl "
+			"net.ipv4.ping_group_range, or run as root or with CAP_NET_RAW, "
+			"or probe TCP with -p PORT)", fam ? "v6" : "", strerror(errno));
+	if (fd < 0)
+		box_fatal_errno("unable to open an ICMP%s socket", fam ? "v6" : "");
+	/* a fast sweep on loopback gets replies faster than one read each */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (!S->icmp_dgram[fam]) {
+		/* a raw socket sees every ICMP packet: let only echo replies in */
+		if (fam) {
+			struct icmp6_filter f;
+			ICMP6_FILTER_SETBLOCKALL(&f);
+			ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+			setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
+		} else {
+			uint32_t blocked = ~(1u << 0);	/* all but ICMP_ECHOREPLY */
+			setsockopt(fd, SOL_RAW, SWEEP_ICMP_FILTER, &blocked, sizeof(blocked));
+		}
+		S->icmp_id[fam] = (uint16_t)(S->tag >> 16);
+		S->icmp_id_known[fam] = 1;
+	}
+	S->icmp_fd[fam] = fd;
+}
+
+/* The kernel sets the id of a datagram socket's echo requests to the
+ * socket's port. */
+static void learn_icmp_id(struct sweep *S, int fam)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(S->icmp_fd[fam], (struct sockaddr *)&ss, &len) < 0)
+		box_fatal_errno("unable to read the ICMP socket's port");
+	S->icmp_id[fam] = ntohs(ss.ss_family == AF_INET6 ?
+		((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+	/* still unbound when the first send was refused: ask again later */
+	S->icmp_id_known[fam] = S->icmp_id[fam] != 0;
+}
+
+/* Returns 0 when the socket cannot take more now. */
+int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
+{
+	struct target *t = &S->t[idx];
+	int fam = t->family;
+	uint8_t pkt[8 + sizeof(struct payload)];
+	struct payload pl = { S->tag, idx, probe, now };
+	struct sockaddr_storage ss;
+	socklen_t len = sweep_sockaddr(t, 0, &ss);
+	uint16_t id = S->icmp_id[fam], seq = probe_seq(idx, probe);
+
+	if (S->icmp_fd[fam] < 0)
+		icmp_open(S, fam);
+	pkt[0] = fam ? ICMP6_ECHO_REQUEST : 8;
+	pkt[1] = 0;
+	pkt[2] = pkt[3] = 0;
+	pkt[4] = (uint8_t)(id >> 8), pkt[5] = (uint8_t)id;
+	pkt[6] = (uint8_t)(seq >> 8), pkt[7] = (uint8_t)seq;
+	memcpy(pkt + 8, &pl, sizeof(pl));
+	if (!fam) {
+		uint16_t sum = inet_checksum(pkt, sizeof(pkt));
+		pkt[2] = (uint8_t)(sum >> 8), pkt[3] = (uint8_t)sum;
+	}
+	for (;;) {
+		if (sendto(S->icmp_fd[fam], pkt, sizeof(pkt), 0, (struct sockaddr *)&ss, len) >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+			S->blocked_fd = S->icmp_fd[fam];
+			return 0;
+		}
+		/* refused on the way out (unreachable, a firewall): the
+		 * probe is lost like one that gets no answer */
+		break;
+	}
+	if (!S->icmp_id_known[fam])
+		learn_icmp_id(S, fam);
+	return 1;
+}
+
+static void icmp_reply(struct sweep *S, int fam, const uint8_t *p, size_t len,
+	const struct sockaddr_storage *from, int64_t now)
+{
+	struct payload pl;
+
+	if (!fam && !S->icmp_dgram[0]) {
+		size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+		if (len < 20 || ihl < 20 || len < ihl)
+			return;
+		p += ihl, len -= ihl;
+	}
+	if (len < 8 + sizeof(pl) || p[0] != (fam ? ICMP6_ECHO_REPLY : 0) || p[1])
+		return;
+	if ((p[4] << 8 | p[5]) != S->icmp_id[fam] || !S->icmp_id_known[fam])
+		return;
+	memcpy(&pl, p + 8, sizeof(pl));
+	if (pl.tag != S->tag || pl.idx >= S->n)
+		return;
+	const struct target *t = &S->t[pl.idx];
+	if (t->family != fam || pl.probe >= t->tries || pl.sent < S->start || pl.sent > now)
+		return;
+	if ((p[6] << 8 | p[7]) != probe_seq(pl.idx, pl.probe))
+		return;
+	/* the answer must come from the host we asked */
+	const void *src = fam ? (const void *)&((const struct sockaddr_in6 *)from)->sin6_addr
+		: (const void *)&((const struct sockaddr_in *)from)->sin_addr;
+	if (from->ss_family != (fam ? AF_INET6 : AF_INET) || memcmp(src, t->addr, fam ? 16 : 4))
+		return;
+	sweep_probe_answered(S, pl.idx, pl.probe, now - pl.sent);
+}
+
+#define SWEEP_RECV_BATCH 32
+
+void icmp_receive(struct sweep *S, int fam)
+{
+	struct mmsghdr msgs[SWEEP_RECV_BATCH];
+	struct iovec iov[SWEEP_RECV_BATCH];
+	struct sockaddr_storage from[SWEEP_RECV_BATCH];
+	uint8_t bufs[SWEEP_RECV_BATCH][128];
+	int errors = 0;
+
+	for (;;) {
+		for (int i = 0; i < SWEEP_RECV_BATCH; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		int r = recvmmsg(S->icmp_fd[fam], msgs, SWEEP_RECV_BATCH, MSG_DONTWAIT, NULL);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* an ICMP error reported on a datagram socket: keep reading */
+			if (++errors > SWEEP_RECV_BATCH)
+				return;
+			continue;
+		}
+		int64_t now = box_now_ns();
+		for (int i = 0; i < r; i++)
+			icmp_reply(S, fam, bufs[i], msgs[i].msg_len, &from[i], now);
+		if (r < SWEEP_RECV_BATCH)
+			return;
+	}
+}
+
+static void icmp_readable(void *ctx, int fd, short revents)
+{
+	struct sweep *S = ctx;
+
+	if (revents & (POLLIN | POLLERR))
+		icmp_receive(S, fd == S->icmp_fd[1]);
+}
+
+void icmp_wait(struct sweep *S)
+{
+	for (int fam = 0; fam < 2; fam++)
+		box_loop_fd(&S->loop, S->icmp_fd[fam],
+			(short)(POLLIN | (S->icmp_fd[fam] == S->blocked_fd ? POLLOUT : 0)),
+			icmp_readable, S);
+}
