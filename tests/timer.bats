@@ -150,7 +150,10 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 }
 
 @test "SIGINT during the -d wait cancels the run and exits 130" {
-	background -d 30 -- touch "$d/ran"
+	# a shell starts background jobs with SIGINT ignored: undo that, as a
+	# terminal's foreground job would have it
+	env --default-signal=INT timer -d 30 -- touch "$d/ran" >"$d/out" 2>"$d/err" 3>&- &
+	pid=$!
 	retry_until 10 signals_ready "$pid"
 	kill -INT "$pid"
 	finish

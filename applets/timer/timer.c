@@ -7,12 +7,13 @@
  * resumes from suspend; without it the clock is re-read once a minute. */
 #include "../../libbox/box.h"
 #include "cron.h"
-#include "watch.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,7 +78,8 @@ struct timer {
 	enum overlap overlap;
 	int have_cron;
 	struct timer_cron cron;
-	struct timer_watch watch;   /* --cancel-if-missing */
+	const char *watch_path;     /* --cancel-if-missing */
+	struct box_watch watch;     /* on its directory, or polling it */
 
 	struct run run;
 	int pending;          /* a run waits for the current one to end */
@@ -95,6 +97,8 @@ struct timer {
 /* Without a wall-clock timerfd, cron waits wake up this often to re-read
  * the clock. */
 #define WALL_RECHECK_NS (60 * BOX_NSEC)
+/* how often --cancel-if-missing looks at PATH without inotify */
+#define WATCH_POLL_NS (100 * 1000000LL)
 
 static int scheduling(const struct timer *tm)
 {
@@ -120,6 +124,7 @@ static void signal_run(struct timer *tm, int sig)
 static void start_run(struct timer *tm)
 {
 	struct box_spawn sp = { .argv = tm->argv, .fd_in = -1, .fd_out = -1, .fd_err = -1,
+		.inherit_fds = 1,
 		.pgroup = tm->foreground ? -1 : 0 };
 	struct box_spawn_error e;
 	char msg[256];
@@ -194,22 +199,23 @@ static void cancel(struct timer *tm, int code, const char *why)
 
 static void check_watch(struct timer *tm)
 {
-	if (!tm->cancelled && timer_watch_gone(&tm->watch)) {
-		tm->cancelled = 1;
-		char *why = box_xasprintf(": %s disappeared", tm->watch.path);
-		cancel(tm, EXIT_CANCELLED, why);
-		box_warn("no more runs: %s disappeared", tm->watch.path);
-		free(why);
-	}
+	struct stat st;
+
+	if (!tm->watch_path || tm->cancelled ||
+	    lstat(tm->watch_path, &st) == 0 || errno != ENOENT)
+		return;
+	tm->cancelled = 1;
+	char *why = box_xasprintf(": %s disappeared", tm->watch_path);
+	cancel(tm, EXIT_CANCELLED, why);
+	box_warn("no more runs: %s disappeared", tm->watch_path);
+	free(why);
 }
 
-static void on_watch(void *ctx, int fd, short revents)
+/* Whatever happened in PATH's directory, or to it: look at PATH again. */
+static void on_watch(void *ctx, int event, const char *name)
 {
-	struct timer *tm = ctx;
-
-	(void)fd, (void)revents;
-	timer_watch_drain(&tm->watch);
-	check_watch(tm);
+	(void)event, (void)name;
+	check_watch(ctx);
 }
 
 /* SIGCHLD reaps; any other signal cancels the schedule and is passed on
@@ -341,7 +347,8 @@ static int timer_loop(struct timer *tm)
 
 		box_loop_begin(l);
 		box_loop_signals(l);
-		box_loop_fd(l, tm->watch.fd, POLLIN, on_watch, tm);
+		if (tm->watch_path && scheduling(tm))
+			box_watch_turn(&tm->watch, l);
 		wall_arm(tm);
 		box_loop_fd(l, tm->wallfd, POLLIN, on_wall, tm);
 		box_loop_deadline(l, next_start(tm, now));
@@ -349,11 +356,8 @@ static int timer_loop(struct timer *tm)
 			box_loop_deadline(l, tm->run.deadline);
 		if (tm->run.pid && !tm->run.killed)
 			box_loop_deadline(l, tm->run.kill_at);
-		int polling = tm->watch.path && tm->watch.fd < 0;
-		if (polling && scheduling(tm))
-			box_loop_deadline(l, now + TIMER_WATCH_POLL_NS);
 		box_loop_wait(l);
-		if (polling)
+		if (tm->watch_path && box_watch_due(&tm->watch))
 			check_watch(tm);
 	}
 }
@@ -411,7 +415,7 @@ static enum overlap parse_overlap(const char *s)
 static int timer_main(int argc, char **argv)
 {
 	struct timer tm = { .delay = -1, .interval = -1, .timeout = -1, .kill_after = -1,
-		.count = -1, .signal = SIGTERM, .watch = { NULL, -1 }, .wallfd = -1,
+		.count = -1, .signal = SIGTERM, .watch = { .fd = -1 }, .wallfd = -1,
 		.wall_armed = -1 };
 	const char *cron_expr = NULL, *from_arg = NULL, *watch_path = NULL;
 	long long next = 0;
@@ -491,7 +495,12 @@ static int timer_main(int argc, char **argv)
 	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, 0);
 	box_loop_open_signals(&tm.loop, &set, on_signal, &tm);
 	if (watch_path) {
-		timer_watch_open(&tm.watch, watch_path);
+		/* PATH leaves its directory, or the directory itself goes */
+		char *dir = box_xdirname(watch_path);
+		tm.watch_path = watch_path;
+		if (box_watch_open(&tm.watch, WATCH_POLL_NS, 0, on_watch, &tm) == 0)
+			box_watch_add(&tm.watch, -1, dir, "", BOX_WATCH_CONTENT | BOX_WATCH_DIR);
+		free(dir);
 		check_watch(&tm);
 	}
 	return timer_loop(&tm);
