@@ -120,9 +120,16 @@ void box_detach_up(struct box_detach *d)
 
 BOX_NORETURN void box_detach_exec(struct box_detach *d, const char *path, char *const argv[])
 {
+	struct box_spawn_error e;
+
 	box_detach_say_up(d);
-	execvp(path, argv);
-	box_detach_fail(d, box_exec_fail_code(errno), "execute %s", argv[0]);
+	/* POSIX execvp on every libc: a script without #! runs through
+	 * /bin/sh, and a missing #! interpreter is named */
+	box_execvp(path, argv, &e);
+	errno = e.err;
+	if (!strcmp(e.what, "execute"))
+		box_detach_fail(d, box_exec_fail_code(e.err), "execute %s", argv[0]);
+	box_detach_fail(d, box_exec_fail_code(e.err), "%s for %s", e.what, argv[0]);
 }
 
 int box_detach_wait(struct box_detach *d)

@@ -50,6 +50,24 @@ setup() {
 	[ "$output" = "exitcode: ./bad: unable to execute its interpreter /missing/interp: No such file or directory" ]
 }
 
+@test "daemonize runs a script without #! through /bin/sh, as daemonize(1) does" {
+	need_cmd /usr/bin/daemonize
+	printf 'echo "$0 $1" >"$1"\n' >ns
+	chmod +x ns
+	/usr/bin/daemonize "$PWD/ns" "$PWD/peer"
+	retry_until 5 test -s peer
+	run -0 daemonize -- ./ns "$PWD/ours"
+	retry_until 5 test -s ours
+	[ "$(cat ours)" = "$PWD/./ns $PWD/ours" ]
+}
+
+@test "daemonize names a missing #! interpreter and exits 127, where daemonize(1) says nothing" {
+	printf '#!/missing/interp\n' >bad
+	chmod +x bad
+	run -127 daemonize -- ./bad
+	[ "$output" = "daemonize: unable to execute its interpreter /missing/interp for ./bad: No such file or directory" ]
+}
+
 @test "a non-executable match earlier in PATH is passed over, as env passes it over" {
 	mkdir d1 d2
 	printf 'echo d1\n' >d1/prog
