@@ -62,8 +62,14 @@ build/unit/libbox_test: $(UNIT_SRC) $(UNIT_HDR) $(CORE_SRC) $(HDR)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -o $@ $(UNIT_SRC) $(CORE_SRC)
 
-check: all build/unit/libbox_test
-	PROCBOX=$(CURDIR)/procbox PROCBOX_BIN=$(CURDIR)/bin \
+# the glibc static fallback build, for the tests that hold it to the same rules
+GLIBC_CC ?= cc
+build/glibc/procbox: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(GLIBC_CC) $(BOXFLAGS) $(CFLAGS) -o $@ $(SRC) $(LDSTATIC) 2>$(@D)/link.log || { cat $(@D)/link.log; exit 1; }
+
+check: all build/unit/libbox_test build/glibc/procbox
+	PROCBOX=$(CURDIR)/procbox PROCBOX_BIN=$(CURDIR)/bin PROCBOX_GLIBC=$(CURDIR)/build/glibc/procbox \
 	PROCBOX_UNIT=$(CURDIR)/build/unit/libbox_test \
 	PROCBOX_COUNTS=$(CURDIR)/build/counts-check tests/run.sh
 
