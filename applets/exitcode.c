@@ -232,7 +232,7 @@ static void on_signal(void *ctx, int sig)
 static void run_one(struct box_loop *l, struct child *c, char **argv, struct outcome *o)
 {
 	struct box_spawn sp = { .argv = argv, .fd_in = -1, .fd_out = -1,
-		.fd_err = -1, .pgroup = -1, .inherit_fds = 1 };
+		.fd_err = -1, .pgroup = -1, .inherit_fds = 1, .pdeathsig = SIGTERM };
 	struct box_spawn_error e;
 
 	memset(o, 0, sizeof(*o));

@@ -122,7 +122,8 @@ static int start_stage(struct pipeline *p, int i, int in)
 {
 	struct stage *s = &p->stages[i];
 	struct box_spawn sp = { .argv = s->argv, .fd_in = in, .fd_out = p->out_fd,
-		.fd_err = p->err_fd, .pgroup = p->timeout_ns ? p->pgid : -1, .inherit_fds = 1 };
+		.fd_err = p->err_fd, .pgroup = p->timeout_ns ? p->pgid : -1, .inherit_fds = 1,
+		.pdeathsig = SIGTERM };
 	struct box_spawn_error e = { 0 };
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 

@@ -274,6 +274,10 @@ struct box_spawn {
 	 * box_sig_init), every other one is at default. 1: all at default,
 	 * as GNU env's --default-signal and daemon(7) want it. */
 	int default_signals;
+	/* A signal the command gets when the applet dies, however it dies
+	 * (PR_SET_PDEATHSIG where the kernel has it), so that a wrapper
+	 * killed with SIGKILL leaves nothing running; 0: none. */
+	int pdeathsig;
 	int pgroup;              /* -1 inherit, 0 new group, >0 join group */
 	int setsid;              /* start a new session */
 	/* Runs in the child after the fds are set up and before exec, in the

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -220,6 +221,7 @@ int box_execvp(const char *file, char *const *argv, struct box_spawn_error *e)
 struct box_child_arg {
 	const struct box_spawn *sp;
 	struct box_spawn_error *e;
+	pid_t parent;
 	struct box_exec x;
 };
 
@@ -243,6 +245,12 @@ static int box_child(void *arg)
 	sigset_t none;
 
 	box_sig_defaults(sp->default_signals);
+#ifdef PR_SET_PDEATHSIG
+	/* the parent may have died before the signal was asked for */
+	if (sp->pdeathsig && (prctl(PR_SET_PDEATHSIG, sp->pdeathsig) < 0 ||
+	    getppid() != a->parent))
+		return box_child_fail(e, ESRCH, "outlive its parent");
+#endif
 	if (sp->setsid && setsid() < 0)
 		return box_child_fail(e, errno, "create a session");
 	if (sp->pgroup >= 0 && setpgid(0, sp->pgroup) < 0)
@@ -280,7 +288,7 @@ static int box_child(void *arg)
 
 pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e)
 {
-	struct box_child_arg arg = { .sp = sp, .e = e };
+	struct box_child_arg arg = { .sp = sp, .e = e, .parent = getpid() };
 	sigset_t all, old;
 	pid_t pid;
 	int err;

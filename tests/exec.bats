@@ -189,6 +189,74 @@ setup() {
 	[ "$stderr" = "exitcode: sh exited with status 3" ]
 }
 
+# ---- wrappers and their command -------------------------------------------------
+
+@test "a command killed by a signal: timer dies of the same signal, as GNU timeout does" {
+	py='import subprocess, sys; print(subprocess.call(sys.argv[1:]))'
+	run -0 /usr/bin/python3 -c "$py" timeout 5 sh -c 'kill -USR1 $$'
+	[ "$output" = -10 ]
+	run -0 /usr/bin/python3 -c "$py" timer -t 5 -- sh -c 'kill -USR1 $$'
+	[ "$output" = -10 ]
+	# a timeout is still 124, and a command's own exit status is kept
+	run -124 timer -t 0.1 -- sleep 5
+	run -3 timer -t 5 -- sh -c 'exit 3'
+}
+
+@test "SIGUSR2 sent to timer reaches the command; GNU timeout dies and leaves it running" {
+	timeout 30 sleep 301 &
+	t=$!
+	retry_until 5 pgrep -f 'sleep 301'
+	kill -USR2 "$t"
+	wait "$t" || true
+	pgrep -f 'sleep 301'   # the peer's command outlives it
+	pkill -f 'sleep 301'
+	timer -t 30 -- sh -c 'trap "echo got USR2; exit 7" USR2; sleep 302 & wait' >out &
+	t=$!
+	retry_until 5 pgrep -f 'sleep 302'
+	retry_until 5 grep -qE '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$t/status
+	kill -USR2 "$t"
+	rc=0
+	wait "$t" || rc=$?
+	[ "$rc" -eq 7 ]
+	[ "$(cat out)" = "got USR2" ]
+	pkill -f 'sleep 302' || true
+}
+
+@test "the -s signal sent to timer is passed on to the command, not fatal to timer" {
+	timer -t 30 -s USR1 -- sh -c 'trap "echo got USR1; exit 5" USR1; sleep 303 & wait' >out &
+	t=$!
+	retry_until 5 pgrep -f 'sleep 303'
+	retry_until 5 grep -qE '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$t/status
+	kill -USR1 "$t"
+	rc=0
+	wait "$t" || rc=$?
+	[ "$rc" -eq 5 ]
+	[ "$(cat out)" = "got USR1" ]
+	pkill -f 'sleep 303' || true
+}
+
+@test "kill -9 of timer, exitcode or pipe takes the command with it; GNU timeout leaves it" {
+	timeout 30 sleep 304 &
+	t=$!
+	retry_until 5 pgrep -f 'sleep 304'
+	kill -9 "$t"
+	wait "$t" || true
+	pgrep -f 'sleep 304'   # the peer's command outlives it
+	pkill -f 'sleep 304'
+	for w in timer exitcode pipe; do
+		case $w in
+		timer) exec timer -t 30 -- sleep 305 ;;
+		exitcode) exec exitcode -- sleep 305 ;;
+		pipe) exec pipe "sleep 305" ;;
+		esac >/dev/null 2>&1 &
+		t=$!
+		retry_until 5 pgrep -f 'sleep 305'
+		kill -9 "$t"
+		wait "$t" || true
+		retry_until 5 sh -c '! pgrep -f "sleep 30[5]"'
+	done
+}
+
 # ---- signal names ------------------------------------------------------------------
 
 @test "exitcode 162 is RTMIN, as bash's kill -l names signal 34" {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -86,6 +87,7 @@ struct timer {
 	int stopping;         /* no more runs */
 	int cancelled;        /* stopped because the watched path disappeared */
 	int status;           /* exit code of the last run */
+	int died_of;          /* the signal that killed the last run, unless timed out */
 	int64_t start;        /* -d/-i: monotonic time of run 0 */
 	long long tick;       /* -i: index of the next tick */
 	int64_t next_wall;    /* -c: next fire time, seconds since the epoch */
@@ -124,7 +126,7 @@ static void signal_run(struct timer *tm, int sig)
 static void start_run(struct timer *tm)
 {
 	struct box_spawn sp = { .argv = tm->argv, .fd_in = -1, .fd_out = -1, .fd_err = -1,
-		.inherit_fds = 1,
+		.inherit_fds = 1, .pdeathsig = tm->signal,
 		.pgroup = tm->foreground ? -1 : 0 };
 	struct box_spawn_error e;
 	char msg[256];
@@ -154,6 +156,7 @@ static void finish_run(struct timer *tm, int wstatus)
 	else if (tm->run.timed_out && !tm->preserve)
 		code = EXIT_TIMEDOUT;
 	tm->status = code;
+	tm->died_of = WIFSIGNALED(wstatus) && !tm->run.timed_out ? WTERMSIG(wstatus) : 0;
 	tm->run.pid = 0;
 	if (tm->pending) {
 		tm->pending = 0;
@@ -218,8 +221,8 @@ static void on_watch(void *ctx, int event, const char *name)
 	check_watch(ctx);
 }
 
-/* SIGCHLD reaps; any other signal cancels the schedule and is passed on
- * to the run. */
+/* SIGCHLD reaps; SIGUSR1 and SIGUSR2 are passed on to the run; any other
+ * signal cancels the schedule and is passed on to the run. */
 static void on_signal(void *ctx, int sig)
 {
 	struct timer *tm = ctx;
@@ -227,6 +230,11 @@ static void on_signal(void *ctx, int sig)
 
 	if (sig == SIGCHLD) {
 		reap(tm);
+		return;
+	}
+	if ((sig == SIGUSR1 || sig == SIGUSR2) && sig != tm->signal) {
+		if (tm->run.pid)
+			kill(tm->foreground ? tm->run.pid : -tm->run.pid, sig);
 		return;
 	}
 	snprintf(why, sizeof(why), " by SIG%s", box_signame(sig));
@@ -330,6 +338,21 @@ static void on_wall(void *ctx, int fd, short revents)
 	 * again and the timer armed anew */
 	(void)!read(fd, &n, sizeof(n));
 	tm->wall_armed = -1;
+}
+
+/* Ends timer the way its command ended, as GNU timeout does, so that a
+ * caller's wait sees the signal: without a core file of timer's own. */
+static void die_as(int sig)
+{
+	struct rlimit none = { 0, 0 };
+	sigset_t one;
+
+	fflush(stdout);
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	box_sigset(&one, sig, 0);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -492,7 +515,10 @@ static int timer_main(int argc, char **argv)
 	}
 
 	sigset_t set;
-	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, 0);
+	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, 0);
+	/* the -s signal sent to timer is passed on too, as GNU timeout does */
+	if (tm.signal != SIGKILL && tm.signal != SIGSTOP)
+		sigaddset(&set, tm.signal);
 	box_loop_open_signals(&tm.loop, &set, on_signal, &tm);
 	if (watch_path) {
 		/* PATH leaves its directory, or the directory itself goes */
@@ -503,7 +529,10 @@ static int timer_main(int argc, char **argv)
 		free(dir);
 		check_watch(&tm);
 	}
-	return timer_loop(&tm);
+	int code = timer_loop(&tm);
+	if (tm.died_of && !tm.cancelled)
+		die_as(tm.died_of);
+	return code;
 }
 
 const struct applet applet_timer = {
