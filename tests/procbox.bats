@@ -123,7 +123,7 @@ listed_applets() {
 	want=$(listed_applets)
 	sources=$(ls applets | sed -n 's/\.c$//p; /\./!p' | grep -vx procbox | LC_ALL=C sort -u)
 	pages=$(ls docs | sed -n 's/\.1$//p' | LC_ALL=C sort)
-	suites=$(ls tests | sed -n 's/\.bats$//p' | grep -vx -e procbox -e libbox | LC_ALL=C sort)
+	suites=$(ls tests | sed -n 's/\.bats$//p' | grep -vx -e procbox -e libbox -e exec | LC_ALL=C sort)
 	[ "$sources" = "$want" ] || { echo "applets/: $sources"; false; }
 	[ "$pages" = "$want" ] || { echo "docs/: $pages"; false; }
 	[ "$suites" = "$want" ] || { echo "tests/: $suites"; false; }
