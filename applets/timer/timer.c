@@ -347,7 +347,6 @@ static void die_as(int sig)
 	struct rlimit none = { 0, 0 };
 	sigset_t one;
 
-	fflush(stdout);
 	setrlimit(RLIMIT_CORE, &none);
 	signal(sig, SIG_DFL);
 	box_sigset(&one, sig, 0);
