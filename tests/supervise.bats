@@ -70,6 +70,14 @@ runs_at_least() { [ -e "$D/runs" ] && [ "$(wc -l <"$D/runs")" -ge "$1" ]; }
 no_zombie_children() { ! grep -l "^PPid:[[:space:]]*$DPID$" /proc/[0-9]*/status 2>/dev/null |
 	xargs -r grep -l '^State:.*Z' | grep -q .; }
 
+# ---- the INI reader ---------------------------------------------------------
+
+@test "the INI reader: sections, keys, continuations, comments and errors with their line" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" ini
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 # ---- options and usage ----------------------------------------------------
 
 @test "--help prints the usage and exits 0, through procbox and the link" {

@@ -1027,7 +1027,7 @@ void config_free(struct config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-char *config_search(void)
+static char *config_search(void)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -1053,4 +1053,16 @@ char *config_search(void)
 	}
 	free(dir);
 	return found;
+}
+
+void config_xload(const char *conf, struct config *c, const char *none)
+{
+	struct box_buf err = { 0 };
+	char *path = conf ? box_xstrdup(conf) : config_search();
+
+	if (!path)
+		box_usage("%s", none);
+	if (config_load(path, c, &err) < 0)
+		box_die(2, "%s", err.p);
+	free(path);
 }

@@ -301,14 +301,8 @@ static struct pconf *single_pconf(char **cmd, const char *name)
 static int daemon_from_file(const char *conf, int foreground)
 {
 	struct config cfg;
-	struct box_buf err = { 0 };
-	char *path = conf ? box_xstrdup(conf) : config_search();
 
-	if (!path)
-		box_usage("no configuration file found at the default paths; use -c CONF");
-	if (config_load(path, &cfg, &err) < 0)
-		box_die(2, "%s", err.p);
-	free(path);
+	config_xload(conf, &cfg, "no configuration file found at the default paths; use -c CONF");
 	return supervise_daemon(&cfg, foreground || cfg.nodaemon, 0);
 }
 

@@ -56,8 +56,10 @@ struct config {
 
 int config_load(const char *path, struct config *c, struct box_buf *err);
 void config_free(struct config *c);
-/* The first of supervisord's default locations that exists, or NULL. */
-char *config_search(void);
+/* conf, or the first of supervisord's default locations that exists:
+ * loaded, or the applet dies (usage with the text none when there is no
+ * file, status 2 when it is invalid). */
+void config_xload(const char *conf, struct config *c, const char *none);
 /* A program with supervisord's defaults for every key. */
 struct pconf *pconf_new(void);
 void pconf_free(struct pconf *p);
