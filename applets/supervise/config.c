@@ -984,7 +984,8 @@ int config_load(const char *path, struct config *c, struct box_buf *err)
 	ini_free(&L.ini);
 	if (rc)
 		return -1;
-	qsort(c->procs, c->nprocs, sizeof(*c->procs), proc_order);
+	if (c->nprocs)
+		qsort(c->procs, c->nprocs, sizeof(*c->procs), proc_order);
 	if (!c->logfile)
 		c->logfile = box_xstrdup("supervisord.log");
 	make_absolute(&c->logfile);

@@ -486,7 +486,8 @@ static void diff_config(struct config *nc, struct changes *ch)
 			add_change(ch, g, CHANGE_ADDED);
 	}
 	free(cur);
-	qsort(ch->v, ch->n, sizeof(*ch->v), change_order);
+	if (ch->n)
+		qsort(ch->v, ch->n, sizeof(*ch->v), change_order);
 }
 
 static int reparse(struct client *cl, struct config *nc)
