@@ -70,6 +70,14 @@ runs_at_least() { [ -e "$D/runs" ] && [ "$(wc -l <"$D/runs")" -ge "$1" ]; }
 no_zombie_children() { ! grep -l "^PPid:[[:space:]]*$DPID$" /proc/[0-9]*/status 2>/dev/null |
 	xargs -r grep -l '^State:.*Z' | grep -q .; }
 
+# ---- the INI reader ---------------------------------------------------------
+
+@test "the INI reader: sections, keys, continuations, comments and errors with their line" {
+	run "${PROCBOX_UNIT:-$PROCBOX_TOP/build/unit/libbox_test}" ini
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 # ---- options and usage ----------------------------------------------------
 
 @test "--help prints the usage and exits 0, through procbox and the link" {
@@ -343,7 +351,7 @@ EOF
 	start_daemon
 	retry_until 5 state_is a FATAL
 	run -3 ctl status a
-	[[ "$output" == *"FATAL     can't find command '$D/no-such-program'" ]]
+	[[ "$output" == *"FATAL     unable to execute $D/no-such-program: No such file or directory" ]]
 }
 
 @test "an expected exit with autorestart=unexpected is EXITED and stays down" {
@@ -357,7 +365,7 @@ EOF
 	retry_until 5 state_is a EXITED
 	run -3 ctl status a
 	[[ "$output" =~ ^a\ +EXITED\ +[A-Z][a-z][a-z]\ [0-9]{2}\ [0-9]{2}:[0-9]{2}\ [AP]M$ ]]
-	grep -q "exited: a (exit status 2; expected)" "$D/main.log"
+	grep -q "exited: a (exited with status 2; expected)" "$D/main.log"
 	[ "$(count "$D/main.log" "spawned: 'a'")" -eq 1 ]
 }
 
@@ -370,7 +378,7 @@ exitcodes=0,2
 EOF
 	start_daemon
 	retry_until 5 spawned_at_least 2
-	grep -q "exited: a (exit status 3; not expected)" "$D/main.log"
+	grep -q "exited: a (exited with status 3; not expected)" "$D/main.log"
 }
 
 @test "autorestart=false leaves even a crash EXITED" {
@@ -382,9 +390,9 @@ autorestart=false
 EOF
 	start_daemon
 	retry_until 5 state_is a EXITED
-	grep -q "exited: a (terminated by SIGKILL; not expected)" "$D/main.log"
+	grep -q "exited: a (killed by SIGKILL (Killed); not expected)" "$D/main.log"
 	run -3 ctl status --json a
-	[[ "$output" == *'"state":"EXITED","pid":0,"uptime":0,"exitstatus":null,"signal":"SIGKILL"'* ]]
+	[[ "$output" == *'"state":"EXITED","pid":0,"uptime":0,"exit":null,"signal":"SIGKILL","signum":9'* ]]
 }
 
 @test "a program that was up longer than startsecs is respawned at once" {
@@ -431,7 +439,7 @@ EOF
 	[ "$output" = "a: stopped" ]
 	gone "$pid"
 	grep -q "killing 'a' ($pid) with SIGKILL" "$D/main.log"
-	grep -q "stopped: a (terminated by SIGKILL)" "$D/main.log"
+	grep -q "stopped: a (killed by SIGKILL (Killed))" "$D/main.log"
 }
 
 @test "stopasgroup stops the whole process group, grandchild included" {
@@ -1145,7 +1153,7 @@ EOF
 
 @test "supervise -- CMD with autorestart false exits with the command's status" {
 	run -5 supervise --autorestart false --startsecs 0 -- sh -c 'exit 5'
-	[[ "$output" == *"exited: sh (exit status 5; not expected)"* ]]
+	[[ "$output" == *"exited: sh (exited with status 5; not expected)"* ]]
 	run -127 supervise --startretries 0 -- "$D/no-such-command"
 	[[ "$output" == *"gave up: no-such-command entered FATAL state"* ]]
 }

@@ -1,6 +1,8 @@
-/* supervise: the INI reader and supervisord's configuration dialect
- * (%(...)s expansion, [include], [group:x], numprocs, typed values). */
+/* supervise: supervisord's configuration dialect on top of the INI reader
+ * (ini.c): %(...)s expansion, [include], [group:x], numprocs, and every
+ * section's keys as a table of key -> parser -> field. */
 #include "supervise.h"
+#include "ini.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,151 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- the INI reader --------------------------------------------------- */
-
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '\r')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-		s[--n] = 0;
-	return s;
-}
-
-/* An inline comment starts with ';' or '#' after whitespace. */
-static void cut_comment(char *s)
-{
-	for (char *p = s; *p; p++)
-		if ((*p == ';' || *p == '#') && p > s && (p[-1] == ' ' || p[-1] == '\t')) {
-			*p = 0;
-			return;
-		}
-}
-
-static int ini_error(struct box_buf *err, const char *file, int line, const char *msg,
-	const char *arg)
-{
-	box_buf_printf(err, "%s:%d: %s%s", file, line, msg, arg ? arg : "");
-	return -1;
-}
-
-int ini_parse_buf(struct ini *ini, const char *buf, size_t len, const char *file,
-	struct box_buf *err)
-{
-	struct ini_section *cur = NULL;
-	const char *end = buf + len;
-	int lineno = 0;
-
-	ini->files = box_xrealloc(ini->files, sizeof(char *) * (size_t)(ini->nfiles + 1));
-	file = ini->files[ini->nfiles++] = box_xstrdup(file);
-	while (buf < end) {
-		const char *nl = memchr(buf, '\n', (size_t)(end - buf));
-		size_t n = nl ? (size_t)(nl - buf) : (size_t)(end - buf);
-		char *raw = box_xmalloc(n + 1), *line;
-		memcpy(raw, buf, n);
-		raw[n] = 0;
-		buf += n + (nl != NULL);
-		lineno++;
-		if (memchr(raw, 0, n)) {
-			free(raw);
-			return ini_error(err, file, lineno, "NUL byte in line", NULL);
-		}
-		int indented = raw[0] == ' ' || raw[0] == '\t';
-		line = trim(raw);
-		if (!*line || *line == ';' || *line == '#') {
-			free(raw);
-			continue;
-		}
-		if (indented && cur && cur->nkv) {
-			struct ini_kv *kv = &cur->kv[cur->nkv - 1];
-			cut_comment(line);
-			line = trim(line);
-			char *v = box_xasprintf("%s%s%s", kv->value, *kv->value ? "\n" : "", line);
-			free(kv->value);
-			kv->value = v;
-			free(raw);
-			continue;
-		}
-		if (*line == '[') {
-			cut_comment(line);
-			line = trim(line);
-			size_t l = strlen(line);
-			if (l < 3 || line[l - 1] != ']') {
-				free(raw);
-				return ini_error(err, file, lineno, "malformed section header", NULL);
-			}
-			line[l - 1] = 0;
-			char *name = trim(line + 1);
-			for (int i = 0; i < ini->nsec; i++)
-				if (!strcmp(ini->sec[i].name, name)) {
-					ini_error(err, file, lineno, "duplicate section ", "");
-					box_buf_printf(err, "[%s] (first at %s:%d)", name,
-						ini->sec[i].file, ini->sec[i].line);
-					free(raw);
-					return -1;
-				}
-			ini->sec = box_xrealloc(ini->sec, sizeof(*ini->sec) * (size_t)(ini->nsec + 1));
-			cur = &ini->sec[ini->nsec++];
-			memset(cur, 0, sizeof(*cur));
-			cur->name = box_xstrdup(name);
-			cur->file = file;
-			cur->line = lineno;
-			free(raw);
-			continue;
-		}
-		size_t sep = strcspn(line, "=:");
-		int has_sep = line[sep] != 0;
-		line[sep] = 0;
-		char *key = trim(line), *value = line + sep + (has_sep ? 1 : 0);
-		if (!has_sep || !*key) {
-			free(raw);
-			return ini_error(err, file, lineno, "expected 'key = value'", NULL);
-		}
-		if (!cur) {
-			free(raw);
-			return ini_error(err, file, lineno, "key outside of a section", NULL);
-		}
-		cut_comment(value);
-		value = trim(value);
-		for (char *k = key; *k; k++)
-			*k = (char)tolower((unsigned char)*k);
-		cur->kv = box_xrealloc(cur->kv, sizeof(*cur->kv) * (size_t)(cur->nkv + 1));
-		cur->kv[cur->nkv].key = box_xstrdup(key);
-		cur->kv[cur->nkv].value = box_xstrdup(value);
-		cur->kv[cur->nkv].line = lineno;
-		cur->nkv++;
-		free(raw);
-	}
-	return 0;
-}
-
-void ini_free(struct ini *ini)
-{
-	for (int i = 0; i < ini->nsec; i++) {
-		for (int k = 0; k < ini->sec[i].nkv; k++) {
-			free(ini->sec[i].kv[k].key);
-			free(ini->sec[i].kv[k].value);
-		}
-		free(ini->sec[i].kv);
-		free(ini->sec[i].name);
-	}
-	for (int i = 0; i < ini->nfiles; i++)
-		free(ini->files[i]);
-	free(ini->sec);
-	free(ini->files);
-	memset(ini, 0, sizeof(*ini));
-}
-
-/* The last value of key in the section (later lines win). */
-static struct ini_kv *ini_get(const struct ini_section *s, const char *key)
-{
-	for (int i = s->nkv - 1; i >= 0; i--)
-		if (!strcmp(s->kv[i].key, key))
-			return &s->kv[i];
-	return NULL;
-}
-
 /* ---- %(name)s expansion ------------------------------------------------ */
 
 struct expand_ctx {
@@ -165,31 +22,43 @@ struct expand_ctx {
 	int process_num, numprocs;   /* -1: not available */
 };
 
+static const char *host_node_name(void)
+{
+	static char host[256];
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = 0;
+	return host;
+}
+
 static const char *expand_lookup(const struct expand_ctx *x, const char *name,
 	char *num, size_t numsz, int *is_num)
 {
-	static char host[256];
+	const struct {
+		const char *name, *text;
+		int number;            /* -1: not available */
+	} names[] = {
+		{ "here", x->here, -1 },
+		{ "program_name", x->program_name, -1 },
+		{ "group_name", x->group_name, -1 },
+		{ "process_num", NULL, x->process_num },
+		{ "numprocs", NULL, x->numprocs },
+	};
+
 	*is_num = 0;
 	if (!strncmp(name, "ENV_", 4))
 		return getenv(name + 4);
-	if (!strcmp(name, "here"))
-		return x->here;
-	if (!strcmp(name, "host_node_name")) {
-		if (gethostname(host, sizeof(host) - 1) < 0)
-			host[0] = 0;
-		return host;
+	if (!strcmp(name, "host_node_name"))
+		return host_node_name();
+	for (size_t i = 0; i < BOX_ARRAY_LEN(names); i++) {
+		if (strcmp(names[i].name, name))
+			continue;
+		if (names[i].text || names[i].number < 0)
+			return names[i].text;
+		snprintf(num, numsz, "%d", names[i].number);
+		*is_num = 1;
+		return num;
 	}
-	if (!strcmp(name, "program_name"))
-		return x->program_name;
-	if (!strcmp(name, "group_name"))
-		return x->group_name;
-	int v = !strcmp(name, "process_num") ? x->process_num :
-		!strcmp(name, "numprocs") ? x->numprocs : -1;
-	if (v < 0)
-		return NULL;
-	snprintf(num, numsz, "%d", v);
-	*is_num = 1;
-	return num;
+	return NULL;
 }
 
 /* Python's "%(name)[flags][width][.prec]conv" for conv s, d, i, r. */
@@ -256,11 +125,14 @@ static int expand(const struct expand_ctx *x, const char *s, struct box_buf *out
 
 /* ---- typed values ------------------------------------------------------ */
 
-int parse_bool(const char *s, int *out)
+
+/* ---- typed values ------------------------------------------------------ */
+
+static int parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = { "true", "yes", "on", "1" };
 	static const char *const no[] = { "false", "no", "off", "0" };
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < BOX_ARRAY_LEN(yes); i++) {
 		if (!strcasecmp(s, yes[i]))
 			return *out = 1, 0;
 		if (!strcasecmp(s, no[i]))
@@ -269,28 +141,39 @@ int parse_bool(const char *s, int *out)
 	return -1;
 }
 
+int parse_autorestart(const char *s, int *out)
+{
+	int b;
+	if (!strcasecmp(s, "unexpected"))
+		*out = AR_UNEXPECTED;
+	else if (parse_bool(s, &b) == 0)
+		*out = b ? AR_TRUE : AR_FALSE;
+	else
+		return -1;
+	return 0;
+}
+
+/* "1024", "10KB", "50MB", "1GB" */
 static int parse_size(const char *s, long long *out)
 {
+	static const struct { const char *suffix; long long mult; } units[] = {
+		{ "", 1 }, { "KB", 1024 }, { "MB", 1024 * 1024 }, { "GB", 1024 * 1024 * 1024 },
+	};
 	char *end;
-	long long mult = 1;
 	errno = 0;
 	if (!isdigit((unsigned char)*s))
 		return -1;
 	long long v = strtoll(s, &end, 10);
 	if (errno)
 		return -1;
-	if (!strcasecmp(end, "KB"))
-		mult = 1024;
-	else if (!strcasecmp(end, "MB"))
-		mult = 1024 * 1024;
-	else if (!strcasecmp(end, "GB"))
-		mult = 1024 * 1024 * 1024;
-	else if (*end)
-		return -1;
-	if (v > LLONG_MAX / mult)
-		return -1;
-	*out = v * mult;
-	return 0;
+	for (size_t i = 0; i < BOX_ARRAY_LEN(units); i++)
+		if (!strcasecmp(end, units[i].suffix)) {
+			if (v > LLONG_MAX / units[i].mult)
+				return -1;
+			*out = v * units[i].mult;
+			return 0;
+		}
+	return -1;
 }
 
 static int parse_exitcodes(const char *s, unsigned char map[32])
@@ -300,7 +183,7 @@ static int parse_exitcodes(const char *s, unsigned char map[32])
 	memset(map, 0, 32);
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		long long c;
-		if (box_parse_ll(trim(t), 0, 255, &c)) {
+		if (box_parse_ll(ini_trim(t), 0, 255, &c)) {
 			free(copy);
 			return -1;
 		}
@@ -311,19 +194,43 @@ static int parse_exitcodes(const char *s, unsigned char map[32])
 	return n ? 0 : -1;
 }
 
+/* One value of environment=: "v", 'v' (as written) or v (trimmed). NULL
+ * when a quote is not closed or something follows it. */
+static const char *env_value(const char *s, struct box_buf *kv)
+{
+	if (*s != '"' && *s != '\'') {
+		const char *e = s + strcspn(s, ","), *t = e;
+		while (t > s && isspace((unsigned char)t[-1]))
+			t--;
+		box_buf_add(kv, s, (size_t)(t - s));
+		return e;
+	}
+	char q = *s++;
+	while (*s && *s != q) {
+		if (*s == '\\' && q == '"' && s[1])
+			s++;
+		box_buf_addc(kv, *s++);
+	}
+	if (*s != q)
+		return NULL;
+	s++;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return *s && *s != ',' ? NULL : s;
+}
+
 /* environment=K="v",K2='v2',K3=v3 */
-static int parse_env(const char *s, char ***env, int *nenv)
+static int parse_env(const char *s, struct env_list *env)
 {
 	while (*s) {
 		while (isspace((unsigned char)*s) || *s == ',')
 			s++;
 		if (!*s)
 			break;
-		const char *eq = strchr(s, '=');
+		const char *eq = strchr(s, '='), *k = s;
 		if (!eq || eq == s)
 			return -1;
 		struct box_buf kv = { 0 };
-		const char *k = s;
 		while (k < eq && !isspace((unsigned char)*k))
 			k++;
 		box_buf_add(&kv, s, (size_t)(k - s));
@@ -331,48 +238,30 @@ static int parse_env(const char *s, char ***env, int *nenv)
 		s = eq + 1;
 		while (*s == ' ' || *s == '\t')
 			s++;
-		if (*s == '"' || *s == '\'') {
-			char q = *s++;
-			while (*s && *s != q) {
-				if (*s == '\\' && q == '"' && s[1])
-					s++;
-				box_buf_addc(&kv, *s++);
-			}
-			if (*s != q) {
-				box_buf_free(&kv);
-				return -1;
-			}
-			s++;
-			while (*s == ' ' || *s == '\t')
-				s++;
-			if (*s && *s != ',') {
-				box_buf_free(&kv);
-				return -1;
-			}
-		} else {
-			const char *e = s + strcspn(s, ",");
-			const char *t = e;
-			while (t > s && isspace((unsigned char)t[-1]))
-				t--;
-			box_buf_add(&kv, s, (size_t)(t - s));
-			s = e;
+		if (!(s = env_value(s, &kv))) {
+			box_buf_free(&kv);
+			return -1;
 		}
-		*env = box_xrealloc(*env, sizeof(char *) * (size_t)(*nenv + 2));
-		(*env)[(*nenv)++] = kv.p;
-		(*env)[*nenv] = NULL;
+		*BOX_PUSH(env->v, env->n, env->cap) = kv.p;
 	}
 	return 0;
 }
 
-/* ---- sections ----------------------------------------------------------- */
+static void env_free(struct env_list *env)
+{
+	for (size_t i = 0; i < env->n; i++)
+		free(env->v[i]);
+	free(env->v);
+	memset(env, 0, sizeof(*env));
+}
+
+/* ---- the loader ---------------------------------------------------------- */
 
 struct loader {
 	struct ini ini;
 	struct config *c;
 	struct box_buf *err;
-	const char *sv_env;     /* [supervisord] environment */
-	int sv_env_line;
-	const char *sv_env_file;
+	const char *sv_env;     /* [supervisord] environment, unexpanded */
 };
 
 static int bad(struct loader *L, const char *file, int line, const char *key,
@@ -381,73 +270,6 @@ static int bad(struct loader *L, const char *file, int line, const char *key,
 	box_buf_printf(L->err, "%s:%d: invalid value '%s' for %s: %s", file, line,
 		value, key, why);
 	return -1;
-}
-
-static char *dir_of(const char *file)
-{
-	char *d = box_xstrdup(file), *slash = strrchr(d, '/');
-	if (!slash)
-		return free(d), box_xstrdup(".");
-	if (slash == d)
-		slash[1] = 0;
-	else
-		*slash = 0;
-	return d;
-}
-
-static int load_file(struct loader *L, const char *path, int depth);
-
-static int do_include(struct loader *L, const struct ini_section *s, int depth)
-{
-	struct ini_kv *kv = ini_get(s, "files");
-	if (!kv) {
-		box_buf_printf(L->err, "%s:%d: [include] section must define a 'files' key",
-			s->file, s->line);
-		return -1;
-	}
-	char *here = dir_of(s->file), *copy = box_xstrdup(kv->value), *save = NULL;
-	int rc = 0;
-	for (char *pat = strtok_r(copy, " \t\n", &save); pat && !rc;
-	     pat = strtok_r(NULL, " \t\n", &save)) {
-		char *full = pat[0] == '/' ? box_xstrdup(pat) : box_xasprintf("%s/%s", here, pat);
-		glob_t g;
-		int gr = glob(full, 0, NULL, &g);
-		if (gr == GLOB_NOMATCH)
-			box_warn("%s:%d: no file matches via include \"%s\"", s->file, kv->line, full);
-		for (size_t i = 0; gr == 0 && i < g.gl_pathc && !rc; i++)
-			rc = load_file(L, g.gl_pathv[i], depth + 1);
-		if (gr == 0)
-			globfree(&g);
-		free(full);
-	}
-	free(copy);
-	free(here);
-	return rc;
-}
-
-static int load_file(struct loader *L, const char *path, int depth)
-{
-	struct box_buf b = { 0 };
-	if (depth > 10) {
-		box_buf_printf(L->err, "%s: includes nested too deeply", path);
-		return -1;
-	}
-	if (box_read_file(path, &b) < 0) {
-		box_buf_printf(L->err, "unable to read %s: %s", path, strerror(errno));
-		box_buf_free(&b);
-		return -1;
-	}
-	int first = L->ini.nsec;
-	int rc = ini_parse_buf(&L->ini, b.p, b.len, path, L->err);
-	box_buf_free(&b);
-	for (int i = first; rc == 0 && i < L->ini.nsec; i++) {
-		if (!strcmp(L->ini.sec[i].name, "include")) {
-			/* renamed so an included file may have its own [include] */
-			L->ini.sec[i].name[0] = '\001';
-			rc = do_include(L, &L->ini.sec[i], depth);
-		}
-	}
-	return rc;
 }
 
 static void warn_key(const struct ini_section *s, const struct ini_kv *kv, const char *what)
@@ -468,133 +290,411 @@ static int expand_kv(struct loader *L, const struct ini_section *s, const struct
 	return 0;
 }
 
-static int octal(const char *s, int *out)
+/* ---- keys: a table per section of key -> parser -> field ------------------ */
+
+/* One key's value, expanded, where it was written. */
+struct value {
+	struct loader *L;
+	const char *text;
+	const struct ini_section *s;
+	const struct ini_kv *kv;
+	int warn;               /* warnings wanted (the first process only) */
+};
+
+struct key;
+/* Stores v into field: NULL, or why the value is invalid. */
+typedef const char *key_parser(const struct key *k, const struct value *v, void *field);
+
+/* The bounds of a number, or for p_warn_only the warning. */
+enum limit { L_NONE, L_BACKUPS, L_MINFDS, L_PRIORITY, L_RETRIES, L_NOFILE, L_READY_FD,
+	L_NOT_IMPLEMENTED, L_PEERCRED };
+static const struct {
+	int min, max;
+	const char *why;        /* what a bad value is not, or the warning */
+} limits[] = {
+	[L_BACKUPS] = { 0, 1000, "not a number 0-1000" },
+	[L_MINFDS] = { 1, 1 << 20, "not a number" },
+	[L_PRIORITY] = { -999999, 999999, "not an integer" },
+	[L_RETRIES] = { -1, 1000000, "not an integer >= -1" },
+	[L_NOFILE] = { 1, 1 << 30, "not a positive number" },
+	[L_READY_FD] = { 3, 1023, "not a file descriptor 3-1023" },
+	[L_NOT_IMPLEMENTED] = { 0, 0, "not implemented:" },
+	[L_PEERCRED] = { 0, 0, "not implemented (access is checked by peer credentials):" },
+};
+
+/* The parsers below, by name, so a key's row stays small. */
+enum parser { P_STRING, P_INT, P_LLONG, P_BOOL, P_SIZE, P_DURATION, P_SECONDS, P_MODE, P_SIGNAL, P_USER, P_ENV, P_SV_ENV, P_EXITCODES, P_AUTORESTART, P_LOGFILE, P_IGNORE, P_WARN_ONLY };
+
+struct key {
+	const char *name;
+	unsigned char parse;    /* enum parser */
+	unsigned char limit;    /* enum limit */
+	unsigned short field;   /* offset in the section's struct */
+};
+
+static const char *p_string(const struct key *k, const struct value *v, void *field)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 8);
-	if (!*s || *end || errno || v < 0 || v > 07777)
-		return -1;
-	*out = (int)v;
-	return 0;
+	char **s = field;
+	(void)k;
+	free(*s);
+	*s = box_xstrdup(v->text);
+	return NULL;
+}
+
+static const char *p_int(const struct key *k, const struct value *v, void *field)
+{
+	long long n;
+	if (box_parse_ll(v->text, limits[k->limit].min, limits[k->limit].max, &n))
+		return limits[k->limit].why;
+	*(int *)field = (int)n;
+	return NULL;
+}
+
+static const char *p_llong(const struct key *k, const struct value *v, void *field)
+{
+	return box_parse_ll(v->text, limits[k->limit].min, limits[k->limit].max, field) ?
+		limits[k->limit].why : NULL;
+}
+
+static const char *p_bool(const struct key *k, const struct value *v, void *field)
+{
+	(void)k;
+	return parse_bool(v->text, field) ? "not a boolean" : NULL;
+}
+
+static const char *p_size(const struct key *k, const struct value *v, void *field)
+{
+	(void)k;
+	return parse_size(v->text, field) ? "not a byte size" : NULL;
+}
+
+static const char *p_duration(const struct key *k, const struct value *v, void *field)
+{
+	(void)k;
+	return box_parse_duration(v->text, field) ? "not a duration" : NULL;
+}
+
+/* A duration rounded up to whole seconds (an rlimit). */
+static const char *p_seconds(const struct key *k, const struct value *v, void *field)
+{
+	int64_t ns;
+	(void)k;
+	if (box_parse_duration(v->text, &ns))
+		return "not a duration";
+	*(long long *)field = (ns + BOX_NSEC - 1) / BOX_NSEC;
+	return NULL;
+}
+
+static const char *p_mode(const struct key *k, const struct value *v, void *field)
+{
+	mode_t m;
+	(void)k;
+	if (box_parse_mode(v->text, &m))
+		return "not an octal mode";
+	*(int *)field = (int)m;
+	return NULL;
+}
+
+static const char *p_signal(const struct key *k, const struct value *v, void *field)
+{
+	(void)k;
+	return (*(int *)field = box_signum(v->text)) < 0 ? "unknown signal" : NULL;
+}
+
+/* USER[:GROUP], checked now, looked up again when used */
+static const char *p_user(const struct key *k, const struct value *v, void *field)
+{
+	struct box_user u;
+	const char *why;
+	if (box_lookup_user(v->text, &u, &why) < 0)
+		return why;
+	box_user_free(&u);
+	return p_string(k, v, field);
+}
+
+static const char *p_env(const struct key *k, const struct value *v, void *field)
+{
+	(void)k;
+	return parse_env(v->text, field) ? "expected KEY=\"value\",..." : NULL;
+}
+
+/* [supervisord] environment=: checked here, applied to every program */
+static const char *p_sv_env(const struct key *k, const struct value *v, void *field)
+{
+	struct env_list env = { 0 };
+	const char *why = p_env(k, v, &env);
+	(void)field;
+	env_free(&env);
+	v->L->sv_env = v->kv->value;
+	return why;
+}
+
+static const char *p_exitcodes(const struct key *k, const struct value *v, void *field)
+{
+	(void)k;
+	return parse_exitcodes(v->text, field) ? "expected a list of codes 0-255" : NULL;
+}
+
+static const char *p_autorestart(const struct key *k, const struct value *v, void *field)
+{
+	(void)k;
+	return parse_autorestart(v->text, field) ? "expected true, false or unexpected" : NULL;
+}
+
+/* stdout_logfile=PATH, AUTO (in childlogdir), NONE or syslog (no log) */
+static const char *p_logfile(const struct key *k, const struct value *v, void *field)
+{
+	struct stream_conf *sc = field;
+	int syslog = !strcasecmp(v->text, "syslog");
+	(void)k;
+	free(sc->logfile);
+	sc->logfile = NULL;
+	sc->kind = syslog || !strcmp(v->text, "NONE") ? LOG_NONE : LOG_FILE;
+	if (syslog && v->warn)
+		warn_key(v->s, v->kv, "syslog is not implemented for");
+	if (sc->kind == LOG_FILE && strcmp(v->text, "AUTO"))
+		sc->logfile = box_xstrdup(v->text);
+	return NULL;
+}
+
+static const char *p_ignore(const struct key *k, const struct value *v, void *field)
+{
+	(void)k, (void)v, (void)field;
+	return NULL;
+}
+
+static const char *p_warn_only(const struct key *k, const struct value *v, void *field)
+{
+	(void)field;
+	if (v->warn)
+		warn_key(v->s, v->kv, limits[k->limit].why);
+	return NULL;
+}
+
+static key_parser *const parsers[] = {
+	[P_STRING] = p_string,
+	[P_INT] = p_int,
+	[P_LLONG] = p_llong,
+	[P_BOOL] = p_bool,
+	[P_SIZE] = p_size,
+	[P_DURATION] = p_duration,
+	[P_SECONDS] = p_seconds,
+	[P_MODE] = p_mode,
+	[P_SIGNAL] = p_signal,
+	[P_USER] = p_user,
+	[P_ENV] = p_env,
+	[P_SV_ENV] = p_sv_env,
+	[P_EXITCODES] = p_exitcodes,
+	[P_AUTORESTART] = p_autorestart,
+	[P_LOGFILE] = p_logfile,
+	[P_IGNORE] = p_ignore,
+	[P_WARN_ONLY] = p_warn_only,
+};
+
+#define NOT_IMPLEMENTED(name) { name, P_WARN_ONLY, L_NOT_IMPLEMENTED, 0 }
+#define IGNORED(name) { name, P_IGNORE, L_NONE, 0 }
+#define SV(f) offsetof(struct config, f)
+#define PC(f) offsetof(struct pconf, f)
+
+static const struct key supervisord_keys[] = {
+	{ "logfile", P_STRING, L_NONE, SV(logfile) },
+	{ "pidfile", P_STRING, L_NONE, SV(pidfile) },
+	{ "childlogdir", P_STRING, L_NONE, SV(childlogdir) },
+	{ "directory", P_STRING, L_NONE, SV(directory) },
+	{ "logfile_maxbytes", P_SIZE, L_NONE, SV(log_maxbytes) },
+	{ "logfile_backups", P_INT, L_BACKUPS, SV(log_backups) },
+	{ "nodaemon", P_BOOL, L_NONE, SV(nodaemon) },
+	{ "umask", P_MODE, L_NONE, SV(umask) },
+	{ "minfds", P_INT, L_MINFDS, SV(minfds) },
+	{ "environment", P_SV_ENV, L_NONE, 0 },
+	IGNORED("loglevel"), IGNORED("identifier"), IGNORED("minprocs"),
+	IGNORED("nocleanup"), IGNORED("strip_ansi"), IGNORED("silent"),
+	NOT_IMPLEMENTED("user"),
+	{ 0 },
+};
+
+static const struct key unix_http_keys[] = {
+	{ "file", P_STRING, L_NONE, SV(sock) },
+	{ "chmod", P_MODE, L_NONE, SV(sock_mode) },
+	{ "chown", P_USER, L_NONE, SV(sock_owner) },
+	{ "username", P_WARN_ONLY, L_PEERCRED, 0 },
+	{ "password", P_WARN_ONLY, L_PEERCRED, 0 },
+	{ 0 },
+};
+
+#define STREAM_KEYS(prefix, i) \
+	{ prefix "logfile", P_LOGFILE, L_NONE, PC(out[i]) }, \
+	{ prefix "logfile_maxbytes", P_SIZE, L_NONE, PC(out[i].maxbytes) }, \
+	{ prefix "logfile_backups", P_INT, L_BACKUPS, PC(out[i].backups) }, \
+	NOT_IMPLEMENTED(prefix "capture_maxbytes"), NOT_IMPLEMENTED(prefix "events_enabled"), \
+	NOT_IMPLEMENTED(prefix "syslog")
+
+static const struct key program_keys[] = {
+	{ "command", P_STRING, L_NONE, PC(command) },
+	{ "priority", P_INT, L_PRIORITY, PC(priority) },
+	{ "autostart", P_BOOL, L_NONE, PC(autostart) },
+	{ "autorestart", P_AUTORESTART, L_NONE, PC(autorestart) },
+	{ "exitcodes", P_EXITCODES, L_NONE, PC(exitcodes) },
+	{ "startsecs", P_DURATION, L_NONE, PC(startsecs) },
+	{ "startretries", P_INT, L_RETRIES, PC(startretries) },
+	{ "stopsignal", P_SIGNAL, L_NONE, PC(stopsignal) },
+	{ "stopwaitsecs", P_DURATION, L_NONE, PC(stopwaitsecs) },
+	{ "backoff_max", P_DURATION, L_NONE, PC(backoff_max) },
+	{ "stopasgroup", P_BOOL, L_NONE, PC(stopasgroup) },
+	{ "killasgroup", P_BOOL, L_NONE, PC(killasgroup) },
+	{ "user", P_USER, L_NONE, PC(user) },
+	{ "directory", P_STRING, L_NONE, PC(directory) },
+	{ "umask", P_MODE, L_NONE, PC(umask) },
+	{ "environment", P_ENV, L_NONE, PC(env) },
+	{ "redirect_stderr", P_BOOL, L_NONE, PC(redirect_stderr) },
+	STREAM_KEYS("stdout_", 0),
+	STREAM_KEYS("stderr_", 1),
+	{ "memory_max", P_SIZE, L_NONE, PC(memory_max) },
+	{ "cpu_max", P_SECONDS, L_NONE, PC(cpu_max) },
+	{ "nofile_max", P_LLONG, L_NOFILE, PC(nofile_max) },
+	{ "ready_fd", P_INT, L_READY_FD, PC(ready_fd) },
+	/* read before the other keys (section_program, program_proc) */
+	IGNORED("process_name"), IGNORED("numprocs"), IGNORED("numprocs_start"),
+	IGNORED("serverurl"),
+	{ 0 },
+};
+
+/* Expands and stores every key of s into the struct at base; unknown keys
+ * are warned about when warn is set. fp, if any, collects "key=value". */
+static int load_keys(struct loader *L, const struct ini_section *s, const struct key *keys,
+	void *base, const struct expand_ctx *x, struct box_buf *fp, int warn)
+{
+	struct box_buf text = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < s->nkv && !rc; i++) {
+		const struct ini_kv *kv = &s->kv[i];
+		if ((rc = expand_kv(L, s, kv, x, &text)))
+			break;
+		if (fp)
+			box_buf_printf(fp, "%s=%s\n", kv->key, text.p);
+		const struct key *k = keys;
+		while (k->name && strcmp(k->name, kv->key))
+			k++;
+		if (!k->name) {
+			if (warn)
+				warn_key(s, kv, "unknown key");
+			continue;
+		}
+		struct value v = { L, text.p, s, kv, warn };
+		const char *why = parsers[k->parse](k, &v, (char *)base + k->field);
+		if (why)
+			rc = bad(L, s->file, kv->line, kv->key, text.p, why);
+	}
+	box_buf_free(&text);
+	return rc;
+}
+
+/* ---- sections ------------------------------------------------------------- */
+
+static int load_file(struct loader *L, const char *path, int depth);
+
+/* A section's own expansions: %(here)s and %(ENV_X)s. */
+static int load_plain(struct loader *L, const struct ini_section *s, const struct key *keys,
+	void *base)
+{
+	char *here = box_xdirname(s->file);
+	struct expand_ctx x = { "", "", here, -1, -1 };
+	int rc = load_keys(L, s, keys, base, &x, NULL, 1);
+	free(here);
+	return rc;
 }
 
 static int section_supervisord(struct loader *L, const struct ini_section *s)
 {
-	struct config *c = L->c;
-	char *here = dir_of(s->file);
-	struct expand_ctx x = { "", "", here, -1, -1 };
-	struct box_buf v = { 0 };
-	int rc = 0;
-
-	for (int i = 0; i < s->nkv && !rc; i++) {
-		const struct ini_kv *kv = &s->kv[i];
-		const char *k = kv->key;
-		if ((rc = expand_kv(L, s, kv, &x, &v)))
-			break;
-		long long n;
-		if (!strcmp(k, "logfile"))
-			free(c->logfile), c->logfile = box_xstrdup(v.p);
-		else if (!strcmp(k, "pidfile"))
-			free(c->pidfile), c->pidfile = box_xstrdup(v.p);
-		else if (!strcmp(k, "childlogdir"))
-			free(c->childlogdir), c->childlogdir = box_xstrdup(v.p);
-		else if (!strcmp(k, "directory"))
-			free(c->directory), c->directory = box_xstrdup(v.p);
-		else if (!strcmp(k, "logfile_maxbytes")) {
-			if (parse_size(v.p, &c->log_maxbytes))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a byte size");
-		} else if (!strcmp(k, "logfile_backups")) {
-			if (box_parse_ll(v.p, 0, 1000, &n))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a number 0-1000");
-			c->log_backups = (int)n;
-		} else if (!strcmp(k, "nodaemon")) {
-			if (parse_bool(v.p, &c->nodaemon))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a boolean");
-		} else if (!strcmp(k, "umask")) {
-			if (octal(v.p, &c->umask))
-				rc = bad(L, s->file, kv->line, k, v.p, "not an octal mode");
-		} else if (!strcmp(k, "minfds")) {
-			if (box_parse_ll(v.p, 1, 1 << 20, &n))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a number");
-			c->minfds = (int)n;
-		} else if (!strcmp(k, "environment")) {
-			char **e = NULL;
-			int ne = 0;
-			if (parse_env(v.p, &e, &ne))
-				rc = bad(L, s->file, kv->line, k, v.p, "expected KEY=\"value\",...");
-			for (int j = 0; j < ne; j++)
-				free(e[j]);
-			free(e);
-			L->sv_env = kv->value;
-			L->sv_env_line = kv->line;
-			L->sv_env_file = s->file;
-		} else if (!strcmp(k, "loglevel") || !strcmp(k, "identifier") ||
-			   !strcmp(k, "minprocs") || !strcmp(k, "nocleanup") ||
-			   !strcmp(k, "strip_ansi") || !strcmp(k, "silent")) {
-			continue;
-		} else if (!strcmp(k, "user")) {
-			warn_key(s, kv, "not implemented:");
-		} else
-			warn_key(s, kv, "unknown key");
-	}
-	box_buf_free(&v);
-	free(here);
-	return rc;
+	return load_plain(L, s, supervisord_keys, L->c);
 }
 
 static int section_unix_http(struct loader *L, const struct ini_section *s)
 {
-	struct config *c = L->c;
-	char *here = dir_of(s->file);
-	struct expand_ctx x = { "", "", here, -1, -1 };
-	struct box_buf v = { 0 };
-	int rc = 0;
-
-	for (int i = 0; i < s->nkv && !rc; i++) {
-		const struct ini_kv *kv = &s->kv[i];
-		if ((rc = expand_kv(L, s, kv, &x, &v)))
-			break;
-		if (!strcmp(kv->key, "file"))
-			free(c->sock), c->sock = box_xstrdup(v.p);
-		else if (!strcmp(kv->key, "chmod")) {
-			if (octal(v.p, &c->sock_mode))
-				rc = bad(L, s->file, kv->line, kv->key, v.p, "not an octal mode");
-		} else if (!strcmp(kv->key, "chown")) {
-			struct box_user u;
-			const char *why;
-			if (box_lookup_user(v.p, &u, &why) < 0)
-				rc = bad(L, s->file, kv->line, kv->key, v.p, why);
-			else {
-				box_user_free(&u);
-				free(c->sock_owner);
-				c->sock_owner = box_xstrdup(v.p);
-			}
-		} else if (!strcmp(kv->key, "username") || !strcmp(kv->key, "password"))
-			warn_key(s, kv, "not implemented (access is checked by peer credentials):");
-		else
-			warn_key(s, kv, "unknown key");
-	}
-	box_buf_free(&v);
-	free(here);
-	return rc;
+	return load_plain(L, s, unix_http_keys, L->c);
 }
 
 static int section_supervisorctl(struct loader *L, const struct ini_section *s)
 {
 	struct ini_kv *kv = ini_get(s, "serverurl");
-	if (kv) {
-		char *here = dir_of(s->file);
-		struct expand_ctx x = { "", "", here, -1, -1 };
-		struct box_buf v = { 0 };
-		int rc = expand_kv(L, s, kv, &x, &v);
-		free(here);
-		if (rc)
-			return box_buf_free(&v), -1;
-		free(L->c->serverurl);
-		L->c->serverurl = v.p;
-	}
+	if (!kv)
+		return 0;
+	char *here = box_xdirname(s->file);
+	struct expand_ctx x = { "", "", here, -1, -1 };
+	struct box_buf v = { 0 };
+	int rc = expand_kv(L, s, kv, &x, &v);
+	free(here);
+	if (rc)
+		return box_buf_free(&v), -1;
+	free(L->c->serverurl);
+	L->c->serverurl = v.p;
 	return 0;
+}
+
+static int section_not_implemented(struct loader *L, const struct ini_section *s)
+{
+	(void)L;
+	box_warn("%s:%d: [%s] is not implemented; ignored", s->file, s->line, s->name);
+	return 0;
+}
+
+/* [include] files=GLOB...: relative to the including file */
+static int do_include(struct loader *L, const struct ini_section *s, int depth)
+{
+	struct ini_kv *kv = ini_get(s, "files");
+	if (!kv) {
+		box_buf_printf(L->err, "%s:%d: [include] section must define a 'files' key",
+			s->file, s->line);
+		return -1;
+	}
+	char *here = box_xdirname(s->file), *copy = box_xstrdup(kv->value), *save = NULL;
+	int rc = 0;
+	for (char *pat = strtok_r(copy, " \t\n", &save); pat && !rc;
+	     pat = strtok_r(NULL, " \t\n", &save)) {
+		char *full = pat[0] == '/' ? box_xstrdup(pat) : box_xpath_join(here, pat);
+		glob_t g;
+		int gr = glob(full, 0, NULL, &g);
+		if (gr == GLOB_NOMATCH)
+			box_warn("%s:%d: no file matches via include \"%s\"", s->file, kv->line, full);
+		for (size_t i = 0; gr == 0 && i < g.gl_pathc && !rc; i++)
+			rc = load_file(L, g.gl_pathv[i], depth + 1);
+		if (gr == 0)
+			globfree(&g);
+		free(full);
+	}
+	free(copy);
+	free(here);
+	return rc;
+}
+
+/* An [include] already followed is renamed to a name no header can give
+ * (names are trimmed), so an included file may have its own [include]. */
+#define INCLUDE_DONE " include"
+
+static int load_file(struct loader *L, const char *path, int depth)
+{
+	struct box_buf b = { 0 };
+	if (depth > 10) {
+		box_buf_printf(L->err, "%s: includes nested too deeply", path);
+		return -1;
+	}
+	if (box_read_file(path, &b) < 0) {
+		box_buf_printf(L->err, "unable to read %s: %s", path, strerror(errno));
+		box_buf_free(&b);
+		return -1;
+	}
+	size_t first = L->ini.nsec;
+	int rc = ini_parse_buf(&L->ini, b.p, b.len, path, L->err);
+	box_buf_free(&b);
+	for (size_t i = first; rc == 0 && i < L->ini.nsec; i++) {
+		if (!strcmp(L->ini.sec[i].name, "include")) {
+			free(L->ini.sec[i].name);
+			L->ini.sec[i].name = box_xstrdup(INCLUDE_DONE);
+			rc = do_include(L, &L->ini.sec[i], depth);
+		}
+	}
+	return rc;
 }
 
 struct pconf *pconf_new(void)
@@ -612,249 +712,132 @@ struct pconf *pconf_new(void)
 	p->backoff_max = 60 * BOX_NSEC;
 	p->umask = -1;
 	p->ready_fd = -1;
-	for (int i = 0; i < 2; i++) {
-		p->logkind[i] = LOG_FILE;
-		p->maxbytes[i] = 50LL * 1024 * 1024;
-		p->backups[i] = 10;
-	}
+	for (int i = 0; i < 2; i++)
+		p->out[i] = (struct stream_conf){ LOG_FILE, NULL, 50LL * 1024 * 1024, 10 };
 	return p;
+}
+
+/* process_name=, expanded, or the program's name. */
+static int process_name(struct loader *L, const struct ini_section *s, struct pconf *p,
+	const struct expand_ctx *x, struct box_buf *v)
+{
+	struct ini_kv *pn = ini_get(s, "process_name");
+	if (pn && expand_kv(L, s, pn, x, v))
+		return -1;
+	p->name = box_xstrdup(pn ? v->p : x->program_name);
+	if (!*p->name || strpbrk(p->name, ": \t\n"))
+		return bad(L, s->file, pn ? pn->line : s->line, "process_name", p->name,
+			"empty or contains ':' or blanks");
+	return 0;
 }
 
 /* One process of a [program:x] section. */
 static int program_proc(struct loader *L, const struct ini_section *s, const char *pname,
-	int num, int numprocs, struct pconf **out)
+	int num, int numprocs, struct pconf *p)
 {
-	struct pconf *p = pconf_new();
-	char *here = dir_of(s->file);
+	static const char *const stream[2] = { "stdout", "stderr" };
+	char *here = box_xdirname(s->file);
 	struct expand_ctx x = { pname, pname, here, num, numprocs };
 	struct box_buf v = { 0 }, fp = { 0 };
-	const char *stream[2] = { "stdout", "stderr" };
-	int rc = 0;
-	long long n;
+	const char *why;
+	int rc = -1;
 
-	*out = p;
 	p->group = box_xstrdup(pname);
 	if (L->sv_env) {
-		box_buf_adds(&v, "");
 		struct expand_ctx sx = { "", "", here, -1, -1 };
-		struct box_buf why = { 0 };
-		if (expand(&sx, L->sv_env, &v, &why) == 0)
-			parse_env(v.p, &p->env, &p->nenv);
-		box_buf_free(&why);
+		struct box_buf ignored = { 0 };
+		if (expand(&sx, L->sv_env, &v, &ignored) == 0)
+			parse_env(v.p, &p->env);
+		box_buf_free(&ignored);
 	}
-
-	struct ini_kv *pn = ini_get(s, "process_name");
-	if (pn) {
-		if (expand_kv(L, s, pn, &x, &v))
-			goto fail;
-		p->name = box_xstrdup(v.p);
-	} else
-		p->name = box_xstrdup(pname);
-	if (!*p->name || strpbrk(p->name, ": \t\n")) {
-		rc = bad(L, s->file, pn ? pn->line : s->line, "process_name", p->name,
-			"empty or contains ':' or blanks");
-		goto fail;
-	}
-	x.program_name = pname;
+	if (process_name(L, s, p, &x, &v))
+		goto out;
 	box_buf_printf(&fp, "%s|%d|", p->name, num);
-
-	for (int i = 0; i < s->nkv && !rc; i++) {
-		const struct ini_kv *kv = &s->kv[i];
-		const char *k = kv->key;
-		int si = !strncmp(k, "stderr_", 7);
-		const char *sub = si || !strncmp(k, "stdout_", 7) ? k + 7 : NULL;
-		if ((rc = expand_kv(L, s, kv, &x, &v)))
-			break;
-		box_buf_printf(&fp, "%s=%s\n", k, v.p);
-		if (!strcmp(k, "command"))
-			free(p->command), p->command = box_xstrdup(v.p);
-		else if (!strcmp(k, "process_name") || !strcmp(k, "numprocs") ||
-			 !strcmp(k, "numprocs_start"))
-			continue;
-		else if (!strcmp(k, "priority")) {
-			if (box_parse_ll(v.p, -999999, 999999, &n))
-				rc = bad(L, s->file, kv->line, k, v.p, "not an integer");
-			p->priority = (int)n;
-		} else if (!strcmp(k, "autostart") || !strcmp(k, "redirect_stderr") ||
-			   !strcmp(k, "stopasgroup") || !strcmp(k, "killasgroup")) {
-			int b;
-			if (parse_bool(v.p, &b))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a boolean");
-			else if (k[0] == 'a')
-				p->autostart = b;
-			else if (k[0] == 'r')
-				p->redirect_stderr = b;
-			else if (k[4] == 'a')
-				p->stopasgroup = b;
-			else
-				p->killasgroup = b;
-		} else if (!strcmp(k, "autorestart")) {
-			int b;
-			if (!strcasecmp(v.p, "unexpected"))
-				p->autorestart = AR_UNEXPECTED;
-			else if (parse_bool(v.p, &b))
-				rc = bad(L, s->file, kv->line, k, v.p, "expected true, false or unexpected");
-			else
-				p->autorestart = b ? AR_TRUE : AR_FALSE;
-		} else if (!strcmp(k, "exitcodes")) {
-			if (parse_exitcodes(v.p, p->exitcodes))
-				rc = bad(L, s->file, kv->line, k, v.p, "expected a list of codes 0-255");
-		} else if (!strcmp(k, "startsecs") || !strcmp(k, "stopwaitsecs") ||
-			   !strcmp(k, "backoff_max")) {
-			int64_t ns;
-			if (box_parse_duration(v.p, &ns))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a duration");
-			else
-				*(k[0] == 'b' ? &p->backoff_max : k[2] == 'a' ? &p->startsecs :
-					&p->stopwaitsecs) = ns;
-		} else if (!strcmp(k, "startretries")) {
-			if (box_parse_ll(v.p, -1, 1000000, &n))
-				rc = bad(L, s->file, kv->line, k, v.p, "not an integer >= -1");
-			p->startretries = (int)n;
-		} else if (!strcmp(k, "stopsignal")) {
-			if ((p->stopsignal = box_signum(v.p)) < 0)
-				rc = bad(L, s->file, kv->line, k, v.p, "unknown signal");
-		} else if (!strcmp(k, "user")) {
-			struct box_user u;
-			const char *why;
-			if (box_lookup_user(v.p, &u, &why) < 0)
-				rc = bad(L, s->file, kv->line, k, v.p, why);
-			else {
-				box_user_free(&u);
-				free(p->user);
-				p->user = box_xstrdup(v.p);
-			}
-		} else if (!strcmp(k, "directory"))
-			free(p->directory), p->directory = box_xstrdup(v.p);
-		else if (!strcmp(k, "umask")) {
-			if (octal(v.p, &p->umask))
-				rc = bad(L, s->file, kv->line, k, v.p, "not an octal mode");
-		} else if (!strcmp(k, "environment")) {
-			if (parse_env(v.p, &p->env, &p->nenv))
-				rc = bad(L, s->file, kv->line, k, v.p, "expected KEY=\"value\",...");
-		} else if (sub && !strcmp(sub, "logfile")) {
-			free(p->logfile[si]);
-			p->logfile[si] = NULL;
-			if (!strcmp(v.p, "NONE") || !strcasecmp(v.p, "syslog")) {
-				if (!strcasecmp(v.p, "syslog") && num == 0)
-					warn_key(s, kv, "syslog is not implemented for");
-				p->logkind[si] = LOG_NONE;
-			} else {
-				p->logkind[si] = LOG_FILE;
-				if (strcmp(v.p, "AUTO"))
-					p->logfile[si] = box_xstrdup(v.p);
-			}
-		} else if (sub && !strcmp(sub, "logfile_maxbytes")) {
-			if (parse_size(v.p, &p->maxbytes[si]))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a byte size");
-		} else if (sub && !strcmp(sub, "logfile_backups")) {
-			if (box_parse_ll(v.p, 0, 1000, &n))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a number 0-1000");
-			p->backups[si] = (int)n;
-		} else if (sub && (!strcmp(sub, "capture_maxbytes") || !strcmp(sub, "events_enabled") ||
-			   !strcmp(sub, "syslog"))) {
-			if (num == 0)
-				warn_key(s, kv, "not implemented:");
-		} else if (!strcmp(k, "memory_max")) {
-			if (parse_size(v.p, &p->memory_max))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a byte size");
-		} else if (!strcmp(k, "cpu_max")) {
-			int64_t ns;
-			if (box_parse_duration(v.p, &ns))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a duration");
-			p->cpu_max = (ns + BOX_NSEC - 1) / BOX_NSEC;
-		} else if (!strcmp(k, "nofile_max")) {
-			if (box_parse_ll(v.p, 1, 1 << 30, &p->nofile_max))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a positive number");
-		} else if (!strcmp(k, "ready_fd")) {
-			if (box_parse_ll(v.p, 3, 1023, &n))
-				rc = bad(L, s->file, kv->line, k, v.p, "not a file descriptor 3-1023");
-			p->ready_fd = (int)n;
-		} else if (!strcmp(k, "serverurl")) {
-			continue;
-		} else if (num == 0)
-			warn_key(s, kv, "unknown key");
-	}
-	if (rc)
-		goto fail;
+	if (load_keys(L, s, program_keys, p, &x, &fp, num == 0))
+		goto out;
 	if (!p->command || !*p->command) {
 		box_buf_printf(L->err, "%s:%d: [%s] does not specify a command", s->file,
 			s->line, s->name);
-		goto fail;
+		goto out;
 	}
-	const char *why;
 	if (box_split(p->command, &p->argv, &why) < 0 || !p->argv[0]) {
 		struct ini_kv *ck = ini_get(s, "command");
 		bad(L, s->file, ck->line, "command", p->command, p->argv ? "empty command" : why);
-		goto fail;
+		goto out;
 	}
 	for (int i = 0; i < 2; i++)
-		if (p->logkind[i] == LOG_FILE && !p->logfile[i])
-			p->logfile[i] = box_xasprintf("%s/%s-%s.log", L->c->childlogdir, p->name,
-				stream[i]);
+		if (p->out[i].kind == LOG_FILE && !p->out[i].logfile)
+			p->out[i].logfile = box_xasprintf("%s/%s-%s.log", L->c->childlogdir,
+				p->name, stream[i]);
 	p->fingerprint = fp.p;
-	box_buf_free(&v);
-	free(here);
-	return 0;
-fail:
+	fp.p = NULL;
+	rc = 0;
+out:
 	box_buf_free(&v);
 	box_buf_free(&fp);
 	free(here);
-	return -1;
+	return rc;
 }
 
-static void add_proc(struct config *c, struct pconf *p)
+/* numprocs= and numprocs_start=, expanded. */
+static int program_count(struct loader *L, const struct ini_section *s,
+	const struct expand_ctx *x, long long *numprocs, long long *start)
 {
-	c->procs = box_xrealloc(c->procs, sizeof(*c->procs) * (size_t)(c->nprocs + 1));
-	c->procs[c->nprocs++] = p;
+	static const struct { const char *key; long long min, max; const char *why; } keys[] = {
+		{ "numprocs", 1, 10000, "not a number 1-10000" },
+		{ "numprocs_start", 0, 1000000, "not a number" },
+	};
+	long long *out[] = { numprocs, start };
+	struct box_buf v = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < BOX_ARRAY_LEN(keys) && !rc; i++) {
+		struct ini_kv *kv = ini_get(s, keys[i].key);
+		if (kv && (rc = expand_kv(L, s, kv, x, &v)) == 0 &&
+		    box_parse_ll(v.p, keys[i].min, keys[i].max, out[i]))
+			rc = bad(L, s->file, kv->line, keys[i].key, v.p, keys[i].why);
+	}
+	box_buf_free(&v);
+	return rc;
 }
 
 static int section_program(struct loader *L, const struct ini_section *s)
 {
-	const char *pname = s->name + 8;
-	char *here = dir_of(s->file);
+	const char *pname = s->name + strlen("program:");
+	char *here = box_xdirname(s->file);
 	struct expand_ctx x = { pname, pname, here, 0, 1 };
-	struct box_buf v = { 0 };
 	long long numprocs = 1, start = 0;
-	struct ini_kv *kv;
 	int rc = 0;
 
 	if (!*pname || strpbrk(pname, ": \t")) {
 		box_buf_printf(L->err, "%s:%d: invalid program name '%s'", s->file, s->line, pname);
 		rc = -1;
 	}
-	if (!rc && (kv = ini_get(s, "numprocs"))) {
-		if ((rc = expand_kv(L, s, kv, &x, &v)) == 0 && box_parse_ll(v.p, 1, 10000, &numprocs))
-			rc = bad(L, s->file, kv->line, "numprocs", v.p, "not a number 1-10000");
-	}
-	if (!rc && (kv = ini_get(s, "numprocs_start"))) {
-		if ((rc = expand_kv(L, s, kv, &x, &v)) == 0 && box_parse_ll(v.p, 0, 1000000, &start))
-			rc = bad(L, s->file, kv->line, "numprocs_start", v.p, "not a number");
-	}
-	kv = ini_get(s, "process_name");
+	if (!rc)
+		rc = program_count(L, s, &x, &numprocs, &start);
+	struct ini_kv *kv = ini_get(s, "process_name");
 	if (!rc && numprocs > 1 && (!kv || !strstr(kv->value, "%(process_num"))) {
 		box_buf_printf(L->err, "%s:%d: %%(process_num) must be present within "
 			"process_name when numprocs > 1", s->file, kv ? kv->line : s->line);
 		rc = -1;
 	}
 	for (long long i = 0; !rc && i < numprocs; i++) {
-		struct pconf *p;
-		rc = program_proc(L, s, pname, (int)(start + i), (int)numprocs, &p);
-		if (rc)
+		struct pconf *p = pconf_new();
+		rc = program_proc(L, s, pname, (int)(start + i), (int)numprocs, p);
+		if (rc) {
 			pconf_free(p);
-		else {
+		} else {
 			p->group_priority = p->priority;
-			add_proc(L->c, p);
+			*BOX_PUSH(L->c->procs, L->c->nprocs, L->c->procs_cap) = p;
 		}
 	}
-	box_buf_free(&v);
 	free(here);
 	return rc;
 }
 
 static int section_group(struct loader *L, const struct ini_section *s)
 {
-	const char *g = s->name + 6;
+	const char *g = s->name + strlen("group:");
 	struct ini_kv *progs = ini_get(s, "programs"), *pri = ini_get(s, "priority");
 	long long prio = 999;
 	if (!progs) {
@@ -866,7 +849,7 @@ static int section_group(struct loader *L, const struct ini_section *s)
 	char *copy = box_xstrdup(progs->value), *save = NULL;
 	for (char *t = strtok_r(copy, ", \t\n", &save); t; t = strtok_r(NULL, ", \t\n", &save)) {
 		int found = 0;
-		for (int i = 0; i < L->c->nprocs; i++) {
+		for (size_t i = 0; i < L->c->nprocs; i++) {
 			struct pconf *p = L->c->procs[i];
 			if (strcmp(p->group, t))
 				continue;
@@ -889,6 +872,73 @@ static int section_group(struct loader *L, const struct ini_section *s)
 	return 0;
 }
 
+static int section_unknown(struct loader *L, const struct ini_section *s)
+{
+	(void)L;
+	box_warn("%s:%d: unknown section [%s]; ignored", s->file, s->line, s->name);
+	return 0;
+}
+
+/* Sections by name (a name ending in ':' is a prefix), loaded in passes:
+ * [supervisord] first (childlogdir and environment apply to programs),
+ * then the rest in file order, then the groups (they regroup programs). */
+static const struct section_kind {
+	const char *name;
+	int pass;
+	int (*load)(struct loader *L, const struct ini_section *s);
+} section_kinds[] = {
+	{ "supervisord", 0, section_supervisord },
+	{ "program:", 1, section_program },
+	{ "unix_http_server", 1, section_unix_http },
+	{ "supervisorctl", 1, section_supervisorctl },
+	{ "group:", 2, section_group },
+	{ INCLUDE_DONE, -1, NULL },
+	{ "inet_http_server", 1, section_not_implemented },
+	{ "rpcinterface:", 1, section_not_implemented },
+	{ "eventlistener:", 1, section_not_implemented },
+	{ "fcgi-program:", 1, section_not_implemented },
+	{ "ctlplugin:", 1, section_not_implemented },
+	{ NULL, 1, section_unknown },
+};
+
+static const struct section_kind *section_kind(const char *name)
+{
+	const struct section_kind *k = section_kinds;
+	for (; k->name; k++) {
+		size_t n = strlen(k->name);
+		if (k->name[n - 1] == ':' ? !strncmp(name, k->name, n) : !strcmp(name, k->name))
+			break;
+	}
+	return k;
+}
+
+static int load_sections(struct loader *L)
+{
+	int rc = 0;
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; !rc && i < L->ini.nsec; i++) {
+			const struct section_kind *k = section_kind(L->ini.sec[i].name);
+			if (k->pass == pass)
+				rc = k->load(L, &L->ini.sec[i]);
+		}
+	return rc;
+}
+
+static int defined_twice(struct config *c, struct box_buf *err)
+{
+	for (size_t i = 0; i < c->nprocs; i++)
+		for (size_t j = i + 1; j < c->nprocs; j++)
+			if (!strcmp(c->procs[i]->name, c->procs[j]->name) &&
+			    !strcmp(c->procs[i]->group, c->procs[j]->group)) {
+				box_buf_printf(err, "%s: process '%s:%s' is defined twice", c->file,
+					c->procs[i]->group, c->procs[i]->name);
+				return -1;
+			}
+	return 0;
+}
+
+/* ---- the whole file ------------------------------------------------------- */
+
 static int proc_order(const void *a, const void *b)
 {
 	const struct pconf *x = *(struct pconf *const *)a, *y = *(struct pconf *const *)b;
@@ -902,73 +952,46 @@ static int proc_order(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static char *absolute(const char *path)
+/* path against the current directory; *path is replaced */
+static void make_absolute(char **path)
 {
 	char cwd[PATH_MAX];
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
-		return box_xstrdup(path);
-	return box_xasprintf("%s/%s", cwd, path);
+	if ((*path)[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return;
+	char *abs = box_xpath_join(cwd, *path);
+	free(*path);
+	*path = abs;
 }
 
 int config_load(const char *path, struct config *c, struct box_buf *err)
 {
 	struct loader L = { .c = c, .err = err };
 	const char *tmp = getenv("TMPDIR");
-	int rc;
 
 	memset(c, 0, sizeof(*c));
-	c->file = absolute(path);
+	c->file = box_xstrdup(path);
+	make_absolute(&c->file);
 	c->log_maxbytes = 50LL * 1024 * 1024;
 	c->log_backups = 10;
 	c->umask = 022;
 	c->sock_mode = 0700;
 	c->childlogdir = box_xstrdup(tmp && *tmp ? tmp : "/tmp");
-	rc = load_file(&L, c->file, 0);
-	/* [supervisord] first: childlogdir and environment apply to programs */
-	for (int i = 0; !rc && i < L.ini.nsec; i++)
-		if (!strcmp(L.ini.sec[i].name, "supervisord"))
-			rc = section_supervisord(&L, &L.ini.sec[i]);
-	for (int i = 0; !rc && i < L.ini.nsec; i++) {
-		const struct ini_section *s = &L.ini.sec[i];
-		const char *n = s->name;
-		if (!strncmp(n, "program:", 8))
-			rc = section_program(&L, s);
-		else if (!strcmp(n, "unix_http_server"))
-			rc = section_unix_http(&L, s);
-		else if (!strcmp(n, "supervisorctl"))
-			rc = section_supervisorctl(&L, s);
-		else if (!strcmp(n, "supervisord") || !strncmp(n, "group:", 6) || n[0] == '\001')
-			continue;
-		else if (!strcmp(n, "inet_http_server") || !strncmp(n, "rpcinterface:", 13) ||
-			 !strncmp(n, "eventlistener:", 14) || !strncmp(n, "fcgi-program:", 13) ||
-			 !strncmp(n, "ctlplugin:", 10))
-			box_warn("%s:%d: [%s] is not implemented; ignored", s->file, s->line, n);
-		else
-			box_warn("%s:%d: unknown section [%s]; ignored", s->file, s->line, n);
-	}
-	for (int i = 0; !rc && i < L.ini.nsec; i++)
-		if (!strncmp(L.ini.sec[i].name, "group:", 6))
-			rc = section_group(&L, &L.ini.sec[i]);
-	for (int i = 0; !rc && i < c->nprocs; i++)
-		for (int j = i + 1; j < c->nprocs; j++)
-			if (!strcmp(c->procs[i]->name, c->procs[j]->name) &&
-			    !strcmp(c->procs[i]->group, c->procs[j]->group)) {
-				box_buf_printf(err, "%s: process '%s:%s' is defined twice", c->file,
-					c->procs[i]->group, c->procs[i]->name);
-				rc = -1;
-				break;
-			}
+	int rc = load_file(&L, c->file, 0);
+	if (!rc)
+		rc = load_sections(&L);
+	if (!rc)
+		rc = defined_twice(c, err);
 	ini_free(&L.ini);
 	if (rc)
 		return -1;
-	qsort(c->procs, (size_t)c->nprocs, sizeof(*c->procs), proc_order);
-	char *p;
-	p = absolute(c->logfile ? c->logfile : "supervisord.log");
-	free(c->logfile);
-	c->logfile = p;
-	p = absolute(c->pidfile ? c->pidfile : "supervisord.pid");
-	free(c->pidfile);
-	c->pidfile = p;
+	if (c->nprocs)
+		qsort(c->procs, c->nprocs, sizeof(*c->procs), proc_order);
+	if (!c->logfile)
+		c->logfile = box_xstrdup("supervisord.log");
+	make_absolute(&c->logfile);
+	if (!c->pidfile)
+		c->pidfile = box_xstrdup("supervisord.pid");
+	make_absolute(&c->pidfile);
 	return 0;
 }
 
@@ -982,18 +1005,16 @@ void pconf_free(struct pconf *p)
 	free(p->argv);
 	free(p->user);
 	free(p->directory);
-	for (int i = 0; i < p->nenv; i++)
-		free(p->env[i]);
-	free(p->env);
-	free(p->logfile[0]);
-	free(p->logfile[1]);
+	env_free(&p->env);
+	free(p->out[0].logfile);
+	free(p->out[1].logfile);
 	free(p->fingerprint);
 	free(p);
 }
 
 void config_free(struct config *c)
 {
-	for (int i = 0; i < c->nprocs; i++)
+	for (size_t i = 0; i < c->nprocs; i++)
 		pconf_free(c->procs[i]);
 	free(c->procs);
 	free(c->file);
@@ -1007,7 +1028,7 @@ void config_free(struct config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-char *config_search(void)
+static char *config_search(void)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -1016,7 +1037,7 @@ char *config_search(void)
 
 	if (n > 0) {
 		exe[n] = 0;
-		dir = dir_of(exe);
+		dir = box_xdirname(exe);
 	}
 	cand[0] = dir ? box_xasprintf("%s/../etc/supervisord.conf", dir) : NULL;
 	cand[1] = dir ? box_xasprintf("%s/../supervisord.conf", dir) : NULL;
@@ -1033,4 +1054,16 @@ char *config_search(void)
 	}
 	free(dir);
 	return found;
+}
+
+void config_xload(const char *conf, struct config *c, const char *none)
+{
+	struct box_buf err = { 0 };
+	char *path = conf ? box_xstrdup(conf) : config_search();
+
+	if (!path)
+		box_usage("%s", none);
+	if (config_load(path, c, &err) < 0)
+		box_die(2, "%s", err.p);
+	free(path);
 }

@@ -163,13 +163,7 @@ static int ctl_request(const char *sock, char **av, int ac)
 static char *socket_from_config(const char *conf)
 {
 	struct config c;
-	struct box_buf err = { 0 };
-	char *path = conf ? box_xstrdup(conf) : config_search();
-	if (!path)
-		box_usage("no configuration file found; use -c CONF or -s SOCKET");
-	if (config_load(path, &c, &err) < 0)
-		box_die(2, "%s", err.p);
-	free(path);
+	config_xload(conf, &c, "no configuration file found; use -c CONF or -s SOCKET");
 	char *sock = NULL;
 	if (c.serverurl && !strncmp(c.serverurl, "unix://", 7))
 		sock = box_xstrdup(c.serverurl + 7);

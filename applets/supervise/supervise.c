@@ -1,10 +1,25 @@
 /* supervise: Supervisor's config, state machine and control verbs at the
  * footprint of s6 — a daemon that keeps programs running, and the client
- * (`supervise ctl`) that talks to it over a Unix socket. */
+ * (`supervise ctl`) that talks to it over a Unix socket.
+ *
+ * This file is the daemon from start to exit: options, setup, detaching,
+ * the loop and the exit status. The loop is s6-supervise's: compute the
+ * nearest deadline, wait once on the signal fd, the control socket, the
+ * programs' output pipes and the clients, dispatch; nothing wakes it
+ * while nothing happens. config.c reads the configuration, proc.c is the
+ * process state machine, server.c the socket, verbs.c what clients ask,
+ * log.c the log files, ctl.c the client. */
 #include "supervise.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"supervise [-n] [-c CONF] | supervise [OPTIONS] -- CMD [ARG...] | "
@@ -40,49 +55,260 @@ static const char help[] =
 	"running; 4 status: unknown name or no server, or access refused;\n"
 	"7 the program is not running / could not be started, or no server.\n";
 
-enum { O_NAME = 256, O_AUTORESTART, O_STARTSECS, O_STARTRETRIES, O_STOPSIGNAL,
-	O_STOPWAIT, O_BACKOFF };
+enum { OPT_NAME = 256, OPT_AUTORESTART, OPT_STARTSECS, OPT_STARTRETRIES, OPT_STOPSIGNAL,
+	OPT_STOPWAIT, OPT_BACKOFF };
 
 static const struct box_opt opts[] = {
 	{ 'c', 'c', "configuration", 1 },
 	{ 'n', 'n', "nodaemon", 0 },
 	{ 's', 's', "socket", 1 },
-	{ O_NAME, 0, "name", 1 },
-	{ O_AUTORESTART, 0, "autorestart", 1 },
-	{ O_STARTSECS, 0, "startsecs", 1 },
-	{ O_STARTRETRIES, 0, "startretries", 1 },
-	{ O_STOPSIGNAL, 0, "stopsignal", 1 },
-	{ O_STOPWAIT, 0, "stopwaitsecs", 1 },
-	{ O_BACKOFF, 0, "backoff-max", 1 },
+	{ OPT_NAME, 0, "name", 1 },
+	{ OPT_AUTORESTART, 0, "autorestart", 1 },
+	{ OPT_STARTSECS, 0, "startsecs", 1 },
+	{ OPT_STARTRETRIES, 0, "startretries", 1 },
+	{ OPT_STOPSIGNAL, 0, "stopsignal", 1 },
+	{ OPT_STOPWAIT, 0, "stopwaitsecs", 1 },
+	{ OPT_BACKOFF, 0, "backoff-max", 1 },
 	{ 0 },
 };
 
-static struct pconf *single_pconf(char **cmd)
+
+struct daemon sv;
+const char *supervise_argv0 = "supervise";
+static int pid_fd = -1;
+
+/* ---- detaching ------------------------------------------------------------ */
+
+/* The pidfile is locked first, so a second daemon stops here; then, unless
+ * in the foreground, fork, setsid, fork: the first parent waits until the
+ * daemon says it is up (supervise_ready) and exits 0, or 1 if it died
+ * first. The pid is written by the process that stays. Returns the fd to
+ * tell the parent on, or -1. */
+static int supervise_detach(const char *pidfile, int foreground)
+{
+	int ready[2] = { -1, -1 };
+	char buf[32];
+
+	if (pidfile) {
+		pid_fd = box_open(pidfile, O_RDWR | O_CREAT, 0644);
+		if (pid_fd < 0)
+			box_fatal_errno("unable to open pidfile %s", pidfile);
+		if (flock(pid_fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno == EWOULDBLOCK)
+				box_fatal("another supervise is already running (pidfile %s is locked)",
+					pidfile);
+			box_fatal_errno("unable to lock pidfile %s", pidfile);
+		}
+	}
+	if (!foreground) {
+		box_xpipe(ready);
+		if (box_xfork() > 0) {
+			close(ready[1]);
+			_exit(box_read(ready[0], buf, 1) == 1 ? 0 : 1);
+		}
+		close(ready[0]);
+		setsid();
+		if (box_xfork() > 0)
+			_exit(0);
+	}
+	if (pidfile) {
+		int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+		if (ftruncate(pid_fd, 0) < 0 || pwrite(pid_fd, buf, (size_t)n, 0) != n)
+			box_warn_errno("unable to write pidfile %s", pidfile);
+	}
+	return ready[1];
+}
+
+/* The daemon is up: the waiting parent exits 0; stdio leaves the terminal. */
+static void supervise_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	box_write_all(fd, "1", 1);
+	close(fd);
+	if (sv.devnull >= 0)
+		for (int i = 0; i < 3; i++)
+			dup2(sv.devnull, i);
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+void begin_shutdown(void)
+{
+	if (sv.shutting_down)
+		return;
+	sv.shutting_down = 1;
+	mlog("INFO", "shutting down");
+	for (size_t i = sv.nprocs; i-- > 0;) {
+		sv.procs[i]->start_pending = 0;
+		proc_event(sv.procs[i], EV_STOP);
+	}
+}
+
+static void on_signal(void *ctx, int sig)
+{
+	(void)ctx;
+	if (sig == SIGCHLD) {
+		procs_reap();
+	} else if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+		begin_shutdown();
+	} else if (sig == SIGHUP && !sv.single && !sv.shutting_down) {
+		mlog("INFO", "received SIGHUP: rereading the configuration");
+		verbs_update_all();
+	} else if (sig == SIGUSR2) {
+		mlog("INFO", "received SIGUSR2: reopening logs");
+		logw_reopen(&main_log);
+		procs_reopen_logs();
+	}
+}
+
+static void on_log_notes(void *ctx, int fd, short revents)
+{
+	(void)ctx, (void)fd, (void)revents;
+	logw_notes_read();
+}
+
+static void main_log_hook(const char *p, size_t n)
+{
+	server_follow_push(0, 0, p, n);
+}
+
+/* Shut down and every program gone, or the one program of supervise --
+ * CMD stopped for good. */
+static int finished(void)
+{
+	if (sv.shutting_down) {
+		for (size_t i = 0; i < sv.nprocs; i++)
+			if (sv.procs[i]->pid > 0)
+				return 0;
+		return 1;
+	}
+	return sv.single && (sv.procs[0]->state == ST_FATAL || sv.procs[0]->state == ST_EXITED);
+}
+
+static void loop(void)
+{
+	struct box_loop *l = &sv.loop;
+
+	for (;;) {
+		/* after the turn: what its handlers marked is freed or started */
+		procs_retire_and_replace();
+		server_after_turn();
+		if (finished())
+			break;
+		box_loop_begin(l);
+		box_loop_signals(l);
+		box_loop_fd(l, logw_notes_fd(), POLLIN, on_log_notes, NULL);
+		server_watch(l);
+		procs_watch(l);
+		logw_kick();
+		box_loop_wait(l);
+		procs_run_timers();
+	}
+}
+
+static int single_exit_code(void)
+{
+	struct proc *p = sv.procs[0];
+	if (sv.shutting_down)
+		return 0;
+	if (p->status >= 0)
+		return box_status_code(p->status);
+	if (p->spawn_errno)
+		return box_exec_fail_code(p->spawn_errno);
+	return 0;
+}
+
+/* ---- the daemon ----------------------------------------------------------------- */
+
+static int supervise_daemon(struct config *c, int foreground, int single)
+{
+	sigset_t set;
+
+	sv.cfg = *c;
+	sv.single = single;
+	sv.listen_fd = sv.devnull = -1;
+	sv.sock_uid = (uid_t)-1;
+	sv.sock_gid = (gid_t)-1;
+	int ready = supervise_detach(single ? NULL : sv.cfg.pidfile, foreground);
+	if (sv.cfg.sock)
+		server_open(sv.cfg.sock, sv.cfg.sock_mode, sv.cfg.sock_owner);
+	if (sv.cfg.minfds > 0)
+		box_raise_nofile((unsigned long)sv.cfg.minfds);
+	if (sv.cfg.directory && chdir(sv.cfg.directory) < 0)
+		box_fatal_errno("unable to change directory to %s", sv.cfg.directory);
+	if (!single)
+		umask((mode_t)sv.cfg.umask);
+	main_log_stderr = foreground;
+	if (sv.cfg.logfile && strcmp(sv.cfg.logfile, "NONE") && !single)
+		logw_open(&main_log, sv.cfg.logfile, sv.cfg.log_maxbytes, sv.cfg.log_backups);
+	mlog_hook = main_log_hook;
+#ifdef PR_SET_CHILD_SUBREAPER
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		mlog("WARN", "unable to become a child subreaper: %s", strerror(errno));
+#endif
+	signal(SIGPIPE, SIG_IGN);
+	box_sigset(&set, SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, 0);
+	box_loop_open_signals(&sv.loop, &set, on_signal, NULL);
+	sv.devnull = box_open("/dev/null", O_RDWR, 0);
+	mlog("INFO", "supervise started with pid %d", (int)getpid());
+	supervise_ready(ready);
+	for (size_t i = 0; i < sv.cfg.nprocs; i++)
+		proc_new(sv.cfg.procs[i])->start_pending = sv.cfg.procs[i]->autostart;
+	free(sv.cfg.procs);
+	sv.cfg.procs = NULL;
+	sv.cfg.nprocs = 0;
+
+	loop();
+
+	procs_drain();
+	procs_hunt_orphans();
+	mlog("INFO", sv.reloading ? "starting over" : "exiting");
+	/* what is queued goes out, unless the disk has stopped answering */
+	logw_flush(5 * BOX_NSEC);
+	server_close();
+	if (pid_fd >= 0 && sv.cfg.pidfile)
+		unlink(sv.cfg.pidfile);
+	if (sv.reloading)
+		verbs_reexec();
+	return single ? single_exit_code() : 0;
+}
+
+/* ---- the applet ------------------------------------------------------------------ */
+
+/* supervise -- CMD: one program, no configuration file. */
+static struct pconf *single_pconf(char **cmd, const char *name)
 {
 	struct pconf *p = pconf_new();
-	const char *base = strrchr(cmd[0], '/');
-	int n = 0;
+	size_t n = 0;
 
-	p->name = box_xstrdup(base ? base + 1 : cmd[0]);
+	if (name && (!*name || strpbrk(name, ": \t")))
+		box_usage("invalid name '%s'", name);
+	p->name = box_xstrdup(name ? name : box_basename(cmd[0]));
 	p->group = box_xstrdup(p->name);
 	while (cmd[n])
 		n++;
-	p->argv = box_xcalloc((size_t)n + 1, sizeof(char *));
-	memcpy(p->argv, cmd, sizeof(char *) * (size_t)n);
+	p->argv = box_xcalloc(n + 1, sizeof(char *));
+	memcpy(p->argv, cmd, sizeof(char *) * n);
 	p->command = box_xstrdup(cmd[0]);
 	p->group_priority = 999;
 	p->autorestart = AR_TRUE;
-	p->logkind[0] = p->logkind[1] = LOG_INHERIT;
+	p->out[0].kind = p->out[1].kind = LOG_INHERIT;
 	p->fingerprint = box_xstrdup("");
 	return p;
 }
 
-const char *supervise_argv0 = "supervise";
+static int daemon_from_file(const char *conf, int foreground)
+{
+	struct config cfg;
+
+	config_xload(conf, &cfg, "no configuration file found at the default paths; use -c CONF");
+	return supervise_daemon(&cfg, foreground || cfg.nodaemon, 0);
+}
 
 static int supervise_main(int argc, char **argv)
 {
 	struct box_getopt g;
-	struct config cfg;
 	const char *conf = NULL, *sock = NULL, *name = NULL;
 	const char *ar = NULL, *ss = NULL, *sr = NULL, *sig = NULL, *sw = NULL, *bm = NULL;
 	int foreground = 0, single_opts = 0, c;
@@ -92,18 +318,18 @@ static int supervise_main(int argc, char **argv)
 	supervise_argv0 = argv[0];
 	box_getopt_init(&g, argc, argv);
 	while ((c = box_getopt(&g, opts)) != -1) {
-		single_opts += c >= O_NAME || c == 's';
+		single_opts += c >= OPT_NAME || c == 's';
 		switch (c) {
 		case 'c': conf = g.arg; break;
 		case 'n': foreground = 1; break;
 		case 's': sock = g.arg; break;
-		case O_NAME: name = g.arg; break;
-		case O_AUTORESTART: ar = g.arg; break;
-		case O_STARTSECS: ss = g.arg; break;
-		case O_STARTRETRIES: sr = g.arg; break;
-		case O_STOPSIGNAL: sig = g.arg; break;
-		case O_STOPWAIT: sw = g.arg; break;
-		case O_BACKOFF: bm = g.arg; break;
+		case OPT_NAME: name = g.arg; break;
+		case OPT_AUTORESTART: ar = g.arg; break;
+		case OPT_STARTSECS: ss = g.arg; break;
+		case OPT_STARTRETRIES: sr = g.arg; break;
+		case OPT_STOPSIGNAL: sig = g.arg; break;
+		case OPT_STOPWAIT: sw = g.arg; break;
+		case OPT_BACKOFF: bm = g.arg; break;
 		}
 	}
 	if (!g.dashdash) {
@@ -111,38 +337,17 @@ static int supervise_main(int argc, char **argv)
 			box_usage("unexpected argument '%s' (a command goes after --)", argv[g.ind]);
 		if (single_opts)
 			box_usage("--name, -s and the program options need -- CMD");
-		struct box_buf err = { 0 };
-		char *path = conf ? box_xstrdup(conf) : config_search();
-		if (!path)
-			box_usage("no configuration file found at the default paths; use -c CONF");
-		if (config_load(path, &cfg, &err) < 0)
-			box_die(2, "%s", err.p);
-		free(path);
-		return supervise_daemon(&cfg, foreground || cfg.nodaemon, 0);
+		return daemon_from_file(conf, foreground);
 	}
 	if (g.ind >= argc)
 		box_usage("no command after --");
 	if (conf)
 		box_usage("-c cannot be combined with -- CMD");
-	memset(&cfg, 0, sizeof(cfg));
-	struct pconf *p = single_pconf(argv + g.ind);
-	if (name) {
-		if (!*name || strpbrk(name, ": \t"))
-			box_usage("invalid name '%s'", name);
-		free(p->name);
-		free(p->group);
-		p->name = box_xstrdup(name);
-		p->group = box_xstrdup(name);
-	}
-	if (ar) {
-		int b;
-		if (!strcmp(ar, "unexpected"))
-			p->autorestart = AR_UNEXPECTED;
-		else if (parse_bool(ar, &b) == 0)
-			p->autorestart = b ? AR_TRUE : AR_FALSE;
-		else
-			box_usage("invalid autorestart '%s': expected true, false or unexpected", ar);
-	}
+
+	struct config cfg = { .sock_mode = 0700, .umask = 022 };
+	struct pconf *p = single_pconf(argv + g.ind, name);
+	if (ar && parse_autorestart(ar, &p->autorestart))
+		box_usage("invalid autorestart '%s': expected true, false or unexpected", ar);
 	if (ss)
 		p->startsecs = box_xparse_duration("startsecs", ss);
 	if (sr)
@@ -153,11 +358,7 @@ static int supervise_main(int argc, char **argv)
 		p->stopwaitsecs = box_xparse_duration("stopwaitsecs", sw);
 	if (bm)
 		p->backoff_max = box_xparse_duration("backoff-max", bm);
-	cfg.procs = box_xcalloc(1, sizeof(*cfg.procs));
-	cfg.procs[0] = p;
-	cfg.nprocs = 1;
-	cfg.sock_mode = 0700;
-	cfg.umask = 022;
+	*BOX_PUSH(cfg.procs, cfg.nprocs, cfg.procs_cap) = p;
 	if (sock)
 		cfg.sock = box_xstrdup(strncmp(sock, "unix://", 7) ? sock : sock + 7);
 	return supervise_daemon(&cfg, 1, 1);

@@ -1,5 +1,5 @@
-/* supervise: what the config reader, the daemon, the logs and the client
- * share. */
+/* supervise: what the configuration, the process state machine, the
+ * control server, its verbs, the logs and the client share. */
 #ifndef SUPERVISE_H
 #define SUPERVISE_H
 
@@ -7,38 +7,22 @@
 
 #include <time.h>
 
-/* ---- INI reader (config.c) ------------------------------------------- */
-
-struct ini_kv {
-	char *key, *value;
-	int line;
-};
-
-struct ini_section {
-	char *name;
-	const char *file;        /* owned by struct ini's file list */
-	int line;
-	struct ini_kv *kv;
-	int nkv;
-};
-
-struct ini {
-	struct ini_section *sec;
-	int nsec;
-	char **files;
-	int nfiles;
-};
-
-/* Parses supervisord's INI dialect from buf into ini (sections are
- * appended). 0, or -1 with "FILE:LINE: message" in *err. */
-int ini_parse_buf(struct ini *ini, const char *buf, size_t len, const char *file,
-	struct box_buf *err);
-void ini_free(struct ini *ini);
-
 /* ---- configuration (config.c) ---------------------------------------- */
 
-enum { AR_FALSE, AR_TRUE, AR_UNEXPECTED };
-enum { LOG_NONE, LOG_FILE, LOG_INHERIT };
+enum autorestart { AR_FALSE, AR_TRUE, AR_UNEXPECTED };
+enum logkind { LOG_NONE, LOG_FILE, LOG_INHERIT };
+
+struct stream_conf {            /* stdout_* or stderr_* */
+	int kind;                   /* enum logkind */
+	char *logfile;
+	long long maxbytes;
+	int backups;
+};
+
+struct env_list {               /* "K=V" */
+	char **v;
+	size_t n, cap;
+};
 
 struct pconf {
 	char *name, *group, *command;
@@ -51,13 +35,9 @@ struct pconf {
 	int stopsignal, stopasgroup, killasgroup;
 	char *user, *directory;
 	int umask;                     /* -1: inherit */
-	char **env;                    /* "K=V" */
-	int nenv;
+	struct env_list env;
 	int redirect_stderr;
-	int logkind[2];
-	char *logfile[2];
-	long long maxbytes[2];
-	int backups[2];
+	struct stream_conf out[2];     /* stdout, stderr */
 	long long memory_max, cpu_max, nofile_max;   /* 0: unset */
 	int ready_fd;                  /* -1: none */
 	char *fingerprint;             /* every setting, to detect changes */
@@ -71,17 +51,20 @@ struct config {
 	char *sock, *sock_owner, *serverurl;
 	int sock_mode;
 	struct pconf **procs;
-	int nprocs;
+	size_t nprocs, procs_cap;
 };
 
 int config_load(const char *path, struct config *c, struct box_buf *err);
 void config_free(struct config *c);
-/* The first of supervisord's default locations that exists, or NULL. */
-char *config_search(void);
+/* conf, or the first of supervisord's default locations that exists:
+ * loaded, or the applet dies (usage with the text none when there is no
+ * file, status 2 when it is invalid). */
+void config_xload(const char *conf, struct config *c, const char *none);
 /* A program with supervisord's defaults for every key. */
 struct pconf *pconf_new(void);
 void pconf_free(struct pconf *p);
-int parse_bool(const char *s, int *out);
+/* true, false or unexpected: 0 with *out an enum autorestart, or -1. */
+int parse_autorestart(const char *s, int *out);
 
 /* ---- logs (log.c) ---------------------------------------------------- */
 
@@ -116,9 +99,127 @@ extern int main_log_stderr;
 extern void (*mlog_hook)(const char *p, size_t n);
 void mlog(const char *level, const char *fmt, ...) BOX_PRINTF(2, 3);
 
-/* ---- daemon (daemon.c) ------------------------------------------------ */
+/* ---- processes (proc.c) ------------------------------------------------ */
 
-int supervise_daemon(struct config *c, int foreground, int single);
+enum proc_state { ST_STOPPED, ST_STARTING, ST_RUNNING, ST_BACKOFF, ST_STOPPING,
+	ST_EXITED, ST_FATAL, ST_NSTATES };
+extern const char *const proc_state_name[ST_NSTATES];
+
+/* What happens to a process; proc_event runs the state's action. */
+enum proc_event {
+	EV_START,       /* start requested (ctl start, update, autostart) */
+	EV_STOP,        /* stop requested (ctl stop, update, shutdown) */
+	EV_TIMER,       /* the state's deadline passed */
+	EV_EXIT,        /* the process ended (its status is in p->status) */
+	EV_READY,       /* it wrote a line to ready_fd */
+	EV_NEVENTS
+};
+
+struct proc {
+	struct pconf *c;
+	int id;
+	enum proc_state state;
+	pid_t pid;
+	int64_t deadline;           /* monotonic ns, -1: none */
+	time_t start_wall, stop_wall;
+	int backoff, status;        /* status: last wait status, -1 none */
+	int spawn_errno;            /* the last start failed to spawn: why */
+	char spawnerr[200];         /* why it is BACKOFF or FATAL */
+	int rd[2], wr[2];           /* output pipes (stdout, stderr), -1 */
+	int ready_rd, ready_wr;
+	struct logw log[2];
+	int removing;               /* retired by update: freed once stopped */
+	int start_pending;          /* started once its group's old one is gone */
+};
+
+/* -1: refused (start: already started; stop: not running), else 0. */
+int proc_event(struct proc *p, enum proc_event ev);
+struct proc *proc_new(struct pconf *c);
+struct proc *proc_by_id(int id);
+/* "name", or "group:name" when they differ. */
+const char *namespec(const struct proc *p, char *buf, size_t n);
+/* Not running and not about to be stopped. */
+int proc_settled(const struct proc *p);
+/* The turn's fds and deadline of every process; after the wait, the
+ * deadlines that passed. */
+void procs_watch(struct box_loop *l);
+void procs_run_timers(void);
+/* Waits for every child that ended (SIGCHLD). */
+void procs_reap(void);
+/* After a turn: frees retired processes that stopped, starts pending ones
+ * whose group is gone. */
+void procs_retire_and_replace(void);
+void procs_reopen_logs(void);
+/* At exit: the pipes' last output, then what the programs left behind. */
+void procs_drain(void);
+void procs_hunt_orphans(void);
+
+/* ---- the daemon (supervise.c) -------------------------------------------- */
+
+struct daemon {
+	struct config cfg;
+	struct proc **procs;
+	size_t nprocs, procs_cap;
+	struct box_loop loop;
+	int listen_fd, devnull;
+	int single;                 /* supervise -- CMD: no configuration file */
+	int shutting_down;
+	int reloading;              /* shutting down to start again (reload) */
+	uid_t sock_uid;             /* [unix_http_server] chown=, or -1 */
+	gid_t sock_gid;
+};
+extern struct daemon sv;
+void begin_shutdown(void);
+
+/* ---- the control server (server.c) --------------------------------------
+ * Request: one line, "VERB ARG...". Reply: "CODE LENGTH\n" and LENGTH
+ * bytes of text to print; LENGTH -1 streams until the connection closes. */
+
+/* A start/stop/restart/update a client waits for, one per process. */
+enum wait_kind { WAIT_STOP, WAIT_START, WAIT_GONE };
+enum wait_phase { WAIT_NOT_ISSUED, WAIT_PENDING, WAIT_DONE };
+struct waitent {
+	int id;
+	enum wait_kind kind;
+	enum wait_phase phase;
+};
+
+struct client {
+	int fd;
+	struct box_buf in, out, reply;
+	size_t off;
+	int code, closing, dead;
+	int answered;               /* a request was read */
+	int streaming;              /* `tail -f`: the reply never finishes */
+	struct waitent *w;
+	size_t nw, wcap;
+	int follow_id, follow_stream;   /* follow_id -1: none, 0: main log */
+	unsigned long long dropped;
+};
+
+void server_open(const char *path, int mode, const char *owner);
+/* The turn's fds: the listening socket and every client. */
+void server_watch(struct box_loop *l);
+/* After a turn: advances clients' pending waits, frees closed clients. */
+void server_after_turn(void);
+/* Output of process id (0: the daemon's log) for the clients following it. */
+void server_follow_push(int id, int stream, const char *p, size_t n);
+/* At exit: what is queued goes out (best effort), then every client closes. */
+void server_close(void);
+/* A line of the reply. */
+void reply(struct client *cl, const char *fmt, ...) BOX_PRINTF(2, 3);
+void reply_finish(struct client *cl);
+
+/* ---- the verbs (verbs.c) --------------------------------------------------- */
+
+void verbs_handle(struct client *cl, char **av, int ac);
+/* Advances a client's pending start/stop/restart/update; replies when all
+ * is done. */
+void verbs_progress(struct client *cl);
+/* SIGHUP: update every group from the configuration file. */
+void verbs_update_all(void);
+/* reload: how to start over (exec of supervise -n -c CONF). */
+void verbs_reexec(void);
 /* How supervise was invoked: reload starts over through it without /proc. */
 extern const char *supervise_argv0;
 
