@@ -152,6 +152,8 @@ static int spawn(struct proc *p)
 		.argv = c->argv, .fd_in = sv.devnull, .pgroup = 0,
 		.fd_out = stdio_fd(p, 0), .fd_err = stdio_fd(p, 1),
 		.setup = child_setup, .ctx = p,
+		/* daemon(7): clean defaults, whatever supervise was started with */
+		.default_signals = 1,
 	};
 	struct box_spawn_error e;
 	const char *why = NULL;

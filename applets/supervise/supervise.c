@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,60 +74,33 @@ static const struct box_opt opts[] = {
 
 struct daemon sv;
 const char *supervise_argv0 = "supervise";
-static int pid_fd = -1;
+static struct box_pidfile pidfile;
+static struct box_detach detach;
 
 /* ---- detaching ------------------------------------------------------------ */
 
-/* The pidfile is locked first, so a second daemon stops here; then, unless
- * in the foreground, fork, setsid, fork: the first parent waits until the
- * daemon says it is up (supervise_ready) and exits 0, or 1 if it died
- * first. The pid is written by the process that stays. Returns the fd to
- * tell the parent on, or -1. */
-static int supervise_detach(const char *pidfile, int foreground)
+/* The pidfile is taken first, so a second daemon stops here; then
+ * libbox's one daemon(7) detach (in this process with -n): the caller
+ * waits until the daemon is up (box_detach_up in supervise_daemon) and
+ * exits 0, or says why it is not. The pidfile is never seen empty. */
+static void supervise_detach(int foreground, int single)
 {
-	int ready[2] = { -1, -1 };
-	char buf[32];
+	int pid_file = !single && sv.cfg.pidfile;
 
-	if (pidfile) {
-		pid_fd = box_open(pidfile, O_RDWR | O_CREAT, 0644);
-		if (pid_fd < 0)
-			box_fatal_errno("unable to open pidfile %s", pidfile);
-		if (flock(pid_fd, LOCK_EX | LOCK_NB) < 0) {
-			if (errno == EWOULDBLOCK)
-				box_fatal("another supervise is already running (pidfile %s is locked)",
-					pidfile);
-			box_fatal_errno("unable to lock pidfile %s", pidfile);
-		}
+	if (pid_file && box_pidfile_prepare(&pidfile, sv.cfg.pidfile) < 0) {
+		if (errno == EWOULDBLOCK)
+			box_fatal("another supervise is already running (pidfile %s is locked)",
+				sv.cfg.pidfile);
+		box_fatal_errno("unable to open pidfile %s", sv.cfg.pidfile);
 	}
-	if (!foreground) {
-		box_xpipe(ready);
-		if (box_xfork() > 0) {
-			close(ready[1]);
-			_exit(box_read(ready[0], buf, 1) == 1 ? 0 : 1);
-		}
-		close(ready[0]);
-		setsid();
-		if (box_xfork() > 0)
-			_exit(0);
-	}
-	if (pidfile) {
-		int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-		if (ftruncate(pid_fd, 0) < 0 || pwrite(pid_fd, buf, (size_t)n, 0) != n)
-			box_warn_errno("unable to write pidfile %s", pidfile);
-	}
-	return ready[1];
-}
-
-/* The daemon is up: the waiting parent exits 0; stdio leaves the terminal. */
-static void supervise_ready(int fd)
-{
-	if (fd < 0)
-		return;
-	box_write_all(fd, "1", 1);
-	close(fd);
-	if (sv.devnull >= 0)
-		for (int i = 0; i < 3; i++)
-			dup2(sv.devnull, i);
+	detach = (struct box_detach){
+		.pidfile = pid_file ? &pidfile : NULL,
+		.umask = single ? -1 : sv.cfg.umask,
+		.dir = sv.cfg.directory,
+		.stay = foreground,
+	};
+	if (box_detach(&detach) > 0)
+		box_detach_exit(&detach);
 }
 
 /* ---- the loop ------------------------------------------------------------------- */
@@ -230,15 +202,11 @@ static int supervise_daemon(struct config *c, int foreground, int single)
 	sv.listen_fd = sv.devnull = -1;
 	sv.sock_uid = (uid_t)-1;
 	sv.sock_gid = (gid_t)-1;
-	int ready = supervise_detach(single ? NULL : sv.cfg.pidfile, foreground);
+	supervise_detach(foreground, single);
 	if (sv.cfg.sock)
 		server_open(sv.cfg.sock, sv.cfg.sock_mode, sv.cfg.sock_owner);
 	if (sv.cfg.minfds > 0)
 		box_raise_nofile((unsigned long)sv.cfg.minfds);
-	if (sv.cfg.directory && chdir(sv.cfg.directory) < 0)
-		box_fatal_errno("unable to change directory to %s", sv.cfg.directory);
-	if (!single)
-		umask((mode_t)sv.cfg.umask);
 	main_log_stderr = foreground;
 	if (sv.cfg.logfile && strcmp(sv.cfg.logfile, "NONE") && !single)
 		logw_open(&main_log, sv.cfg.logfile, sv.cfg.log_maxbytes, sv.cfg.log_backups);
@@ -252,7 +220,7 @@ static int supervise_daemon(struct config *c, int foreground, int single)
 	box_loop_open_signals(&sv.loop, &set, on_signal, NULL);
 	sv.devnull = box_open("/dev/null", O_RDWR, 0);
 	mlog("INFO", "supervise started with pid %d", (int)getpid());
-	supervise_ready(ready);
+	box_detach_up(&detach);
 	for (size_t i = 0; i < sv.cfg.nprocs; i++)
 		proc_new(sv.cfg.procs[i])->start_pending = sv.cfg.procs[i]->autostart;
 	free(sv.cfg.procs);
@@ -267,8 +235,8 @@ static int supervise_daemon(struct config *c, int foreground, int single)
 	/* what is queued goes out, unless the disk has stopped answering */
 	logw_flush(5 * BOX_NSEC);
 	server_close();
-	if (pid_fd >= 0 && sv.cfg.pidfile)
-		unlink(sv.cfg.pidfile);
+	if (detach.pidfile)
+		box_pidfile_abort(detach.pidfile);
 	if (sv.reloading)
 		verbs_reexec();
 	return single ? single_exit_code() : 0;
