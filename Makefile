@@ -18,7 +18,8 @@ ASAN_CC   ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo cc)
 FUZZ_CC   ?= clang
 
 WARN     := -Wall -Wextra $(if $(WERROR),-Werror)
-CFLAGS   ?= -Os
+# -Oz: smallest code; the benchmarks (tests/bench) show no cost against -Os
+CFLAGS   ?= -Oz
 BOXFLAGS := -std=gnu11 $(WARN) -ffunction-sections -fdata-sections \
             -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector \
             -fno-ident -D_GNU_SOURCE

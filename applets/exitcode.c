@@ -347,10 +347,10 @@ static int run_chain(char ***cmds, int ncmds, const int map[256], int json)
 }
 
 static const struct box_opt opts[] = {
-	{ 'j', 'j', "json", 0 },
-	{ 'l', 'l', "list", 0 },
-	{ 'm', 'm', "map", 1 },
-	{ 'f', 'f', "fallback", 1 },
+	{ "json", 'j', 'j', 0 },
+	{ "list", 'l', 'l', 0 },
+	{ "map", 'm', 'm', 1 },
+	{ "fallback", 'f', 'f', 1 },
 	{ 0 },
 };
 

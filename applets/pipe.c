@@ -383,15 +383,15 @@ static void free_stages(struct pipeline *p)
 enum { OPT_SIGPIPE_OK = 256, OPT_TIMEOUT };
 
 static const struct box_opt opts[] = {
-	{ 'i', 'i', "input", 1 },
-	{ 'I', 'I', "input-file", 1 },
-	{ 'o', 'o', "output", 1 },
-	{ 'e', 'e', "errors", 1 },
-	{ 't', 't', "tag", 0 },
-	{ 's', 's', "status", 0 },
-	{ 'p', 'p', "pipefail", 0 },
-	{ OPT_SIGPIPE_OK, 0, "sigpipe-ok", 0 },
-	{ OPT_TIMEOUT, 0, "timeout", 1 },
+	{ "input", 'i', 'i', 1 },
+	{ "input-file", 'I', 'I', 1 },
+	{ "output", 'o', 'o', 1 },
+	{ "errors", 'e', 'e', 1 },
+	{ "tag", 't', 't', 0 },
+	{ "status", 's', 's', 0 },
+	{ "pipefail", 'p', 'p', 0 },
+	{ "sigpipe-ok", OPT_SIGPIPE_OK, 0, 0 },
+	{ "timeout", OPT_TIMEOUT, 0, 1 },
 	{ 0 },
 };
 

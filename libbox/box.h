@@ -54,10 +54,10 @@ BOX_NORETURN void box_usage(const char *fmt, ...) BOX_PRINTF(1, 2);
  * ends options (commands come after), unknown options and missing
  * arguments call box_usage(). */
 struct box_opt {
+	const char *longname;  /* NULL for short-only */
 	int key;           /* returned by box_getopt; a char for short options */
 	char shortname;    /* 0 for long-only */
-	const char *longname;  /* NULL for short-only */
-	int arg;           /* 0 none, 1 required, 2 optional (long "=V" only) */
+	char arg;          /* 0 none, 1 required, 2 optional (long "=V" only) */
 };
 
 struct box_getopt {

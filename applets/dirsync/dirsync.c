@@ -409,18 +409,18 @@ enum { OPT_NO_DELETE = 256, OPT_EXCLUDE, OPT_MAX_DELETE, OPT_BACKUP_DIR, OPT_FSY
 	OPT_DELAY, OPT_POLL };
 
 static const struct box_opt opts[] = {
-	{ 'n', 'n', "dry-run", 0 },
-	{ 'i', 'i', "itemize-changes", 0 },
-	{ 'v', 'v', "verbose", 0 },
-	{ 'c', 'c', "checksum", 0 },
-	{ 'w', 'w', "watch", 0 },
-	{ OPT_NO_DELETE, 0, "no-delete", 0 },
-	{ OPT_EXCLUDE, 0, "exclude", 1 },
-	{ OPT_MAX_DELETE, 0, "max-delete", 1 },
-	{ OPT_BACKUP_DIR, 0, "backup-dir", 1 },
-	{ OPT_FSYNC, 0, "fsync", 1 },
-	{ OPT_DELAY, 0, "delay", 1 },
-	{ OPT_POLL, 0, "poll", 1 },
+	{ "dry-run", 'n', 'n', 0 },
+	{ "itemize-changes", 'i', 'i', 0 },
+	{ "verbose", 'v', 'v', 0 },
+	{ "checksum", 'c', 'c', 0 },
+	{ "watch", 'w', 'w', 0 },
+	{ "no-delete", OPT_NO_DELETE, 0, 0 },
+	{ "exclude", OPT_EXCLUDE, 0, 1 },
+	{ "max-delete", OPT_MAX_DELETE, 0, 1 },
+	{ "backup-dir", OPT_BACKUP_DIR, 0, 1 },
+	{ "fsync", OPT_FSYNC, 0, 1 },
+	{ "delay", OPT_DELAY, 0, 1 },
+	{ "poll", OPT_POLL, 0, 1 },
 	{ 0 },
 };
 

@@ -232,9 +232,9 @@ static int interactive(const char *sock)
 }
 
 static const struct box_opt ctl_opts[] = {
-	{ 'c', 'c', "configuration", 1 },
-	{ 's', 's', "serverurl", 1 },
-	{ 'h', 0, "help", 0 },
+	{ "configuration", 'c', 'c', 1 },
+	{ "serverurl", 's', 's', 1 },
+	{ "help", 'h', 0, 0 },
 	{ 0 },
 };
 

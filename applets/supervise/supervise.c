@@ -58,16 +58,16 @@ enum { OPT_NAME = 256, OPT_AUTORESTART, OPT_STARTSECS, OPT_STARTRETRIES, OPT_STO
 	OPT_STOPWAIT, OPT_BACKOFF };
 
 static const struct box_opt opts[] = {
-	{ 'c', 'c', "configuration", 1 },
-	{ 'n', 'n', "nodaemon", 0 },
-	{ 's', 's', "socket", 1 },
-	{ OPT_NAME, 0, "name", 1 },
-	{ OPT_AUTORESTART, 0, "autorestart", 1 },
-	{ OPT_STARTSECS, 0, "startsecs", 1 },
-	{ OPT_STARTRETRIES, 0, "startretries", 1 },
-	{ OPT_STOPSIGNAL, 0, "stopsignal", 1 },
-	{ OPT_STOPWAIT, 0, "stopwaitsecs", 1 },
-	{ OPT_BACKOFF, 0, "backoff-max", 1 },
+	{ "configuration", 'c', 'c', 1 },
+	{ "nodaemon", 'n', 'n', 0 },
+	{ "socket", 's', 's', 1 },
+	{ "name", OPT_NAME, 0, 1 },
+	{ "autorestart", OPT_AUTORESTART, 0, 1 },
+	{ "startsecs", OPT_STARTSECS, 0, 1 },
+	{ "startretries", OPT_STARTRETRIES, 0, 1 },
+	{ "stopsignal", OPT_STOPSIGNAL, 0, 1 },
+	{ "stopwaitsecs", OPT_STOPWAIT, 0, 1 },
+	{ "backoff-max", OPT_BACKOFF, 0, 1 },
 	{ 0 },
 };
 

@@ -410,19 +410,19 @@ enum {
 };
 
 static const struct box_opt opts[] = {
-	{ 'd', 'd', "delay", 1 },
-	{ 'i', 'i', "interval", 1 },
-	{ 'n', 'n', "count", 1 },
-	{ 'c', 'c', "cron", 1 },
-	{ OPT_NEXT, 0, "next", 1 },
-	{ OPT_FROM, 0, "from", 1 },
-	{ OPT_OVERLAP, 0, "overlap", 1 },
-	{ OPT_CANCEL, 0, "cancel-if-missing", 1 },
-	{ 't', 't', "timeout", 1 },
-	{ 'k', 'k', "kill-after", 1 },
-	{ 's', 's', "signal", 1 },
-	{ OPT_PRESERVE, 0, "preserve-status", 0 },
-	{ OPT_FOREGROUND, 0, "foreground", 0 },
+	{ "delay", 'd', 'd', 1 },
+	{ "interval", 'i', 'i', 1 },
+	{ "count", 'n', 'n', 1 },
+	{ "cron", 'c', 'c', 1 },
+	{ "next", OPT_NEXT, 0, 1 },
+	{ "from", OPT_FROM, 0, 1 },
+	{ "overlap", OPT_OVERLAP, 0, 1 },
+	{ "cancel-if-missing", OPT_CANCEL, 0, 1 },
+	{ "timeout", 't', 't', 1 },
+	{ "kill-after", 'k', 'k', 1 },
+	{ "signal", 's', 's', 1 },
+	{ "preserve-status", OPT_PRESERVE, 0, 0 },
+	{ "foreground", OPT_FOREGROUND, 0, 0 },
 	{ 0 },
 };
 
