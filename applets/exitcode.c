@@ -208,22 +208,21 @@ struct outcome {
 	char what[120];       /* the failed step: "execute", or more exact */
 };
 
-/* Signals exitcode passes on to the command; the terminal sends ^C and ^\
- * to the command's process group already. */
-#define FORWARDED SIGTERM, SIGHUP, SIGUSR1, SIGUSR2
-
 struct child {
 	pid_t pid;            /* > 0 until reaped */
 	int status;
+	const struct box_loop *loop;
 };
 
+/* The command shares exitcode's process group, so a terminal's ^C, ^\ or
+ * hangup reached it already: only a signal sent to exitcode is passed on. */
 static void on_signal(void *ctx, int sig)
 {
 	struct child *c = ctx;
 
 	if (c->pid <= 0)
 		return;
-	if (sig != SIGCHLD)
+	if (sig != SIGCHLD && !c->loop->sig_by_kernel)
 		kill(c->pid, sig);
 	else if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
 		c->pid = 0;
@@ -320,7 +319,7 @@ static void report(char **argv, const struct outcome *o, int final, int alt, int
 static int run_chain(char ***cmds, int ncmds, const int map[256], int json)
 {
 	struct box_loop l = { 0 };
-	struct child c = { 0 };
+	struct child c = { .loop = &l };
 	struct outcome o;
 	sigset_t set;
 	int i;
@@ -328,9 +327,7 @@ static int run_chain(char ***cmds, int ncmds, const int map[256], int json)
 	/* inherited SIG_IGN for SIGCHLD would make the kernel reap the
 	 * command before its status could be read */
 	signal(SIGCHLD, SIG_DFL);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-	box_sigset(&set, SIGCHLD, FORWARDED, 0);
+	box_sigset(&set, SIGCHLD, BOX_FORWARDED, 0);
 	box_loop_open_signals(&l, &set, on_signal, &c);
 	for (i = 0; i < ncmds; i++) {
 		run_one(&l, &c, cmds[i], &o);

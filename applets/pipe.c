@@ -70,6 +70,7 @@ struct pipeline {
 	int tag_out;                 /* -t: where tagged lines go */
 	int64_t timeout_ns;
 	pid_t pgid;                  /* --timeout: the stages' group, 0 before */
+	const struct box_loop *loop;
 	int own_failure, timed_out, killed;
 };
 
@@ -295,13 +296,15 @@ static int64_t on_deadline(struct pipeline *p)
 	return -1;
 }
 
+/* Stages in pipe's own process group got a terminal's ^C, ^\ or hangup
+ * already; with --timeout they have a group of their own and get it here. */
 static void on_signal(void *ctx, int sig)
 {
 	struct pipeline *p = ctx;
 
 	if (sig == SIGCHLD)
 		reap(p);
-	else
+	else if (p->pgid > 0 || !p->loop->sig_by_kernel)
 		signal_stages(p, sig);
 }
 
@@ -432,7 +435,8 @@ static int pipe_main(int argc, char **argv)
 	/* a stage that stops reading -i input must not kill pipe itself */
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t set;
-	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, 0);
+	box_sigset(&set, SIGCHLD, BOX_FORWARDED, 0);
+	p.loop = &l;
 	box_loop_open_signals(&l, &set, on_signal, &p);
 
 	if (in_file)

@@ -207,6 +207,10 @@ int box_poll_until(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
  * the next pending signal number, 0 when none is pending, -1 on error. */
 int box_sigfd_open(const sigset_t *set);
 int box_sigfd_read(int fd);
+/* The same; *by_kernel (when not NULL) is set when the kernel sent it,
+ * as a terminal's ^C, ^\ and hangup are: the whole foreground process
+ * group got it, so a wrapper need not pass it on. */
+int box_sigfd_next(int fd, int *by_kernel);
 /* Restores the signals of the set to default and unblocks them. */
 void box_sigfd_close(int fd, const sigset_t *set);
 
@@ -241,7 +245,12 @@ struct box_loop {
 	int sigfd;               /* from box_loop_open_signals */
 	void (*on_signal)(void *ctx, int sig);
 	void *sigctx;
+	int sig_by_kernel;       /* the signal being handled came from the kernel */
 };
+
+/* What a wrapper (exitcode, pipe, timer) passes on to its command: the
+ * signals a caller uses to stop, reload or poke it. */
+#define BOX_FORWARDED SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
 /* Blocks the signals of set and delivers them through an fd; each
  * pending signal is passed to fn when box_loop_signals added the fd to
  * the turn. Dies when no signal fd can be made. */

@@ -59,7 +59,7 @@ static void box_loop_drain_signals(void *ctx, int fd, short revents)
 	int sig;
 
 	(void)revents;
-	while ((sig = box_sigfd_read(fd)) > 0)
+	while ((sig = box_sigfd_next(fd, &l->sig_by_kernel)) > 0)
 		l->on_signal(l->sigctx, sig);
 }
 

@@ -85,13 +85,22 @@ int box_sigfd_open(const sigset_t *wanted)
 
 int box_sigfd_read(int fd)
 {
+	return box_sigfd_next(fd, NULL);
+}
+
+int box_sigfd_next(int fd, int *by_kernel)
+{
+	if (by_kernel)
+		*by_kernel = 0;
 #ifdef __linux__
 	if (fd != box_selfpipe[0]) {
 		struct signalfd_siginfo si;
 		ssize_t r = box_read(fd, &si, sizeof(si));
-		if (r == (ssize_t)sizeof(si))
-			return (int)si.ssi_signo;
-		return r < 0 && errno != EAGAIN ? -1 : 0;
+		if (r != (ssize_t)sizeof(si))
+			return r < 0 && errno != EAGAIN ? -1 : 0;
+		if (by_kernel)
+			*by_kernel = si.ssi_code == SI_KERNEL;
+		return (int)si.ssi_signo;
 	}
 #endif
 	unsigned char c;

@@ -235,6 +235,34 @@ setup() {
 	pkill -f 'sleep 303' || true
 }
 
+@test "SIGINT and SIGQUIT sent to exitcode or pipe reach the command, as timeout passes them on" {
+	for sig in INT QUIT; do
+		env --default-signal=INT,QUIT timeout 30 sh -c "trap 'echo got $sig; exit 4' $sig; sleep 310 & wait" >peer &
+		t=$!
+		retry_until 5 pgrep -f 'sleep 310'
+		kill -s "$sig" "$t"
+		rc=0
+		wait "$t" || rc=$?
+		[ "$rc" -eq 4 ] && [ "$(cat peer)" = "got $sig" ]
+		pkill -f 'sleep 310' || true
+		for w in exitcode pipe; do
+			case $w in
+			exitcode) exec env --default-signal=INT,QUIT exitcode -- sh -c "trap 'echo got $sig; exit 4' $sig; sleep 311 & wait" ;;
+			pipe) exec env --default-signal=INT,QUIT pipe "sh -c 'trap \"echo got $sig; exit 4\" $sig; sleep 311 & wait'" ;;
+			esac >out 2>/dev/null &
+			t=$!
+			retry_until 5 pgrep -f 'sleep 311'
+			retry_until 5 grep -qE '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$t/status
+			kill -s "$sig" "$t"
+			rc=0
+			wait "$t" || rc=$?
+			[ "$rc" -eq 4 ] || { echo "$w $sig: $rc"; false; }
+			[ "$(cat out)" = "got $sig" ]
+			pkill -f 'sleep 311' || true
+		done
+	done
+}
+
 @test "kill -9 of timer, exitcode or pipe takes the command with it; GNU timeout leaves it" {
 	timeout 30 sleep 304 &
 	t=$!

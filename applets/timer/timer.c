@@ -514,7 +514,7 @@ static int timer_main(int argc, char **argv)
 	}
 
 	sigset_t set;
-	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, 0);
+	box_sigset(&set, SIGCHLD, BOX_FORWARDED, 0);
 	/* the -s signal sent to timer is passed on too, as GNU timeout does */
 	if (tm.signal != SIGKILL && tm.signal != SIGSTOP)
 		sigaddset(&set, tm.signal);
