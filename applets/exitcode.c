@@ -26,6 +26,8 @@ static const char help[] =
 	"                   be executed at all (not found, not executable)\n"
 	"  -j, --json       the explanation or classification as JSON\n"
 	"  -m, --map FROM=TO,...  remap the final exit status\n"
+	"      --default-signals  run CMD with every signal at default, even those\n"
+	"                   ignored when exitcode started (nohup)\n"
 	"\n"
 	"Exit status: the command's (after -m); 125 usage or own failure;\n"
 	"126 cannot execute; 127 not found.\n";
@@ -343,8 +345,11 @@ static int run_chain(char ***cmds, int ncmds, const int map[256], int json)
 	return final;
 }
 
+enum { OPT_DEFAULT_SIGNALS = 256 };
+
 static const struct box_opt opts[] = {
 	{ "json", 'j', 'j', 0 },
+	{ "default-signals", OPT_DEFAULT_SIGNALS, 0, 0 },
 	{ "list", 'l', 'l', 0 },
 	{ "map", 'm', 'm', 1 },
 	{ "fallback", 'f', 'f', 1 },
@@ -364,6 +369,7 @@ static int exitcode_main(int argc, char **argv)
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'l': list = 1; break;
+		case OPT_DEFAULT_SIGNALS: box_sig_forget_ignored(); break;
 		case 'm': parse_map(g.arg, map); have_map = 1; break;
 		case 'f': {
 			const char *err;

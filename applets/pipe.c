@@ -32,6 +32,8 @@ static const char help[] =
 	"  -s, --status             print every stage's status on stderr at the\n"
 	"                           end: \"pipe: status 0 141 0\"\n"
 	"  -p, --pipefail           exit with the rightmost non-zero status\n"
+	"      --default-signals    run the stages with every signal at default, even\n"
+	"                           those ignored when pipe started (nohup)\n"
 	"      --sigpipe-ok         a stage other than the last killed by SIGPIPE\n"
 	"                           counts as success\n"
 	"      --timeout DUR        after DUR send SIGTERM to the pipeline's process\n"
@@ -383,7 +385,7 @@ static void free_stages(struct pipeline *p)
 	free(p->stages);
 }
 
-enum { OPT_SIGPIPE_OK = 256, OPT_TIMEOUT };
+enum { OPT_SIGPIPE_OK = 256, OPT_TIMEOUT, OPT_DEFAULT_SIGNALS };
 
 static const struct box_opt opts[] = {
 	{ "input", 'i', 'i', 1 },
@@ -394,6 +396,7 @@ static const struct box_opt opts[] = {
 	{ "status", 's', 's', 0 },
 	{ "pipefail", 'p', 'p', 0 },
 	{ "sigpipe-ok", OPT_SIGPIPE_OK, 0, 0 },
+	{ "default-signals", OPT_DEFAULT_SIGNALS, 0, 0 },
 	{ "timeout", OPT_TIMEOUT, 0, 1 },
 	{ 0 },
 };
@@ -418,6 +421,7 @@ static int pipe_main(int argc, char **argv)
 		case 's': p.show_status = 1; break;
 		case 'p': p.pipefail = 1; break;
 		case OPT_SIGPIPE_OK: p.sigpipe_ok = 1; break;
+		case OPT_DEFAULT_SIGNALS: box_sig_forget_ignored(); break;
 		case OPT_TIMEOUT: p.timeout_ns = box_xparse_duration("timeout", g.arg); break;
 		}
 	}

@@ -171,6 +171,9 @@ int box_signal_at(int i, const char **name);
  * the exception: procbox needs it, so it is set back to default. */
 void box_sig_init(void);
 int box_sig_ignored_at_start(int sig);
+/* --default-signals (GNU env's --default-signal): as if every signal had
+ * been at default when procbox started; call before box_sigfd_open. */
+void box_sig_forget_ignored(void);
 /* Removes from set the signals ignored at start that are still ignored
  * now (an applet may claim one on purpose by setting a disposition first). */
 void box_sig_drop_ignored(sigset_t *set);

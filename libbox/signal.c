@@ -170,6 +170,11 @@ void box_sig_init(void)
 	}
 }
 
+void box_sig_forget_ignored(void)
+{
+	box_ignored_at_start = 0;
+}
+
 int box_sig_ignored_at_start(int sig)
 {
 	return sig >= 1 && sig <= 64 && (box_ignored_at_start >> (sig - 1) & 1);

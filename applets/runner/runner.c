@@ -32,6 +32,8 @@ static const char help[] =
 	"      --retries N    run a failed job up to N more times\n"
 	"      --halt         start nothing new after the first failed job\n"
 	"      --joblog FILE  log every job in GNU parallel's joblog format\n"
+	"      --default-signals  run jobs with every signal at default, even those\n"
+	"                     ignored when runner started (nohup)\n"
 	"      --json         one JSON object per job on stdout, output included\n"
 	"  -H, --hosts H,...  run every command on every host over ssh\n"
 	"  -h, --host-file FILE  read hosts from FILE, one per line\n"
@@ -183,7 +185,8 @@ static void run_jobs(struct runner *r)
 
 /* ---- the applet -------------------------------------------------------- */
 
-enum { OPT_TAG = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_JOBLOG, OPT_JSON, OPT_SSH };
+enum { OPT_TAG = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_JOBLOG, OPT_JSON, OPT_SSH,
+	OPT_DEFAULT_SIGNALS };
 
 static const struct box_opt opts[] = {
 	{ "jobs", 'j', 'j', 1 },
@@ -197,6 +200,7 @@ static const struct box_opt opts[] = {
 	{ "timeout", OPT_TIMEOUT, 0, 1 },
 	{ "retries", OPT_RETRIES, 0, 1 },
 	{ "halt", OPT_HALT, 0, 0 },
+	{ "default-signals", OPT_DEFAULT_SIGNALS, 0, 0 },
 	{ "joblog", OPT_JOBLOG, 0, 1 },
 	{ "json", OPT_JSON, 0, 0 },
 	{ "ssh", OPT_SSH, 0, 1 },
@@ -226,6 +230,7 @@ static int runner_main(int argc, char **argv)
 		case OPT_TIMEOUT: r->timeout_ns = box_xparse_duration("timeout", g.arg); break;
 		case OPT_RETRIES: r->retries = (int)box_xparse_ll("retry count", g.arg, 0, 1000); break;
 		case OPT_HALT: r->halt = 1; break;
+		case OPT_DEFAULT_SIGNALS: box_sig_forget_ignored(); break;
 		case OPT_JOBLOG: joblog = g.arg; break;
 		case OPT_JSON: r->json = 1; break;
 		case OPT_SSH: ssh = g.arg; break;

@@ -42,6 +42,8 @@ static const char help[] =
 	"  -k, --kill-after DUR   then SIGKILL it if still running DUR later\n"
 	"  -s, --signal SIG       the signal sent at the deadline (default TERM)\n"
 	"      --preserve-status  exit with the command's status even if timed out\n"
+	"      --default-signals  run CMD with every signal at default, even those\n"
+	"                         ignored when timer started (nohup)\n"
 	"      --foreground       leave CMD in timer's process group (only CMD is\n"
 	"                         signalled, it may use the terminal)\n"
 	"\n"
@@ -407,6 +409,7 @@ static int print_next(const struct timer_cron *c, const char *expr, int64_t from
 
 enum {
 	OPT_NEXT = 256, OPT_FROM, OPT_OVERLAP, OPT_CANCEL, OPT_PRESERVE, OPT_FOREGROUND,
+	OPT_DEFAULT_SIGNALS,
 };
 
 static const struct box_opt opts[] = {
@@ -422,6 +425,7 @@ static const struct box_opt opts[] = {
 	{ "kill-after", 'k', 'k', 1 },
 	{ "signal", 's', 's', 1 },
 	{ "preserve-status", OPT_PRESERVE, 0, 0 },
+	{ "default-signals", OPT_DEFAULT_SIGNALS, 0, 0 },
 	{ "foreground", OPT_FOREGROUND, 0, 0 },
 	{ 0 },
 };
@@ -460,6 +464,7 @@ static int timer_main(int argc, char **argv)
 		case 'k': tm.kill_after = box_xparse_duration("kill-after", g.arg); break;
 		case 's': tm.signal = box_xsignum("signal", g.arg); have_signal = 1; break;
 		case OPT_PRESERVE: tm.preserve = 1; break;
+		case OPT_DEFAULT_SIGNALS: box_sig_forget_ignored(); break;
 		case OPT_FOREGROUND: tm.foreground = 1; break;
 		}
 	}
