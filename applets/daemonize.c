@@ -29,10 +29,8 @@ static const char help[] =
 	"\n"
 	"  -c, --chdir DIR       working directory (default /)\n"
 	"  -m, --umask UMASK     octal file mode mask (default 022)\n"
-	"  -p, --pidfile FILE    write the pid to FILE, locked while CMD lives (fd 3);\n"
-	"                        refuse to start while it is locked\n"
-	"  -l, --lockfile FILE   hold a lock on FILE while CMD lives; refuse to start\n"
-	"                        while it is locked\n"
+	"  -p, --pidfile FILE    write the pid to FILE, locked while CMD lives (fd 3)\n"
+	"  -l, --lockfile FILE   hold a lock on FILE while CMD lives\n"
 	"  -o, --stdout FILE     standard output to FILE (created, truncated)\n"
 	"  -e, --stderr FILE     standard error to FILE\n"
 	"  -a, --append          append to -o/-e files instead of truncating\n"
@@ -44,14 +42,14 @@ static const char help[] =
 	"  -v, --verbose         say what was started (pid) and when it is ready\n"
 	"  --status -p FILE      0 running, 1 dead (stale pidfile), 3 not running\n"
 	"  --stop -p FILE        signal the daemon and wait until it is gone\n"
-	"  --exec PATH, --name NAME  --status/--stop: what the daemon runs, is named\n"
+	"  --exec PATH, --name NAME  --status/--stop: the daemon's program, name\n"
 	"  --retry SCHEDULE      --stop's schedule, as start-stop-daemon's:\n"
 	"                        SIG/DUR/SIG/DUR[/forever...] (default TERM/30/KILL/5)\n"
 	"\n"
-	"Exit status: 0 started (or ready); 123 already running; 125 usage or own\n"
-	"failure; 126 CMD not executable; 127 CMD not found; --wait-ready: 124 not\n"
-	"ready in time, CMD's status if it died first (1 for status 0 or a closed\n"
-	"READY_FD).\n"
+	"Exit status: 0 started (or ready); 123 already running (-p or -l locked);\n"
+	"125 usage or own failure; 126 CMD not executable; 127 CMD not found;\n"
+	"--wait-ready: 124 not ready in time, CMD's status if it died first (1 for\n"
+	"status 0 or a closed READY_FD).\n"
 	"--stop: 0 stopped, 1 not running, 2 still running after the schedule.\n";
 
 struct config {
@@ -327,7 +325,7 @@ static int start(const struct config *c)
 {
 	struct kept k = { 0 };
 	struct readiness w = { .fd = -1, .wfd = -1 };
-	struct box_detach d = { .umask = (int)c->umask, .user = c->user,
+	struct box_detach d = { .umask = (int)c->umask, .user = c->user, .busy_code = EXIT_RUNNING,
 		.dir = c->dir ? c->dir : "/" };
 
 	/* make sure 0-2 exist so nothing we open lands on them */
@@ -398,13 +396,18 @@ static int read_proc(pid_t pid, const char *what, char *buf, int size)
 static int is_daemon(const struct config *c, pid_t pid, int64_t written)
 {
 	char buf[512], exe[40], *p;
-	unsigned long long start;
 	struct stat a, b;
 
+	/* after the command's name: the state, then starttime 19 fields on,
+	 * in clock ticks since boot */
 	if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')) ||
-	    sscanf(p + 2, "%c%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%*s%llu",
-		buf, &start) != 2 || buf[0] == 'Z' || buf[0] == 'X')
+	    p[2] == 'Z' || p[2] == 'X')
 		return 0;
+	for (int i = 0; i < 20 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return 0;
+	long long start = strtoll(p, NULL, 10);
 	if (written >= 0) {
 		struct timespec boot;
 		clock_gettime(CLOCK_BOOTTIME, &boot);
@@ -587,8 +590,6 @@ static int stop(const struct config *c, const char *retry)
 	}
 	if (t.pid <= 0)
 		box_fatal("pidfile %s is locked but holds no pid", c->pidfile);
-	if (!t.locked && t.pidfd < 0)
-		box_fatal_errno("unable to watch pid %d", (int)t.pid);
 	for (int i = 0; i < nsteps; i++) {
 		int sig = steps[i].sig;
 		if (sig && send_signal(&t, sig) < 0 && errno != ESRCH)

@@ -500,6 +500,8 @@ struct box_detach {
 	const struct box_user *user;   /* NULL: stay who we are */
 	const char *dir;               /* NULL: stay (daemon(7) says "/") */
 	int stdio[3];                  /* what 0-2 become; below 3: /dev/null */
+	int busy_code;                 /* exit status when another daemon locked
+	                                  the pidfile first; 0: fail_code */
 	/* Set: no fork, the same steps in this process (supervise -n); a
 	 * failed step dies here, box_detach_up does nothing. */
 	int stay;
