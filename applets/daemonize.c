@@ -11,25 +11,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static const char usage[] =
 	"daemonize [-av] [-c DIR] [-m UMASK] [-p PIDFILE] [-l LOCKFILE] [-o OUT] [-e ERR] "
 	"[-u USER[:GROUP]] [-E VAR=VAL]... [--wait-ready[=DUR]] [--] CMD [ARG...] | "
-	"daemonize --status -p PIDFILE | daemonize --stop -p PIDFILE [--retry SCHEDULE]";
+	"daemonize --status|--stop -p PIDFILE [--exec PATH] [--name NAME] [--retry SCHEDULE]";
 
 static const char help[] =
 	"Run CMD (no shell) as a daemon: detached from the terminal and session,\n"
-	"cwd /, umask 0, stdio /dev/null, default signals, no inherited fds.\n"
+	"cwd /, umask 022, stdio /dev/null, default signals, no inherited fds.\n"
 	"\n"
 	"  -c, --chdir DIR       working directory (default /)\n"
-	"  -m, --umask UMASK     octal file mode mask (default 0)\n"
-	"  -p, --pidfile FILE    write the pid to FILE, locked while CMD lives (fd 3);\n"
-	"                        refuse to start while it is locked\n"
-	"  -l, --lockfile FILE   hold a lock on FILE while CMD lives; refuse to start\n"
-	"                        while it is locked\n"
+	"  -m, --umask UMASK     octal file mode mask (default 022)\n"
+	"  -p, --pidfile FILE    write the pid to FILE, locked while CMD lives (fd 3)\n"
+	"  -l, --lockfile FILE   hold a lock on FILE while CMD lives\n"
 	"  -o, --stdout FILE     standard output to FILE (created, truncated)\n"
 	"  -e, --stderr FILE     standard error to FILE\n"
 	"  -a, --append          append to -o/-e files instead of truncating\n"
@@ -40,17 +41,20 @@ static const char help[] =
 	"                        to fd N (at most DUR)\n"
 	"  -v, --verbose         say what was started (pid) and when it is ready\n"
 	"  --status -p FILE      0 running, 1 dead (stale pidfile), 3 not running\n"
-	"  --stop -p FILE        signal the daemon and wait until its lock is free\n"
+	"  --stop -p FILE        signal the daemon and wait until it is gone\n"
+	"  --exec PATH, --name NAME  --status/--stop: the daemon's program, name\n"
 	"  --retry SCHEDULE      --stop's schedule, as start-stop-daemon's:\n"
 	"                        SIG/DUR/SIG/DUR[/forever...] (default TERM/30/KILL/5)\n"
 	"\n"
-	"Exit status: 0 started (or ready); 125 usage or own failure; 126 CMD not\n"
-	"executable; 127 CMD not found; --wait-ready: 124 not ready in time, CMD's\n"
-	"status if it died first (1 for status 0 or a closed READY_FD).\n"
+	"Exit status: 0 started (or ready); 123 already running (-p or -l locked);\n"
+	"125 usage or own failure; 126 CMD not executable; 127 CMD not found;\n"
+	"--wait-ready: 124 not ready in time, CMD's status if it died first (1 for\n"
+	"status 0 or a closed READY_FD).\n"
 	"--stop: 0 stopped, 1 not running, 2 still running after the schedule.\n";
 
 struct config {
 	const char *dir, *pidfile, *lockfile, *out, *err;
+	const char *exec, *name;     /* --status/--stop: what the daemon must be */
 	mode_t umask;
 	int append, verbose, wait_ready;
 	const char *ready_arg;
@@ -77,7 +81,7 @@ struct kept {
 /* What the session leader, the daemon's parent, watches for --wait-ready. */
 struct readiness {
 	struct box_loop loop;        /* READY_FD and SIGCHLD */
-	int fd;                      /* READY_FD's read end, -1 after EOF */
+	int fd;                      /* READY_FD's other end, -1 after EOF */
 	int wfd;                     /* READY_FD itself, the daemon's */
 	int64_t deadline;            /* monotonic ns, -1: none */
 	pid_t pid;
@@ -211,17 +215,29 @@ static void leader_awaits_readiness(struct box_detach *d)
 	box_detach_send(d, &m);
 }
 
+/* Never through a symbolic link: truncating or appending to whatever it
+ * points to would let whoever can write the directory pick the file. */
 static int open_output(const char *path, int append)
 {
-	return box_xopen(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0666);
+	int fd = box_open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | (append ? O_APPEND : O_TRUNC), 0666);
+	if (fd < 0 && errno == ELOOP)
+		box_fatal("unable to open %s: it is a symbolic link", path);
+	if (fd < 0)
+		box_fatal_errno("unable to open %s", path);
+	return fd;
 }
+
+/* Not a failure of daemonize nor CMD's: a status of its own. */
+#define EXIT_RUNNING 123
 
 static void refuse_running(const char *what, const char *path, int fd)
 {
 	pid_t pid = fd >= 0 ? box_pid_read(fd) : 0;
+	char as[24] = "";
+
 	if (pid > 0)
-		box_fatal("%s %s is locked: already running as pid %d", what, path, (int)pid);
-	box_fatal("%s %s is locked: already running", what, path);
+		snprintf(as, sizeof(as), " as pid %d", (int)pid);
+	box_die(EXIT_RUNNING, "%s %s is locked: already running%s", what, path, as);
 }
 
 /* Opens and locks everything the daemon keeps, in the order move_down
@@ -265,7 +281,10 @@ static void prepare_readiness(const struct config *c, struct readiness *w)
 	sigset_t chld;
 
 	w->deadline = c->ready_ns < 0 ? -1 : box_now_ns() + c->ready_ns;
-	box_xpipe(ready);
+	/* a seqpacket socket, not a pipe: once the leader is gone, a write
+	 * fails with EPIPE and raises no SIGPIPE */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ready) < 0)
+		box_fatal_errno("unable to create a socket pair");
 	w->fd = ready[0];
 	w->wfd = ready[1];
 	signal(SIGCHLD, SIG_DFL);
@@ -306,7 +325,7 @@ static int start(const struct config *c)
 {
 	struct kept k = { 0 };
 	struct readiness w = { .fd = -1, .wfd = -1 };
-	struct box_detach d = { .umask = (int)c->umask, .user = c->user,
+	struct box_detach d = { .umask = (int)c->umask, .user = c->user, .busy_code = EXIT_RUNNING,
 		.dir = c->dir ? c->dir : "/" };
 
 	/* make sure 0-2 exist so nothing we open lands on them */
@@ -345,32 +364,143 @@ static int start(const struct config *c)
 	return c->wait_ready ? readiness_verdict(c, &d) : 0;
 }
 
-/* --status: decided by the pidfile's lock. */
+/* What a pidfile names, for --status and --stop. */
+struct target {
+	pid_t recorded;     /* the pid in the pidfile */
+	pid_t pid;          /* the one that counts: recorded, or the lock holder */
+	int fd;             /* the pidfile, read-only */
+	int locked;
+	int pidfd;          /* unlocked: pid as a pidfd, to signal and wait on */
+};
+
+/* A process that started this long after its pidfile was written is not
+ * the one it names: timestamps coarser than the clock (a jiffy, a second
+ * on some filesystems) must not make a daemon look younger. */
+#define START_SLACK_NS BOX_NSEC
+
+static int read_proc(pid_t pid, const char *what, char *buf, int size)
+{
+	char path[40];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	int fd = box_open(path, O_RDONLY, 0);
+	int n = fd < 0 ? -1 : (int)box_read(fd, buf, (size_t)size - 1);
+	box_close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* Whether pid is alive (not a zombie) and is what it should be: --exec's
+ * file, --name's comm, and, when written >= 0 (the pidfile's mtime, wall
+ * ns), not started after its pidfile was written. 1 yes, 0 no, -1 when
+ * /proc does not let us tell (errno). */
+static int is_daemon(const struct config *c, pid_t pid, int64_t written)
+{
+	char buf[512], exe[40], *p;
+	struct stat a, b;
+
+	/* after the command's name: the state, then starttime 19 fields on,
+	 * in clock ticks since boot */
+	if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')) ||
+	    p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	for (int i = 0; i < 20 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return 0;
+	long long start = strtoll(p, NULL, 10);
+	if (written >= 0) {
+		struct timespec boot;
+		clock_gettime(CLOCK_BOOTTIME, &boot);
+		int64_t age = boot.tv_sec * BOX_NSEC + boot.tv_nsec -
+			(int64_t)start * (BOX_NSEC / sysconf(_SC_CLK_TCK));
+		if (box_wall_ns() - age > written + START_SLACK_NS)
+			return 0;
+	}
+	if (c->name) {
+		read_proc(pid, "comm", buf, sizeof(buf));
+		buf[strcspn(buf, "\n")] = 0;
+		if (strncmp(buf, c->name, 15))
+			return 0;
+	}
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (c->exec && (stat(c->exec, &a) < 0 || stat(exe, &b) < 0))
+		return errno == EACCES ? -1 : 0;
+	return !c->exec || (a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+}
+
+/* A locked pidfile's daemon: the recorded pid while it holds the lock,
+ * else every process that does (children of a main process that died),
+ * each sent sig unless it is 0. The first of them, 0 when none is seen,
+ * -1 when a signal fails. */
+static pid_t lock_holders(const struct target *t, int sig)
+{
+	pid_t h[64];
+	int n = box_lock_holders(t->fd, h, 64);
+
+	for (int i = 0; i < n; i++)
+		if (h[i] == t->recorded)
+			h[0] = h[i], n = 1;
+	for (int i = 0; i < n; i++)
+		if (sig && kill(h[i], sig) < 0 && errno != ESRCH)
+			return -1;
+	return n ? h[0] : 0;
+}
+
+/* A lock vouches for its holder; an unlocked pidfile (start-stop-daemon's,
+ * a daemon's own) only for a pid that lives, matches --exec/--name and is
+ * older than the pidfile. A pidfd taken before the checks makes sure the
+ * signals reach the process they passed. */
+static int find_daemon(const struct config *c, struct target *t)
+{
+	int r = box_pidfile_check(c->pidfile, &t->recorded, &t->fd);
+	int64_t written = -1;
+	struct stat st;
+
+	t->pid = t->recorded;
+	t->pidfd = -1;
+	if (r == BOX_PIDFILE_ABSENT || r < 0)
+		return r;
+	t->locked = r == BOX_PIDFILE_RUNNING;
+	if (t->locked) {
+		pid_t holder = lock_holders(t, 0);
+		if (holder > 0)
+			t->pid = holder;
+		if (!c->exec && !c->name)
+			return r;
+	} else {
+		if (fstat(t->fd, &st) < 0)
+			return -1;
+		written = st.st_mtim.tv_sec * BOX_NSEC + st.st_mtim.tv_nsec;
+		t->pidfd = t->pid > 0 ? (int)syscall(SYS_pidfd_open, t->pid, 0) : -1;
+	}
+	if (t->pid <= 0)
+		return r;
+	r = is_daemon(c, t->pid, written);
+	return r < 0 ? -1 : r ? BOX_PIDFILE_RUNNING : BOX_PIDFILE_STALE;
+}
+
+static int found(const struct config *c, struct target *t)
+{
+	int r = find_daemon(c, t);
+	if (r < 0)
+		box_fatal_errno("unable to check pidfile %s", c->pidfile);
+	return r;
+}
+
+/* --status, as LSB's and start-stop-daemon's. */
 static int status(const struct config *c)
 {
-	pid_t pid;
+	struct target t;
+	int r = found(c, &t);
 	char line[300];
-	int n;
+	int n = snprintf(line, sizeof(line), "%s: %s", c->pidfile, r == BOX_PIDFILE_RUNNING ?
+		"running" : r == BOX_PIDFILE_STALE ? "not running, stale pidfile" : "not running");
 
-	switch (box_pidfile_check(c->pidfile, &pid)) {
-	case BOX_PIDFILE_RUNNING:
-		if (pid > 0)
-			n = snprintf(line, sizeof(line), "%s: running (pid %d)\n", c->pidfile, (int)pid);
-		else
-			n = snprintf(line, sizeof(line), "%s: running\n", c->pidfile);
-		box_write_all(1, line, (size_t)n);
-		return 0;
-	case BOX_PIDFILE_STALE:
-		n = snprintf(line, sizeof(line), "%s: not running, stale pidfile (pid %d)\n",
-			c->pidfile, (int)pid);
-		box_write_all(1, line, (size_t)n);
-		return 1;
-	case BOX_PIDFILE_ABSENT:
-		n = snprintf(line, sizeof(line), "%s: not running\n", c->pidfile);
-		box_write_all(1, line, (size_t)n);
-		return 3;
-	}
-	box_fatal_errno("unable to check pidfile %s", c->pidfile);
+	if (r != BOX_PIDFILE_ABSENT && t.pid > 0)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " (pid %d)", (int)t.pid);
+	line[n++] = '\n';
+	box_write_all(1, line, (size_t)n);
+	return r == BOX_PIDFILE_ABSENT ? 3 : r;
 }
 
 /* start-stop-daemon's --retry schedule: a list of signals and timeouts;
@@ -422,52 +552,62 @@ static int parse_schedule(const char *spec, struct step *steps, int max, int *re
 	return n;
 }
 
+static int send_signal(const struct target *t, int sig)
+{
+	if (!t->locked)
+		return (int)syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0);
+	pid_t first = lock_holders(t, sig);
+	return first ? (first < 0 ? -1 : 0) : kill(t->pid, sig);
+}
+
+/* 0 once the daemon is gone (a lock: every holder; else the process), 1
+ * while it is not by the deadline, -1 on an error. */
+static int wait_gone(const struct target *t, int64_t deadline)
+{
+	if (t->locked) {
+		if (box_lock_wait(t->fd, deadline) == 0)
+			return 0;
+		return errno == ETIMEDOUT || errno == EWOULDBLOCK ? 1 : -1;
+	}
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+	int r = box_poll_until(&p, 1, deadline);
+	return r < 0 ? -1 : !r;
+}
+
 static int stop(const struct config *c, const char *retry)
 {
 	struct step steps[64];
 	int repeat_at, nsteps = parse_schedule(retry ? retry : "TERM/30/KILL/5", steps, 64, &repeat_at);
-	pid_t pid;
+	struct target t;
 
-	switch (box_pidfile_check(c->pidfile, &pid)) {
-	case BOX_PIDFILE_RUNNING:
-		break;
+	switch (found(c, &t)) {
 	case BOX_PIDFILE_STALE:
-		box_warn("%s: not running, stale pidfile (pid %d)", c->pidfile, (int)pid);
+		box_warn("%s: not running, stale pidfile (pid %d)", c->pidfile, (int)t.pid);
 		return 1;
 	case BOX_PIDFILE_ABSENT:
 		box_warn("%s: not running", c->pidfile);
 		return 1;
-	default:
-		box_fatal_errno("unable to check pidfile %s", c->pidfile);
 	}
-	if (pid <= 0)
+	if (t.pid <= 0)
 		box_fatal("pidfile %s is locked but holds no pid", c->pidfile);
-	int fd = box_open(c->pidfile, O_RDONLY, 0);
-	if (fd < 0)
-		box_fatal_errno("unable to open %s", c->pidfile);
 	for (int i = 0; i < nsteps; i++) {
-		int r;
-		if (steps[i].sig) {
-			if (kill(pid, steps[i].sig) < 0 && errno != ESRCH)
-				box_fatal_errno("unable to send SIG%s to pid %d",
-					box_signame(steps[i].sig), (int)pid);
-			r = box_lock_wait(fd, box_now_ns());
-		} else {
-			r = box_lock_wait(fd, box_now_ns() + steps[i].wait);
-		}
+		int sig = steps[i].sig;
+		if (sig && send_signal(&t, sig) < 0 && errno != ESRCH)
+			box_fatal_errno("unable to send SIG%s to pid %d", box_signame(sig), (int)t.pid);
+		int r = wait_gone(&t, box_now_ns() + steps[i].wait);
 		if (r == 0) {
-			if (box_same_file(fd, c->pidfile))
+			if (box_same_file(t.fd, c->pidfile))
 				unlink(c->pidfile);
 			if (c->verbose)
-				box_warn("stopped pid %d", (int)pid);
+				box_warn("stopped pid %d", (int)t.pid);
 			return 0;
 		}
-		if (errno != ETIMEDOUT && errno != EWOULDBLOCK)
-			box_fatal_errno("unable to wait for the lock of %s", c->pidfile);
+		if (r < 0)
+			box_fatal_errno("unable to wait for pid %d", (int)t.pid);
 		if (i == nsteps - 1 && repeat_at >= 0)
 			i = repeat_at - 1;
 	}
-	box_warn("pid %d still running after the --retry schedule", (int)pid);
+	box_warn("pid %d still running after the --retry schedule", (int)t.pid);
 	return 2;
 }
 
@@ -480,7 +620,7 @@ static mode_t parse_umask(const char *s)
 	return m;
 }
 
-enum { OPT_STATUS = 256, OPT_STOP, OPT_RETRY, OPT_READY };
+enum { OPT_STATUS = 256, OPT_STOP, OPT_RETRY, OPT_READY, OPT_EXEC, OPT_NAME };
 
 static const struct box_opt opts[] = {
 	{ "append", 'a', 'a', 0 },
@@ -497,12 +637,14 @@ static const struct box_opt opts[] = {
 	{ "stop", OPT_STOP, 0, 0 },
 	{ "retry", OPT_RETRY, 0, 1 },
 	{ "wait-ready", OPT_READY, 0, 2 },
+	{ "exec", OPT_EXEC, 0, 1 },
+	{ "name", OPT_NAME, 0, 1 },
 	{ 0 },
 };
 
 static int daemonize_main(int argc, char **argv)
 {
-	struct config c = { .ready_ns = -1 };
+	struct config c = { .ready_ns = -1, .umask = 022 };
 	struct box_getopt g;
 	struct box_user user;
 	const char *retry = NULL, *user_spec = NULL;
@@ -533,6 +675,8 @@ static int daemonize_main(int argc, char **argv)
 			mode = opt;
 			break;
 		case OPT_RETRY: retry = g.arg; break;
+		case OPT_EXEC: c.exec = g.arg; break;
+		case OPT_NAME: c.name = g.arg; break;
 		case OPT_READY:
 			c.wait_ready = 1;
 			c.ready_arg = g.arg;
@@ -543,6 +687,8 @@ static int daemonize_main(int argc, char **argv)
 	}
 	if (retry && mode != OPT_STOP)
 		box_usage("--retry needs --stop");
+	if ((c.exec || c.name) && !mode)
+		box_usage("--exec and --name need --status or --stop");
 	if (mode) {
 		if (g.ind < argc)
 			box_usage("--%s takes no command", mode == OPT_STOP ? "stop" : "status");

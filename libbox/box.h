@@ -428,11 +428,12 @@ void box_json_status(struct box_json *j, int status);
 /* ---- pidfiles and lock files (pidfile.c) ---------------------------------- */
 
 /* flock(2) locks: held by the open file description, so they survive fork
- * and exec and last until every process holding the fd has exited. */
+ * and exec and last until every process holding the fd has exited. Locks
+ * are taken on read-only descriptors: whoever holds one cannot write. */
 
 /* 1 when fd and path name the same file (same device and inode). */
 int box_same_file(int fd, const char *path);
-/* Opens path (created 0644 when create is set) and takes an exclusive
+/* Opens path read-only (created 0644 when create is set) and takes an exclusive
  * lock without waiting; retries when the name was replaced meanwhile.
  * 0 with *fd set, or -1 with errno (EWOULDBLOCK: someone holds it). */
 int box_lock_path(const char *path, int create, int *fd);
@@ -442,20 +443,27 @@ pid_t box_pid_read(int fd);
 /* A pidfile that is never seen empty or partial: prepare (before fork)
  * creates PATH.XXXXXX locked and takes the lock of the current PATH;
  * commit (in the process that will hold it) writes the pid and renames or
- * links it into place; fd is then the locked pidfile. abort removes what
- * is ours. prepare returns -1 with errno EWOULDBLOCK when PATH is locked. */
+ * links it into place and closes wfd; fd is then the locked pidfile, read
+ * only. abort removes what is ours. prepare returns -1 with errno
+ * EWOULDBLOCK when PATH is locked. */
 struct box_pidfile {
 	char *path, *tmp;
-	int fd;         /* the new pidfile, locked */
+	int fd;         /* the new pidfile, read-only, locked */
+	int wfd;        /* the same file writable, until commit */
 	int oldfd;      /* the previous pidfile, locked, or -1 */
 };
 int box_pidfile_prepare(struct box_pidfile *pf, const char *path);
 int box_pidfile_commit(struct box_pidfile *pf, pid_t pid);
 void box_pidfile_abort(struct box_pidfile *pf);
 
-/* The state of a pidfile, decided by its lock; *pid from its content. */
+/* The state of a pidfile's lock: RUNNING (locked) or STALE (unlocked)
+ * with *fd the pidfile open read-only, or ABSENT, or -1 with errno; *pid
+ * from its content (0: none). */
 enum { BOX_PIDFILE_RUNNING, BOX_PIDFILE_STALE, BOX_PIDFILE_ABSENT };
-int box_pidfile_check(const char *path, pid_t *pid);
+int box_pidfile_check(const char *path, pid_t *pid, int *fd);
+/* The processes whose open file holds the lock on fd's file (as their
+ * /proc/PID/fdinfo shows), at most max of them into pids: how many. */
+int box_lock_holders(int fd, pid_t *pids, int max);
 /* Waits for an exclusive lock on fd until the monotonic deadline (ns, -1 =
  * forever): 0, or -1 with errno (ETIMEDOUT). Uses SIGALRM meanwhile. */
 int box_lock_wait(int fd, int64_t deadline_ns);
@@ -504,6 +512,8 @@ struct box_detach {
 	const struct box_user *user;   /* NULL: stay who we are */
 	const char *dir;               /* NULL: stay (daemon(7) says "/") */
 	int stdio[3];                  /* what 0-2 become; below 3: /dev/null */
+	int busy_code;                 /* exit status when another daemon locked
+	                                  the pidfile first; 0: fail_code */
 	/* Set: no fork, the same steps in this process (supervise -n); a
 	 * failed step dies here, box_detach_up does nothing. */
 	int stay;

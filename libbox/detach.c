@@ -45,8 +45,10 @@ static void box_detach_settle(struct box_detach *d)
 
 	if (d->report >= 0)
 		box_reset_signals();
+	/* locked: another daemon took the pidfile since prepare */
 	if (d->pidfile && box_pidfile_commit(d->pidfile, d->pid) < 0)
-		box_detach_fail(d, code, "write pidfile %s", d->pidfile->path);
+		box_detach_fail(d, errno == EWOULDBLOCK && d->busy_code ? d->busy_code : code,
+			"write pidfile %s", d->pidfile->path);
 	if (d->umask >= 0)
 		umask((mode_t)d->umask);
 	if (d->user) {

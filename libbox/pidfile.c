@@ -9,9 +9,15 @@
  * A pidfile is never visible empty or half written: the pid goes into a
  * locked temporary file beside it, which is then renamed over the old
  * pidfile (held locked meanwhile) or linked into place when there was
- * none, so whoever sees the name sees the whole content and the lock. */
+ * none, so whoever sees the name sees the whole content and the lock.
+ *
+ * Every lock is held on a read-only descriptor: the pid goes in through a
+ * second, writable one that is closed once it is written, so a daemon
+ * that dropped its privileges cannot write another pid into its
+ * pidfile, nor anything into its lock file. */
 #include "box.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,7 +43,7 @@ int box_same_file(int fd, const char *path)
 int box_lock_path(const char *path, int create, int *fdp)
 {
 	for (int i = 0; i < BOX_LOCK_TRIES; i++) {
-		int fd = box_open(path, create ? O_RDWR | O_CREAT : O_RDONLY, 0644);
+		int fd = box_open(path, create ? O_RDONLY | O_CREAT : O_RDONLY, 0644);
 		if (fd < 0)
 			return -1;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -76,11 +82,19 @@ int box_pidfile_prepare(struct box_pidfile *pf, const char *path)
 {
 	pf->path = box_xstrdup(path);
 	pf->tmp = box_xasprintf("%s.XXXXXX", path);
-	pf->oldfd = -1;
-	pf->fd = mkostemp(pf->tmp, O_CLOEXEC);
-	if (pf->fd < 0)
+	pf->oldfd = pf->fd = -1;
+	pf->wfd = mkostemp(pf->tmp, O_CLOEXEC);
+	if (pf->wfd < 0)
 		return -1;
-	if (flock(pf->fd, LOCK_EX | LOCK_NB) < 0 || fchmod(pf->fd, 0644) < 0)
+	/* the name is ours (mkostemp's O_EXCL): its inode proves it still is */
+	struct stat a, b;
+	pf->fd = box_open(pf->tmp, O_RDONLY | O_NOFOLLOW, 0);
+	if (pf->fd < 0 || fstat(pf->fd, &a) < 0 || fstat(pf->wfd, &b) < 0 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		errno = EEXIST;
+		goto fail;
+	}
+	if (flock(pf->fd, LOCK_EX | LOCK_NB) < 0 || fchmod(pf->wfd, 0644) < 0)
 		goto fail;
 	if (box_lock_path(path, 0, &pf->oldfd) < 0) {
 		pf->oldfd = -1;
@@ -119,8 +133,10 @@ int box_pidfile_commit(struct box_pidfile *pf, pid_t pid)
 	char line[24];
 	int n = snprintf(line, sizeof(line), "%d\n", (int)pid);
 
-	if (pwrite(pf->fd, line, (size_t)n, 0) != n)
+	if (pwrite(pf->wfd, line, (size_t)n, 0) != n)
 		return -1;
+	close(pf->wfd);
+	pf->wfd = -1;
 	for (int i = 0; i < BOX_LOCK_TRIES; i++) {
 		if (pf->oldfd >= 0 && !box_same_file(pf->oldfd, pf->path)) {
 			close(pf->oldfd);
@@ -143,21 +159,19 @@ void box_pidfile_abort(struct box_pidfile *pf)
 {
 	int err = errno;
 
-	if (pf->fd >= 0) {
-		/* ours while we hold its lock: nobody else can have taken it */
-		if (box_same_file(pf->fd, pf->path))
-			unlink(pf->path);
-		else
-			unlink(pf->tmp);
-		close(pf->fd);
-		pf->fd = -1;
-	}
+	/* ours while we hold its lock: nobody else can have taken it */
+	if (pf->fd >= 0 && box_same_file(pf->fd, pf->path))
+		unlink(pf->path);
+	else if (pf->fd >= 0 || pf->wfd >= 0)
+		unlink(pf->tmp);
+	box_close(pf->wfd);
+	box_close(pf->fd);
 	box_close(pf->oldfd);
-	pf->oldfd = -1;
+	pf->wfd = pf->fd = pf->oldfd = -1;
 	errno = err;
 }
 
-int box_pidfile_check(const char *path, pid_t *pid)
+int box_pidfile_check(const char *path, pid_t *pid, int *fdp)
 {
 	*pid = 0;
 	for (int i = 0; i < BOX_LOCK_TRIES; i++) {
@@ -165,18 +179,56 @@ int box_pidfile_check(const char *path, pid_t *pid)
 		if (fd < 0)
 			return errno == ENOENT ? BOX_PIDFILE_ABSENT : -1;
 		*pid = box_pid_read(fd);
+		*fdp = fd;
 		if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
-			int r = errno == EWOULDBLOCK ? BOX_PIDFILE_RUNNING : -1;
+			if (errno == EWOULDBLOCK)
+				return BOX_PIDFILE_RUNNING;
 			box_close(fd);
-			return r;
+			return -1;
 		}
-		int same = box_same_file(fd, path);
-		close(fd);
-		if (same)
+		flock(fd, LOCK_UN);
+		if (box_same_file(fd, path))
 			return BOX_PIDFILE_STALE;
+		close(fd);
 	}
 	errno = EAGAIN;
 	return -1;
+}
+
+int box_lock_holders(int fd, pid_t *pids, int max)
+{
+	struct stat want, st;
+	struct dirent *p, *f;
+	DIR *procs = opendir("/proc"), *fds;
+	char path[64], info[2048];
+	int n = 0;
+
+	if (!procs)
+		return 0;
+	if (fstat(fd, &want) < 0)
+		max = 0;
+	while (n < max && (p = readdir(procs))) {
+		pid_t pid = atoi(p->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		if (pid <= 0 || !(fds = opendir(path)))
+			continue;
+		while ((f = readdir(fds))) {
+			snprintf(path, sizeof(path), "/proc/%d/fd/%.16s", (int)pid, f->d_name);
+			if (stat(path, &st) < 0 || st.st_ino != want.st_ino || st.st_dev != want.st_dev)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", (int)pid, f->d_name);
+			int info_fd = box_open(path, O_RDONLY, 0);
+			ssize_t got = info_fd < 0 ? -1 : box_read_full(info_fd, info, sizeof(info) - 1);
+			box_close(info_fd);
+			if (got > 0 && (info[got] = 0, strstr(info, "\nlock:"))) {
+				pids[n++] = pid;
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(procs);
+	return n;
 }
 
 static void box_lock_alarm(int sig)

@@ -102,11 +102,27 @@ gone() {
 	[ "$(ls "$D")" = "" ]
 }
 
-@test "the umask is 0 by default and -m sets it" {
+@test "the umask is 022 by default, whatever the caller's, and -m sets it" {
 	(umask 077 && daemonize -p "$PF" -- sleep 100)
-	[ "$(status_line "$(daemon_pid)" Umask)" = 0000 ]
+	[ "$(status_line "$(daemon_pid)" Umask)" = 0022 ]
+	(umask 000 && daemonize -p "$D/z.pid" -- sleep 100)
+	[ "$(status_line "$(head -n1 "$D/z.pid")" Umask)" = 0022 ]
 	daemonize -m 027 -p "$D/m.pid" -- sleep 100
 	[ "$(status_line "$(head -n1 "$D/m.pid")" Umask)" = 0027 ]
+}
+
+@test "a file the daemon creates gets the mode it gets under daemonize(1) started from a umask 022 shell" {
+	need_cmd /usr/bin/daemonize
+	(
+		umask 022
+		/usr/bin/daemonize /bin/sh -c "echo x >$D/peer"
+		umask 000
+		daemonize -- sh -c "echo x >$D/ours"
+	)
+	retry_until 5 [ -s "$D/peer" ]
+	retry_until 5 [ -s "$D/ours" ]
+	[ "$(stat -c %a "$D/peer")" = 644 ]
+	[ "$(stat -c %a "$D/ours")" = 644 ]
 }
 
 @test "only fds 0-2 and the pidfile lock (fd 3) are open in CMD, whatever the caller had open" {
@@ -175,6 +191,25 @@ gone() {
 	[ "$(cat "$D/err")" = "$(printf 'old\nto-err')" ]
 }
 
+@test "-o and -e never open through a symbolic link: refused, and its target untouched" {
+	echo victim >"$D/victim"
+	ln -s "$D/victim" "$D/link"
+	for opt in -o -e; do
+		for append in "" -a; do
+			run daemonize $append $opt "$D/link" -p "$PF" -- echo hi
+			[ "$status" -eq 125 ]
+			[ "$output" = "daemonize: unable to open $D/link: it is a symbolic link" ]
+		done
+	done
+	# nor a dangling one, which O_CREAT would have created
+	ln -s "$D/new" "$D/dangling"
+	run daemonize -o "$D/dangling" -- echo hi
+	[ "$status" -eq 125 ]
+	[ "$(cat "$D/victim")" = victim ]
+	[ ! -e "$D/new" ]
+	[ ! -e "$PF" ]
+}
+
 @test "-o and -e naming one file share it" {
 	daemonize -o "$D/log" -e "$D/log" -- sh -c 'echo one; echo two >&2; echo three'
 	retry_until 5 grep -q three "$D/log"
@@ -215,10 +250,29 @@ gone() {
 	daemonize -p "$PF" -- sleep 100
 	pid=$(daemon_pid)
 	run daemonize -p "$PF" -- sleep 100
-	[ "$status" -eq 125 ]
+	[ "$status" -eq 123 ]
 	[ "$output" = "daemonize: pidfile $PF is locked: already running as pid $pid" ]
 	[ "$(daemon_pid)" = "$pid" ]
 	[ "$(ls "$D")" = d.pid ]
+}
+
+@test "a -u daemon holds its pidfile and lock file read-only and cannot write another pid in" {
+	need_root
+	run daemonize -v -u nobody -l "$D/lock" -o "$D/out" -p "$PF" -- sh -c \
+		'if echo 999999 >&3; then echo wrote; else echo refused; fi; exec sleep 100'
+	[ "$status" -eq 0 ]
+	pid=${output##* }
+	echo "$pid" >>"$D/.kill"
+	retry_until 5 [ -s "$D/out" ]
+	[ "$(cat "$D/out")" = refused ]
+	[ "$(daemon_pid)" = "$pid" ]
+	for fd in 3 4; do
+		flags=$(awk '$1 == "flags:" { print $2 }' "/proc/$pid/fdinfo/$fd")
+		(( (8#$flags & 3) == 0 ))	# O_RDONLY
+	done
+	[ "$(readlink "/proc/$pid/fd/3")" = "$PF" ]
+	run flock -n "$PF" true
+	[ "$status" -ne 0 ]
 }
 
 @test "the pidfile lock is held by the daemon (flock(1) sees it)" {
@@ -241,7 +295,7 @@ gone() {
 		(rc=0; daemonize -p "$PF" -- sleep 100 2>/dev/null || rc=$?; echo $rc >"$D/rc$i") &
 	done
 	wait
-	[ "$(cat "$D"/rc* | sort | tr '\n' ' ')" = "0 125 125 125 125 125 " ]
+	[ "$(cat "$D"/rc* | sort | tr '\n' ' ')" = "0 123 123 123 123 123 " ]
 	[ "$(cat "/proc/$(daemon_pid)/comm")" = sleep ]
 	[ "$(ls "$D" | grep -c pid)" = 1 ]
 }
@@ -272,7 +326,7 @@ gone() {
 	run flock -n "$D/lock" true
 	[ "$status" -ne 0 ]
 	run daemonize -l "$D/lock" -- sleep 100
-	[ "$status" -eq 125 ]
+	[ "$status" -eq 123 ]
 	[ "$output" = "daemonize: lockfile $D/lock is locked: already running" ]
 }
 
@@ -421,6 +475,19 @@ gone() {
 	[ "$(cat "/proc/$pid/comm")" = sleep ]
 }
 
+@test "a write to READY_FD after the caller left fails with EPIPE and does not kill the daemon" {
+	mkfifo "$D/go"
+	run daemonize --wait-ready=10s -o "$D/out" -p "$PF" -- sh -c 'echo ready >&$READY_FD
+		read x <'"$D/go"'
+		if echo again >&$READY_FD; then echo wrote; else echo failed; fi
+		exec sleep 100'
+	[ "$status" -eq 0 ]
+	echo go >"$D/go"
+	retry_until 5 [ -s "$D/out" ]
+	[ "$(cat "$D/out")" = failed ]
+	retry_until 5 [ "$(cat "/proc/$(daemon_pid)/comm")" = sleep ]
+}
+
 @test "--wait-ready reports a CMD that closes READY_FD without a line" {
 	run daemonize --wait-ready=10s -p "$PF" -- sh -c 'eval "exec $READY_FD>&-"; exec sleep 100'
 	pid=$(daemon_pid)
@@ -465,11 +532,78 @@ gone() {
 	[ "$output" = "$PF: not running" ]
 }
 
-@test "--status goes by the lock, not by the pid: a live pid in an unlocked pidfile is stale" {
-	echo $$ >"$PF"
+# a daemon that is not daemonize's: started and pidfile written by ARGS
+foreign() {
+	"$@"
+	retry_until 5 [ -s "$PF" ]
+	pid=$(daemon_pid)
+	echo "$pid" >>"$D/.kill"
+	retry_until 5 [ "$(cat "/proc/$pid/comm")" = sleep ]
+}
+
+@test "--status on start-stop-daemon's pidfile answers as start-stop-daemon --status, --exec and --name included" {
+	need_cmd /sbin/start-stop-daemon
+	foreign /sbin/start-stop-daemon --start --background --make-pidfile --pidfile "$PF" \
+		--exec /bin/sleep -- 100
+	for args in "" "--exec /bin/sleep" "--name sleep" "--exec /bin/sleep --name sleep" \
+		"--exec /bin/sh" "--name sh" "--name sleep --exec /bin/sh"; do
+		run /sbin/start-stop-daemon --status --pidfile "$PF" $args
+		peer=$status
+		run daemonize --status -p "$PF" $args
+		echo "$args: peer $peer, daemonize $status"
+		[ "$status" -eq "$peer" ]
+	done
+	run daemonize --status -p "$PF" --name sleep
+	[ "$output" = "$PF: running (pid $pid)" ]
+	# a pid that is gone for good (a killed daemon may stay a zombie for
+	# a while, which start-stop-daemon counts as running and we do not)
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	echo "$dead" >"$PF"
+	run /sbin/start-stop-daemon --status --pidfile "$PF"
+	[ "$status" -eq 1 ]
 	run daemonize --status -p "$PF"
 	[ "$status" -eq 1 ]
-	[ "$output" = "$PF: not running, stale pidfile (pid $$)" ]
+	[ "$output" = "$PF: not running, stale pidfile (pid $dead)" ]
+	rm "$PF"
+	run /sbin/start-stop-daemon --status --pidfile "$PF"
+	[ "$status" -eq 3 ]
+	run daemonize --status -p "$PF"
+	[ "$status" -eq 3 ]
+}
+
+@test "--stop stops a daemon by the pidfile it wrote itself, and not when --exec or --name disagree" {
+	need_cmd /usr/bin/daemonize /sbin/start-stop-daemon
+	foreign /usr/bin/daemonize -p "$PF" /bin/sleep 100
+	run /sbin/start-stop-daemon --status --pidfile "$PF" --exec /bin/sleep
+	[ "$status" -eq 0 ]
+	for wrong in "--exec /bin/sh" "--name sh"; do
+		run daemonize --stop -p "$PF" $wrong
+		[ "$status" -eq 1 ]
+		[ "$output" = "daemonize: $PF: not running, stale pidfile (pid $pid)" ]
+		[ "$(cat "/proc/$pid/comm")" = sleep ]
+	done
+	run daemonize -v --stop -p "$PF" --exec /bin/sleep --name sleep
+	[ "$status" -eq 0 ]
+	[ "$output" = "daemonize: stopped pid $pid" ]
+	gone "$pid"
+	[ ! -e "$PF" ]
+}
+
+@test "a process that started after its unlocked pidfile was written is a reused pid: not running, never signalled" {
+	need_cmd /usr/bin/daemonize /sbin/start-stop-daemon
+	foreign /usr/bin/daemonize -p "$PF" /bin/sleep 100
+	touch -d "@$(($(date +%s) - 3600))" "$PF"
+	# start-stop-daemon has no such check: it would signal this process
+	run /sbin/start-stop-daemon --status --pidfile "$PF" --name sleep
+	[ "$status" -eq 0 ]
+	run daemonize --status -p "$PF" --name sleep
+	[ "$status" -eq 1 ]
+	[ "$output" = "$PF: not running, stale pidfile (pid $pid)" ]
+	run daemonize --stop -p "$PF" --name sleep
+	[ "$status" -eq 1 ]
+	[ "$(cat "/proc/$pid/comm")" = sleep ]
 }
 
 @test "--stop sends TERM, waits until the lock is free and removes the pidfile" {
@@ -503,6 +637,23 @@ gone() {
 	run daemonize --stop -p "$PF"
 	[ "$status" -eq 0 ]
 	gone "$child"
+}
+
+@test "--status and --stop find the lock holder when the recorded pid died but its child holds the lock" {
+	daemonize -p "$PF" -- sh -c "sleep 100 & echo \$! >$D/child; exit 0"
+	main=$(daemon_pid)
+	retry_until 5 [ -s "$D/child" ]
+	child=$(cat "$D/child")
+	echo "$child" >>"$D/.kill"
+	retry_until 5 gone "$main"
+	run daemonize --status -p "$PF"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$PF: running (pid $child)" ]
+	run daemonize -v --stop -p "$PF" --retry TERM/2
+	[ "$status" -eq 0 ]
+	[ "$output" = "daemonize: stopped pid $child" ]
+	gone "$child"
+	[ ! -e "$PF" ]
 }
 
 @test "--stop --retry N means TERM/N/KILL/N, and forever repeats the rest" {
@@ -601,6 +752,9 @@ gone() {
 	run daemonize --retry 5 -p "$PF" -- sleep 1
 	[ "$status" -eq 125 ]
 	[ "${lines[0]}" = "daemonize: --retry needs --stop" ]
+	run daemonize --name sleep -p "$PF" -- sleep 1
+	[ "$status" -eq 125 ]
+	[ "${lines[0]}" = "daemonize: --exec and --name need --status or --stop" ]
 }
 
 @test "--status: a missing directory is 3, an unusable path an own failure" {
@@ -621,5 +775,5 @@ gone() {
 @test "--help prints the usage and exits 0" {
 	run daemonize --help
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "usage: daemonize [-av] [-c DIR] [-m UMASK] [-p PIDFILE] [-l LOCKFILE] [-o OUT] [-e ERR] [-u USER[:GROUP]] [-E VAR=VAL]... [--wait-ready[=DUR]] [--] CMD [ARG...] | daemonize --status -p PIDFILE | daemonize --stop -p PIDFILE [--retry SCHEDULE]" ]
+	[ "${lines[0]}" = "usage: daemonize [-av] [-c DIR] [-m UMASK] [-p PIDFILE] [-l LOCKFILE] [-o OUT] [-e ERR] [-u USER[:GROUP]] [-E VAR=VAL]... [--wait-ready[=DUR]] [--] CMD [ARG...] | daemonize --status|--stop -p PIDFILE [--exec PATH] [--name NAME] [--retry SCHEDULE]" ]
 }

@@ -409,6 +409,22 @@ pgid_of() {
 	[ "$stderr" = "pipe: unable to open /nonexistent/pipe-err: No such file or directory" ]
 }
 
+@test "-o and -e never open through a symbolic link: 125, and its target untouched" {
+	d=$(scratch)
+	echo victim >"$d/victim"
+	ln -s "$d/victim" "$d/link"
+	ln -s "$d/new" "$d/dangling"
+	for opt in -o -e; do
+		for f in link dangling; do
+			run -125 --separate-stderr pipe $opt "$d/$f" "sh -c 'echo x; echo y >&2'"
+			[ "$output" = "" ]
+			[ "$stderr" = "pipe: unable to open $d/$f: it is a symbolic link" ]
+		done
+	done
+	[ "$(cat "$d/victim")" = victim ]
+	[ ! -e "$d/new" ]
+}
+
 @test "running out of file descriptors is pipe's own failure: 125" {
 	run -125 --separate-stderr only_stdio bash -c 'ulimit -n 6; exec "$@"' - \
 		pipe -s true true true true true true true true
