@@ -137,6 +137,12 @@ char *box_xpath_join(const char *dir, const char *name);
 
 enum { BOX_PARSE_OK = 0, BOX_PARSE_INVALID = -1, BOX_PARSE_RANGE = -2 };
 
+/* Splits one line (up to a newline) of a table such as /proc/net/route
+ * into at most max blank-separated fields, copied into buf; returns how
+ * many. */
+int box_fields(const char *line, char *buf, size_t size, char **field, int max);
+/* The whole string as hexadecimal ("0x" allowed), no sign: BOX_PARSE_* */
+int box_parse_hex(const char *s, unsigned long *out);
 /* Strict: the whole string, decimal, optional sign, no blanks. */
 int box_parse_ll(const char *s, long long min, long long max, long long *out);
 /* Calls box_usage("invalid WHAT 'S': ...") on failure. */

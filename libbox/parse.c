@@ -6,6 +6,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+int box_fields(const char *line, char *buf, size_t size, char **field, int max)
+{
+	size_t n = 0;
+	int count = 0;
+
+	while (line[n] && line[n] != '\n' && n + 1 < size)
+		n++;
+	memcpy(buf, line, n);
+	buf[n] = 0;
+	for (char *p = buf; *p && count < max; ) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = 0;
+		if (!*p)
+			break;
+		field[count++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		if (*p)
+			*p++ = 0;
+	}
+	return count;
+}
+
+int box_parse_hex(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	if (s[strspn(s, "0123456789abcdefABCDEF")] || !*s)
+		return BOX_PARSE_INVALID;
+	errno = 0;
+	*out = strtoul(s, &end, 16);
+	return errno ? BOX_PARSE_RANGE : BOX_PARSE_OK;
+}
+
 int box_parse_ll(const char *s, long long min, long long max, long long *out)
 {
 	const char *p = s;

@@ -70,3 +70,7 @@ setup() {
 @test "the event loop waits for the nearest deadline and dispatches fds and signals" {
 	unit loop
 }
+
+@test "table lines split into fields, and hexadecimal parses strictly" {
+	unit fields
+}

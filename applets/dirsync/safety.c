@@ -46,7 +46,14 @@ static int read_state(struct ds *d, unsigned *maj, unsigned *min)
 	ssize_t n = box_read_full(fd, buf, sizeof(buf) - 1);
 	box_close(fd);
 	buf[n > 0 ? n : 0] = 0;
-	return sscanf(buf, "dev %u:%u", maj, min) == 2;
+	char *colon = strchr(buf, ':'), *end;
+	if (strncmp(buf, "dev ", 4) || !colon)
+		return 0;
+	*maj = (unsigned)strtoul(buf + 4, &end, 10);
+	if (end != colon)
+		return 0;
+	*min = (unsigned)strtoul(colon + 1, &end, 10);
+	return end > colon + 1;
 }
 
 static void write_state(struct ds *d, dev_t dev)

@@ -142,9 +142,11 @@ static int ctl_request(const char *sock, char **av, int ac)
 			break;
 	}
 	head[hl] = 0;
-	int code;
-	long long len;
-	if (sscanf(head, "%d %lld", &code, &len) != 2) {
+	/* "CODE LENGTH": the status, then the reply's length */
+	char *end, *rest;
+	int code = (int)strtol(head, &end, 10);
+	strtoll(end, &rest, 10);
+	if (end == head || rest == end) {
 		close(fd);
 		box_fatal("unable to read a reply from %s: connection closed", sock);
 	}

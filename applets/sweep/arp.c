@@ -77,27 +77,44 @@ static void load_ifaces(struct iface_list *l)
 /* The interface through which ip is reached without a gateway, from the
  * main routing table (longest prefix, then lowest metric); NULL when the
  * route goes through a gateway or leaves by a non-Ethernet link. */
+/* "aa:bb:cc:dd:ee:ff" */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 16);
+		if (end == s || end - s > 2 || v > 255 || *end != (i < 5 ? ':' : 0))
+			return 0;
+		mac[i] = (uint8_t)v;
+		s = end + 1;
+	}
+	return 1;
+}
+
 static struct iface *direct_iface(const char *routes, uint32_t ip, const struct iface_list *ifs)
 {
-	char dev[IF_NAMESIZE + 1] = "", best_dev[IF_NAMESIZE + 1] = "";
-	unsigned dest, gw, flags, metric, mask;
+	char best_dev[IF_NAMESIZE + 1] = "", buf[256], *f[8];
+	unsigned long dest, gw, flags, metric, mask;
 	int best_len = -1, best_gw = 0;
 	unsigned best_metric = 0;
 	const char *line = routes;
 
 	while ((line = strchr(line, '\n'))) {
 		line++;
-		if (sscanf(line, "%16s %x %x %x %*d %*d %u %x", dev, &dest, &gw, &flags,
-			&metric, &mask) != 6)
+		/* Iface Destination Gateway Flags RefCnt Use Metric Mask ... */
+		if (box_fields(line, buf, sizeof(buf), f, 8) < 8 || strlen(f[0]) > IF_NAMESIZE ||
+		    box_parse_hex(f[1], &dest) || box_parse_hex(f[2], &gw) ||
+		    box_parse_hex(f[3], &flags) || box_parse_hex(f[7], &mask) ||
+		    box_parse_hex(f[6], &metric))
 			continue;
-		uint32_t d = ntohl(dest), m = ntohl(mask);
+		uint32_t d = ntohl((uint32_t)dest), m = ntohl((uint32_t)mask);
 		if (!(flags & 0x1) || (flags & 0x200) || (ip & m) != d)
 			continue;	/* not RTF_UP, or RTF_REJECT */
 		int len = __builtin_popcount(m);
 		if (len > best_len || (len == best_len && metric < best_metric)) {
 			best_len = len, best_metric = metric;
 			best_gw = (flags & 0x2) || gw;	/* RTF_GATEWAY */
-			snprintf(best_dev, sizeof(best_dev), "%s", dev);
+			snprintf(best_dev, sizeof(best_dev), "%s", f[0]);
 		}
 	}
 	if (best_len < 0 || best_gw)
@@ -211,14 +228,16 @@ static void arp_from_neighbours(struct sweep *S, struct mac_want *want, size_t n
 		return;
 	}
 	for (const char *line = b.p; (line = strchr(line, '\n')); ) {
-		char ip[64], dev[IF_NAMESIZE + 1];
-		unsigned type, flags, m[6];
+		char buf[256], *f[6];
+		unsigned long flags;
+		uint8_t m[6];
 		struct in_addr a;
 		line++;
-		if (sscanf(line, "%63s %x %x %x:%x:%x:%x:%x:%x %*s %16s", ip, &type, &flags,
-			&m[0], &m[1], &m[2], &m[3], &m[4], &m[5], dev) != 10 ||
-		    !(flags & ATF_COM) || inet_pton(AF_INET, ip, &a) != 1)
+		/* IP-address HW-type Flags HW-address Mask Device */
+		if (box_fields(line, buf, sizeof(buf), f, 6) < 6 || box_parse_hex(f[2], &flags) ||
+		    !(flags & ATF_COM) || !parse_mac(f[3], m) || inet_pton(AF_INET, f[0], &a) != 1)
 			continue;
+		const char *dev = f[5];
 		for (size_t i = 0; i < nwant; i++) {
 			struct target *t = &S->t[want[i].idx];
 			if (want[i].ip != ntohl(a.s_addr) || strcmp(want[i].ifc->name, dev))

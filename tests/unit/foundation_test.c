@@ -161,3 +161,22 @@ UNIT_GROUP(loop, "loop")
 	close(p[0]);
 	close(p[1]);
 }
+
+UNIT_GROUP(fields, "fields")
+{
+	char buf[64], *f[8];
+	unsigned long v;
+
+	CHECK(box_fields("eth0\t0001A8C0 00000000 0001\n0 0 0 00FFFFFF\n", buf, sizeof(buf), f, 8) == 4);
+	CHECK(!strcmp(f[0], "eth0") && !strcmp(f[3], "0001"));
+	CHECK(box_fields("  a  b ", buf, sizeof(buf), f, 8) == 2 && !strcmp(f[1], "b"));
+	CHECK(box_fields("", buf, sizeof(buf), f, 8) == 0);
+	CHECK(box_fields("a b c d", buf, sizeof(buf), f, 2) == 2 && !strcmp(f[1], "b"));
+	CHECK(box_fields("abcdefgh", buf, 4, f, 8) == 1 && !strcmp(f[0], "abc"));
+	CHECK(box_parse_hex("00FFFFFF", &v) == BOX_PARSE_OK && v == 0xffffff);
+	CHECK(box_parse_hex("0x1A", &v) == BOX_PARSE_OK && v == 0x1a);
+	CHECK(box_parse_hex("0x", &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_hex("", &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_hex("-1", &v) == BOX_PARSE_INVALID);
+	CHECK(box_parse_hex("12g", &v) == BOX_PARSE_INVALID);
+}
