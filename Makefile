@@ -89,12 +89,13 @@ build/asan/libbox_test: $(UNIT_SRC) $(UNIT_HDR) $(CORE_SRC) $(HDR)
 	@mkdir -p $(@D)
 	$(ASAN_CC) $(ASANFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC)
 
-check-asan: build/asan/procbox build/asan/libbox_test
+check-asan: build/asan/procbox build/asan/libbox_test build/glibc/procbox
 	@mkdir -p build/asan/bin
 	@for a in $(APPLETS); do ln -sf ../procbox build/asan/bin/$$a; done
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	PROCBOX=$(CURDIR)/build/asan/procbox PROCBOX_BIN=$(CURDIR)/build/asan/bin \
 	PROCBOX_UNIT=$(CURDIR)/build/asan/libbox_test PROCBOX_ASAN=1 \
+	PROCBOX_GLIBC=$(CURDIR)/build/glibc/procbox \
 	PROCBOX_COUNTS=$(CURDIR)/build/counts-asan tests/run.sh
 
 install: all

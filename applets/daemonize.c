@@ -215,18 +215,6 @@ static void leader_awaits_readiness(struct box_detach *d)
 	box_detach_send(d, &m);
 }
 
-/* Never through a symbolic link: truncating or appending to whatever it
- * points to would let whoever can write the directory pick the file. */
-static int open_output(const char *path, int append)
-{
-	int fd = box_open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | (append ? O_APPEND : O_TRUNC), 0666);
-	if (fd < 0 && errno == ELOOP)
-		box_fatal("unable to open %s: it is a symbolic link", path);
-	if (fd < 0)
-		box_fatal_errno("unable to open %s", path);
-	return fd;
-}
-
 /* Not a failure of daemonize nor CMD's: a status of its own. */
 #define EXIT_RUNNING 123
 
@@ -266,11 +254,11 @@ static void open_kept(const struct config *c, struct kept *k)
 		}
 	}
 	if (c->out)
-		k->outfd = open_output(c->out, c->append);
+		k->outfd = box_xopen_output(c->out, c->append);
 	if (c->err && c->out && !strcmp(c->err, c->out))
 		k->errfd = k->outfd;
 	else if (c->err)
-		k->errfd = open_output(c->err, c->append);
+		k->errfd = box_xopen_output(c->err, c->append);
 }
 
 /* READY_FD and SIGCHLD for the session leader, made before it forks the
@@ -554,6 +542,8 @@ static int parse_schedule(const char *spec, struct step *steps, int max, int *re
 
 static int send_signal(const struct target *t, int sig)
 {
+	if (!t->locked && t->pidfd < 0)   /* Linux before 5.3: no pidfd */
+		return kill(t->pid, sig);
 	if (!t->locked)
 		return (int)syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0);
 	pid_t first = lock_holders(t, sig);
@@ -568,6 +558,12 @@ static int wait_gone(const struct target *t, int64_t deadline)
 		if (box_lock_wait(t->fd, deadline) == 0)
 			return 0;
 		return errno == ETIMEDOUT || errno == EWOULDBLOCK ? 1 : -1;
+	}
+	if (t->pidfd < 0) {
+		/* Linux before 5.3 cannot say when another's child ends: look */
+		while (kill(t->pid, 0) == 0 && box_now_ns() < deadline)
+			usleep(20000);
+		return kill(t->pid, 0) == 0;
 	}
 	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
 	int r = box_poll_until(&p, 1, deadline);

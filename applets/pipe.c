@@ -387,19 +387,6 @@ static void free_stages(struct pipeline *p)
 
 enum { OPT_SIGPIPE_OK = 256, OPT_TIMEOUT, OPT_DEFAULT_SIGNALS };
 
-/* -o/-e: never through a symbolic link, which O_TRUNC would empty the
- * target of. */
-static int open_output(const char *path)
-{
-	int fd = box_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0666);
-
-	if (fd < 0 && errno == ELOOP)
-		box_fatal("unable to open %s: it is a symbolic link", path);
-	if (fd < 0)
-		box_fatal_errno("unable to open %s", path);
-	return fd;
-}
-
 static const struct box_opt opts[] = {
 	{ "input", 'i', 'i', 1 },
 	{ "input-file", 'I', 'I', 1 },
@@ -459,9 +446,9 @@ static int pipe_main(int argc, char **argv)
 	if (in_file)
 		p.in_fd = box_xopen(in_file, O_RDONLY, 0);
 	if (out_file)
-		p.out_fd = open_output(out_file);
+		p.out_fd = box_xopen_output(out_file, 0);
 	if (err_file)
-		p.err_fd = open_output(err_file);
+		p.err_fd = box_xopen_output(err_file, 0);
 	if (p.tag && p.err_fd >= 0) {
 		p.tag_out = p.err_fd;
 		p.err_fd = -1;

@@ -119,6 +119,10 @@ void box_close(int fd);   /* close, keeping errno */
 /* "unable to open PATH: reason", "unable to create a pipe: ...", "unable
  * to fork: ..." and the applet's fail_code. */
 int box_xopen(const char *path, int flags, mode_t mode);   /* O_CLOEXEC */
+/* An output file (-o, -e), created 0666 & ~umask, truncated or appended
+ * to; never through a symbolic link, whose target whoever can write the
+ * directory would choose. */
+int box_xopen_output(const char *path, int append);
 void box_xpipe(int fd[2]);                                 /* O_CLOEXEC */
 pid_t box_xfork(void);
 /* Raises the soft RLIMIT_NOFILE to want (0: the hard limit), as far as

@@ -16,6 +16,16 @@ int box_xopen(const char *path, int flags, mode_t mode)
 	return fd;
 }
 
+int box_xopen_output(const char *path, int append)
+{
+	int fd = box_open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | (append ? O_APPEND : O_TRUNC), 0666);
+	if (fd < 0 && errno == ELOOP)
+		box_fatal("unable to open %s: it is a symbolic link", path);
+	if (fd < 0)
+		box_fatal_errno("unable to open %s", path);
+	return fd;
+}
+
 void box_xpipe(int fd[2])
 {
 	if (pipe2(fd, O_CLOEXEC) < 0)
