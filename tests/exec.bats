@@ -182,6 +182,18 @@ setup() {
 	[ "$(cat f3)" = runner ]
 }
 
+@test "--default-signals starts the command with every signal at default, as env --default-signal" {
+	sigign='sed -n "s/^SigIgn:[[:space:]]*//p" /proc/self/status'
+	want=$(nohup env --default-signal sh -c "$sigign" </dev/null 2>/dev/null)
+	[ "$want" = 0000000000000000 ]
+	[ "$(nohup exitcode --default-signals -- sh -c "$sigign" </dev/null 2>/dev/null)" = "$want" ]
+	[ "$(nohup pipe --default-signals "sh -c '$sigign'" </dev/null 2>/dev/null)" = "$want" ]
+	[ "$(nohup timer --default-signals -t 5 -- sh -c "$sigign" </dev/null 2>/dev/null)" = "$want" ]
+	[ "$(nohup runner --default-signals "$sigign" </dev/null 2>/dev/null)" = "$want" ]
+	# without it, the command keeps nohup's SIGHUP ignored, as under env
+	[ "$(nohup timer -t 5 -- sh -c "$sigign" </dev/null 2>/dev/null)" = "$(nohup env sh -c "$sigign" </dev/null 2>/dev/null)" ]
+}
+
 @test "exitcode waits for its command when started with SIGCHLD ignored, as env does" {
 	ignore_chld='$SIG{CHLD} = "IGNORE"; exec @ARGV or die'
 	run -3 perl -e "$ignore_chld" -- env sh -c 'exit 3'
