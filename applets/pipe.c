@@ -191,7 +191,9 @@ static void signal_stages(struct pipeline *p, int sig)
 		kill(-p->pgid, sig);
 		return;
 	}
-	for (int i = 0; i < p->n; i++)
+	/* the last stage first: it must not see end-of-file from an earlier
+	 * stage's death and end normally before its own signal arrives */
+	for (int i = p->n - 1; i >= 0; i--)
 		if (p->stages[i].pid > 0)
 			kill(p->stages[i].pid, sig);
 }

@@ -545,10 +545,11 @@ stdout_logfile_backups=1
 EOF
 	start_daemon
 	retry_until 60 test -s "$D/fin"
-	# the writer may still be rotating: a.log can be missing for a moment
-	retry_until 10 test -e "$D/a.log"
-	[ "$(stat -c %s "$D/a.log")" -le 1048576 ]
-	[ "$(stat -c %s "$D/a.log.1")" -le 1048576 ]
+	# the writer may still be rotating: a.log can be missing for a moment,
+	# so each size is read in one step that a rename cannot split
+	size_at_most() { local s; s=$(stat -c %s "$1" 2>/dev/null) && [ "$s" -le "$2" ]; }
+	retry_until 10 size_at_most "$D/a.log" 1048576
+	retry_until 10 size_at_most "$D/a.log.1" 1048576
 	[ ! -e "$D/a.log.2" ]
 	run -0 ctl status --json a
 	[[ "$output" == *'"state":"RUNNING"'* ]]
