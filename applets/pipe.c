@@ -251,7 +251,10 @@ static void pump_tag(struct pipeline *p, int i, int flush)
 	struct box_buf b = { 0 };
 	int eof = 0;
 
-	for (;;) {
+	/* until the pipe is empty, so that a stage's end (and its last
+	 * partial line) is seen in the turn it happened, before lines that
+	 * later stages wrote after it; a few reads at most, to stay fair */
+	for (int reads = 0; flush || reads < 4; reads++) {
 		ssize_t r = box_read(s->tag_fd, s->line + s->line_len,
 			TAG_LINE_MAX - s->line_len);
 		if (r <= 0) {
@@ -270,8 +273,6 @@ static void pump_tag(struct pipeline *p, int i, int flush)
 			tag_line(&b, i, s, s->line, s->line_len);
 			s->line_len = 0;
 		}
-		if (!flush)
-			break;
 	}
 	if ((eof || flush) && s->line_len) {
 		tag_line(&b, i, s, s->line, s->line_len);
