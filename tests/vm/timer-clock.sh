@@ -19,12 +19,12 @@ at_the_fire_time() {
 	h=$(hour_ahead 2)
 	step_clock $((h - 2))
 	record -c '0 * * * *' -n 2
-	retry_until 5 signals_ready "$pid"
-	retry_until 5 runs_are 1
+	retry_until 20 signals_ready "$pid"
+	retry_until 20 runs_are 1
 	sleep 0.3
 	runs_are 1
 	step_clock $((h + 3600 - 1))
-	retry_until 5 runs_are 2
+	retry_until 20 runs_are 2
 	wait "$pid"
 	[ "$(sed -n 1p runs)" -ge "$h" ] && [ "$(sed -n 1p runs)" -le $((h + 1)) ]
 	[ "$(sed -n 2p runs)" -ge $((h + 3600)) ] && [ "$(sed -n 2p runs)" -le $((h + 3601)) ]
@@ -34,17 +34,17 @@ step_forward_runs_once() {
 	h=$(hour_ahead 2)
 	step_clock $((h - 30))
 	record -c '0 * * * *'
-	retry_until 5 signals_ready "$pid"
+	retry_until 20 signals_ready "$pid"
 	sleep 0.2
 	runs_are 0
 	# three due times (h, h+1h, h+2h) pass in one step
 	step_clock $((h + 2 * 3600 + 600))
-	retry_until 2 runs_are 1
+	retry_until 20 runs_are 1
 	sleep 0.5
 	runs_are 1
 	# and the schedule goes on from the new time
 	step_clock $((h + 3 * 3600 - 1))
-	retry_until 5 runs_are 2
+	retry_until 20 runs_are 2
 	[ "$(sed -n 2p runs)" -ge $((h + 3 * 3600)) ]
 	kill "$pid"
 	rc=0
@@ -56,7 +56,7 @@ set_back_never_repeats() {
 	h=$(hour_ahead 2)
 	step_clock $((h - 1))
 	record -c '0 * * * *'
-	retry_until 5 runs_are 1
+	retry_until 20 runs_are 1
 	# back before the time that already ran, then past it again
 	step_clock $((h - 600))
 	sleep 0.3
@@ -65,7 +65,7 @@ set_back_never_repeats() {
 	runs_are 1
 	# the next time still runs
 	step_clock $((h + 3600 - 1))
-	retry_until 5 runs_are 2
+	retry_until 20 runs_are 2
 	[ "$(sed -n 2p runs)" -ge $((h + 3600)) ]
 	kill "$pid"
 }
