@@ -26,19 +26,29 @@ static int cg_path(char *path, const char *name, const char *file)
 	return snprintf(path, PATH_MAX, "%s/%s/%s", base, name, file) < PATH_MAX ? 0 : -1;
 }
 
-static int cg_write(const char *name, const char *file, const char *s)
+static int cg_open(const char *name, const char *file)
 {
 	char path[PATH_MAX];
-	int fd = cg_path(path, name, file) < 0 ? -1 : box_open(path, O_WRONLY, 0);
+	return cg_path(path, name, file) < 0 ? -1 : box_open(path, O_WRONLY, 0);
+}
+
+static int cg_write(const char *name, const char *file, const char *s)
+{
+	int fd = cg_open(name, file);
 	int rc = fd < 0 ? -1 : box_write_str(fd, s);
 	box_close(fd);
 	return rc;
 }
 
-static int cg_read(const char *name, const char *file, struct box_buf *b)
+/* base/NAME made (or already there): 0, or -1; rm removes it instead. */
+static int cg_dir(const char *name, int rm)
 {
 	char path[PATH_MAX];
-	return cg_path(path, name, file) < 0 ? -1 : box_read_file(path, b);
+	if (cg_path(path, name, "") < 0)
+		return -1;
+	if (rm)
+		return rmdir(path);
+	return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int is_ours(long pid)
@@ -57,29 +67,23 @@ static int move_into_leaf(void)
 {
 	struct box_buf b = { 0 };
 	char path[PATH_MAX], pid[24];
-	int rc = -1;
+	int rc = cg_path(path, "", "cgroup.procs") < 0 ? -1 : box_read_file(path, &b);
 
-	if (cg_read("", "cgroup.procs", &b) < 0)
-		goto out;
-	for (char *s = b.p, *end;; s = end) {
+	for (char *s = b.p, *end; rc == 0; s = end) {
 		long n = strtol(s, &end, 10);
 		if (end == s)
 			break;
-		if (!is_ours(n))
-			goto out;
+		rc = is_ours(n) ? 0 : -1;
 	}
-	if (cg_path(path, "supervise", "") < 0 || (mkdir(path, 0755) < 0 && errno != EEXIST) ||
-	    cg_write("supervise", "cgroup.procs", "0") < 0)
-		goto out;
+	box_buf_free(&b);
+	if (rc < 0 || cg_dir("supervise", 0) < 0 || cg_write("supervise", "cgroup.procs", "0") < 0)
+		return -1;
 	for (size_t i = 0; i < sv.nprocs; i++) {
 		snprintf(pid, sizeof(pid), "%d", (int)sv.procs[i]->pid);
 		if (sv.procs[i]->pid)
 			cg_write("supervise", "cgroup.procs", pid);
 	}
-	rc = 0;
-out:
-	box_buf_free(&b);
-	return rc;
+	return 0;
 }
 
 /* The daemon's own cgroup, set up the first time a program needs it. */
@@ -87,23 +91,21 @@ static int cg_setup(void)
 {
 	static int tried;
 	struct box_buf b = { 0 };
+	char *l;
 
 	if (tried++)
 		return base[0] ? 0 : -1;
-	if (box_read_file("/proc/self/cgroup", &b) == 0) {
-		for (char *l = b.p; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-			if (!strncmp(l, "0::/", 4)) {
-				l[3 + strcspn(l + 3, "\n")] = 0;
-				if (snprintf(base, sizeof(base), "/sys/fs/cgroup%s", l + 3) >= PATH_MAX)
-					base[0] = 0;
-				break;
-			}
+	/* the cgroup v2 line, "0::/PATH" */
+	if (box_read_file("/proc/self/cgroup", &b) == 0 && (l = strstr(b.p, "0::/"))) {
+		l[3 + strcspn(l + 3, "\n")] = 0;
+		if (snprintf(base, sizeof(base), "/sys/fs/cgroup%s", l + 3) >= PATH_MAX)
+			base[0] = 0;
 	}
 	box_buf_free(&b);
 	/* already in the leaf: a reload, or a manager that put it there */
-	char *last = strrchr(base, '/');
-	if (last && !strcmp(last, "/supervise"))
-		*last = 0;
+	l = strrchr(base, '/');
+	if (l && !strcmp(l, "/supervise"))
+		*l = 0;
 	else if (base[0] && move_into_leaf() < 0)
 		base[0] = 0;
 	if (!base[0])
@@ -123,31 +125,31 @@ static int cg_name(const struct proc *p, char *buf)
 int cgroup_enter(struct proc *p)
 {
 	const struct pconf *c = p->c;
-	int cpu = c->cpu_max < 0 ? (int)-c->cpu_max : 0;
-	char name[NAME_MAX + 1], path[PATH_MAX], v[3][24];
-	const char *const file[3] = { "memory.max", "cpu.max", "pids.max" };
-	const long long want[3] = { c->memory_max, cpu, c->pids_max };
+	long long cpu = c->cpu_max < 0 ? -c->cpu_max : 0;
+	const struct { const char *file, *fmt; long long value; } limit[] = {
+		{ "memory.max", "%lld", c->memory_max },
+		/* N% of a CPU: N ms in every 100 ms */
+		{ "cpu.max", "%lld 100000", cpu * 1000 },
+		{ "pids.max", "%lld", c->pids_max },
+	};
+	char name[NAME_MAX + 1], v[32];
 	int fd;
 
 	if (!(c->memory_max || cpu || c->pids_max))
 		return -1;
-	if (cg_setup() < 0 || cg_name(p, name) < 0 || cg_path(path, name, "") < 0 ||
-	    (mkdir(path, 0755) < 0 && errno != EEXIST))
+	if (cg_setup() < 0 || cg_name(p, name) < 0 || cg_dir(name, 0) < 0)
 		goto unlimited;
-	snprintf(v[0], sizeof(v[0]), "%lld", c->memory_max);
-	snprintf(v[1], sizeof(v[1]), "%d 100000", cpu * 1000);
-	snprintf(v[2], sizeof(v[2]), "%lld", c->pids_max);
-	for (int i = 0; i < 3; i++)
-		if (want[i] && cg_write(name, file[i], v[i]) < 0)
+	for (size_t i = 0; i < BOX_ARRAY_LEN(limit); i++) {
+		snprintf(v, sizeof(v), limit[i].fmt, limit[i].value);
+		if (limit[i].value && cg_write(name, limit[i].file, v) < 0)
 			goto failed;
-	cg_path(path, name, "cgroup.procs");
-	if ((fd = box_open(path, O_WRONLY, 0)) >= 0) {
+	}
+	if ((fd = cg_open(name, "cgroup.procs")) >= 0) {
 		p->cgroup = 1;
 		return fd;
 	}
 failed:
-	cg_path(path, name, "");
-	rmdir(path);
+	cg_dir(name, 1);
 unlimited:
 	if (cpu || c->pids_max)
 		mlog("WARN", "unable to apply %s to %s: no cgroup v2 of its own",
@@ -166,11 +168,10 @@ void cgroup_leave(struct proc *p)
 	p->cgroup = 0;
 	cg_name(p, name);
 	if (WIFSIGNALED(p->status) && WTERMSIG(p->status) == SIGKILL &&
-	    cg_read(name, "memory.events", &b) == 0) {
+	    cg_path(path, name, "memory.events") == 0 && box_read_file(path, &b) == 0) {
 		char *k = strstr(b.p, "oom_kill ");
 		p->oom = k && atoi(k + 9) > 0;
 	}
 	box_buf_free(&b);
-	cg_path(path, name, "");
-	rmdir(path);
+	cg_dir(name, 1);
 }

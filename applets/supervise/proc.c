@@ -265,9 +265,9 @@ static int kill_hard(struct proc *p)
 
 static const char *how(const struct proc *p, char *buf, size_t n)
 {
-	box_fmt_status(buf, n, p->status);
+	size_t k = strlen(box_fmt_status(buf, n, p->status));
 	if (p->oom)
-		strncat(buf, ", out of memory", n - strlen(buf) - 1);
+		snprintf(buf + k, n - k, ", out of memory");
 	return buf;
 }
 

@@ -82,6 +82,26 @@ EOF
 	grep -qx "0::/sv$vm_n/supervise" "/proc/$(ctl pid plain)/cgroup"
 	ctl stop burn
 	[ ! -e "$cg/burn:burn" ]
+	# after a reload the daemon finds its leaf, and does not nest another
+	ctl reload
+	retry_until 10 state_is burn RUNNING
+	grep -qx "0::/sv$vm_n/supervise" "/proc/$dpid/cgroup"
+	[ "$(cat "$cg/burn:burn/cpu.max")" = "20000 100000" ]
+}
+
+bad_values_are_config_errors() {
+	for v in "pids_max=0" "pids_max=x" "cpu_max=0%%" "cpu_max=100001%%" "cpu_max=x%%"; do
+		conf <<EOF
+[program:app]
+command=sleep 600
+$v
+EOF
+		rc=0
+		supervise -n -c sv.conf 2>err || rc=$?
+		cat err
+		[ "$rc" = 2 ]
+		grep -q "sv.conf:10: .* ${v%%=*}" err
+	done
 }
 
 without_own_cgroup_setrlimit() {
@@ -108,3 +128,4 @@ vm_test "supervise: a program over memory_max is killed by the OOM killer and st
 vm_test "supervise: pids_max bounds the forks of a program" pids_max_bounds_forks
 vm_test "supervise: cpu_max=N% throttles a busy program; its cgroup goes when it stops" cpu_max_throttles
 vm_test "supervise: without a cgroup of its own, setrlimit and no cgroup touched" without_own_cgroup_setrlimit
+vm_test "supervise: a bad pids_max or cpu_max=N%% is a config error with its line" bad_values_are_config_errors
