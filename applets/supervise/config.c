@@ -374,11 +374,20 @@ static const char *p_duration(const struct key *k, const struct value *v, void *
 	return box_parse_duration(v->text, field) ? "not a duration" : NULL;
 }
 
-/* A duration rounded up to whole seconds (an rlimit). */
+/* A duration rounded up to whole seconds (an rlimit), or N% stored as -N. */
 static const char *p_seconds(const struct key *k, const struct value *v, void *field)
 {
 	int64_t ns;
+	size_t n = strlen(v->text);
 	(void)k;
+	if (n > 1 && v->text[n - 1] == '%') {
+		char pct[16];
+		snprintf(pct, sizeof(pct), "%.*s", (int)n - 1, v->text);
+		if (n > sizeof(pct) || box_parse_ll(pct, 1, 100000, field))
+			return "not a percentage 1-100000";
+		*(long long *)field = -*(long long *)field;
+		return NULL;
+	}
 	if (box_parse_duration(v->text, &ns))
 		return "not a duration";
 	*(long long *)field = (ns + BOX_NSEC - 1) / BOX_NSEC;
@@ -552,6 +561,7 @@ static const struct key program_keys[] = {
 	{ "memory_max", P_SIZE, L_NONE, PC(memory_max) },
 	{ "cpu_max", P_SECONDS, L_NONE, PC(cpu_max) },
 	{ "nofile_max", P_LLONG, L_NOFILE, PC(nofile_max) },
+	{ "pids_max", P_LLONG, L_NOFILE, PC(pids_max) },
 	{ "ready_fd", P_INT, L_READY_FD, PC(ready_fd) },
 	/* read before the other keys (section_program, program_proc) */
 	IGNORED("process_name"), IGNORED("numprocs"), IGNORED("numprocs_start"),

@@ -22,6 +22,7 @@ const char *const proc_state_name[ST_NSTATES] = {
 static int next_id = 1;
 static struct box_user spawn_user;
 static int spawn_switch_user;   /* user= is someone other than the daemon */
+static int spawn_cgroup = -1;   /* cgroup.procs of the program's cgroup */
 
 const char *namespec(const struct proc *p, char *buf, size_t n)
 {
@@ -53,6 +54,9 @@ static const char *child_setup(void *ctx)
 	struct proc *p = ctx;
 	struct pconf *c = p->c;
 
+	/* "0" is the writer: while it may, before it becomes user= */
+	if (spawn_cgroup >= 0 && write(spawn_cgroup, "0", 1) < 0)
+		return "enter its cgroup";
 	if (c->umask >= 0)
 		umask((mode_t)c->umask);
 	if (c->ready_fd >= 0) {
@@ -70,9 +74,9 @@ static const char *child_setup(void *ctx)
 		return "change directory";
 	/* prlimit, not setrlimit: a bare system call */
 	const struct { int resource; long long value, slack; const char *what; } limits[] = {
-		{ RLIMIT_AS, c->memory_max, 0, "set memory_max" },
+		{ RLIMIT_AS, spawn_cgroup < 0 ? c->memory_max : 0, 0, "set memory_max" },
 		/* one second more for the hard limit: SIGXCPU before SIGKILL */
-		{ RLIMIT_CPU, c->cpu_max, 1, "set cpu_max" },
+		{ RLIMIT_CPU, c->cpu_max > 0 ? c->cpu_max : 0, 1, "set cpu_max" },
 		{ RLIMIT_NOFILE, c->nofile_max, 0, "set nofile_max" },
 	};
 	for (size_t i = 0; i < BOX_ARRAY_LEN(limits); i++) {
@@ -176,7 +180,10 @@ static int spawn(struct proc *p)
 	struct box_env env;
 	spawn_env(&env, c);
 	sp.envp = env.v;
+	spawn_cgroup = cgroup_enter(p);
 	pid_t pid = box_spawn(&sp, &e);
+	box_close(spawn_cgroup);
+	spawn_cgroup = -1;
 	box_env_free(&env);
 	box_close(p->ready_wr);
 	p->ready_wr = -1;
@@ -192,6 +199,7 @@ static int spawn(struct proc *p)
 				strerror(errno));
 		box_close(p->ready_rd);
 		p->ready_rd = -1;
+		cgroup_leave(p);
 		goto failed;
 	}
 	p->pid = pid;
@@ -257,7 +265,10 @@ static int kill_hard(struct proc *p)
 
 static const char *how(const struct proc *p, char *buf, size_t n)
 {
-	return box_fmt_status(buf, n, p->status);
+	size_t k = strlen(box_fmt_status(buf, n, p->status));
+	if (p->oom)
+		snprintf(buf + k, n - k, ", out of memory");
+	return buf;
 }
 
 static int stopped(struct proc *p)
@@ -272,7 +283,7 @@ static int exited_early(struct proc *p)
 {
 	char buf[128];
 	mlog("INFO", "exited: %s (%s; not expected)", p->c->name, how(p, buf, sizeof(buf)));
-	snprintf(p->spawnerr, sizeof(p->spawnerr),
+	snprintf(p->spawnerr, sizeof(p->spawnerr), p->oom ? "Out of memory (memory_max)" :
 		"Exited too quickly (process log may have details)");
 	fail_start(p);
 	return 0;
@@ -407,6 +418,7 @@ void procs_reap(void)
 			p->deadline = -1;
 			box_close(p->ready_rd);
 			p->ready_rd = -1;
+			cgroup_leave(p);
 			proc_event(p, EV_EXIT);
 			break;
 		}

@@ -38,7 +38,9 @@ struct pconf {
 	struct env_list env;
 	int redirect_stderr;
 	struct stream_conf out[2];     /* stdout, stderr */
-	long long memory_max, cpu_max, nofile_max;   /* 0: unset */
+	long long memory_max, cpu_max, nofile_max, pids_max;   /* 0: unset */
+	/* cpu_max above: > 0 seconds of CPU time (RLIMIT_CPU), < 0 -N for N%
+	 * of a CPU (cgroup v2 cpu.max) */
 	int ready_fd;                  /* -1: none */
 	char *fingerprint;             /* every setting, to detect changes */
 };
@@ -130,6 +132,8 @@ struct proc {
 	struct logw log[2];
 	int removing;               /* retired by update: freed once stopped */
 	int start_pending;          /* started once its group's old one is gone */
+	int cgroup;                 /* runs in its own cgroup (cgroup.c) */
+	int oom;                    /* its last end was the OOM killer's */
 };
 
 /* -1: refused (start: already started; stop: not running), else 0. */
@@ -153,6 +157,14 @@ void procs_reopen_logs(void);
 /* At exit: the pipes' last output, then what the programs left behind. */
 void procs_drain(void);
 void procs_hunt_orphans(void);
+
+/* ---- cgroup v2 limits (cgroup.c) ------------------------------------------ */
+
+/* The cgroup.procs fd of p's new cgroup with its limits written, or -1:
+ * no cgroup limit, or no cgroup v2 of the daemon's own (then setrlimit). */
+int cgroup_enter(struct proc *p);
+/* p was reaped: was it the OOM killer (p->oom), then its cgroup goes. */
+void cgroup_leave(struct proc *p);
 
 /* ---- the daemon (supervise.c) -------------------------------------------- */
 
