@@ -3,11 +3,23 @@
 
 vm_n=0
 
+# The processes init has adopted: what a test left running ends up there.
+# Only inside the VM (its layout has /procbox/procbox).
+vm_orphans() {
+	local p
+	[ -x /procbox/procbox ] || return 0
+	for p in /proc/[0-9]*; do
+		grep -q '^PPid:[[:space:]]*1$' "$p/status" 2>/dev/null && echo "${p#/proc/}"
+	done
+}
+
 # vm_test NAME FUNCTION: runs FUNCTION in a subshell with errexit in a
 # fresh directory $d; prints "ok N NAME" or "not ok N NAME" and its log.
 vm_test() {
 	vm_n=$((vm_n + 1))
 	d=$(mktemp -d)
+	local before
+	before=" $(vm_orphans | tr '\n' ' ') "
 	( set -e; cd "$d"; "$2" ) >"$d.log" 2>&1
 	local rc=$?
 	if [ "$rc" = 0 ]; then
@@ -17,7 +29,9 @@ vm_test() {
 		sed 's/^/# /' "$d.log"
 	fi
 	# whatever the test left running goes with it
-	pkill -f "procbox" 2>/dev/null
+	for p in $(vm_orphans); do
+		case "$before" in *" $p "*) ;; *) kill -9 "$p" 2>/dev/null ;; esac
+	done
 	return 0
 }
 
