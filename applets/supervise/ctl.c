@@ -162,22 +162,6 @@ static int ctl_request(const char *sock, char **av, int ac)
 	return code;
 }
 
-static char *socket_from_config(const char *conf)
-{
-	struct config c;
-	config_xload(conf, &c, "no configuration file found; use -c CONF or -s SOCKET");
-	char *sock = NULL;
-	if (c.serverurl && !strncmp(c.serverurl, "unix://", 7))
-		sock = box_xstrdup(c.serverurl + 7);
-	else if (c.sock)
-		sock = box_xstrdup(c.sock);
-	config_free(&c);
-	if (!sock)
-		box_usage("%s has no [unix_http_server] file and no unix:// serverurl",
-			conf ? conf : "the configuration");
-	return sock;
-}
-
 static int run_words(const char *sock, char **av, int ac, int interactive)
 {
 	if (!strcmp(av[0], "help"))
@@ -267,7 +251,7 @@ int ctl_main(int argc, char **argv)
 	if (url)
 		sock = box_xstrdup(strncmp(url, "unix://", 7) ? url : url + 7);
 	else
-		sock = socket_from_config(conf);
+		sock = config_xsocket(conf, "no configuration file found; use -c CONF or -s SOCKET");
 	int rc = ac ? run_words(sock, av, ac, 0) : interactive(sock);
 	free(sock);
 	return rc;
