@@ -1077,3 +1077,55 @@ void config_xload(const char *conf, struct config *c, const char *none)
 		box_die(2, "%s", err.p);
 	free(path);
 }
+
+/* ---- where ctl connects ------------------------------------------------------ */
+
+/* The only keys ctl reads, into found[] by row. */
+static const struct {
+	const char *section, *key;
+} ctl_keys[] = {
+	{ "supervisorctl", "serverurl" },
+	{ "unix_http_server", "file" },
+};
+
+/* Each section is parsed on its own and errors are ignored: a program
+ * being edited never stops ctl, as supervisorctl reads only its section. */
+char *config_xsocket(const char *conf, const char *none)
+{
+	struct box_buf b = { 0 }, v = { 0 };
+	struct ini ini = { 0 };
+	char *path = conf ? box_xstrdup(conf) : config_search(), *found[2] = { 0 };
+	if (!path)
+		box_usage("%s", none);
+	make_absolute(&path);
+	if (box_read_file(path, &b) < 0)
+		box_die(2, "unable to read %s: %s", path, strerror(errno));
+	for (char *p = b.p, *start = p; p <= b.p + b.len; p++)
+		if (p == b.p + b.len || (*p == '[' && p > start && p[-1] == '\n')) {
+			ini_parse_buf(&ini, start, (size_t)(p - start), path, &v);
+			start = p;
+		}
+	char *here = box_xdirname(path);
+	struct expand_ctx x = { "", "", here, -1, -1 };
+	for (size_t i = 0; i < ini.nsec; i++)
+		for (int k = 0; k < 2; k++) {
+			struct ini_kv *kv = strcmp(ini.sec[i].name, ctl_keys[k].section) ? NULL :
+				ini_get(&ini.sec[i], ctl_keys[k].key);
+			if (kv && expand(&x, kv->value, &b, &v) == 0) {
+				free(found[k]);
+				found[k] = box_xstrdup(b.p);
+			}
+		}
+	char *url = found[0], *sock = url && !strncmp(url, "unix://", 7) ? url + 7 : found[1];
+	if (!sock)
+		box_usage("%s has no [unix_http_server] file and no unix:// serverurl", path);
+	sock = box_xstrdup(sock);
+	free(found[0]);
+	free(found[1]);
+	free(here);
+	free(path);
+	ini_free(&ini);
+	box_buf_free(&b);
+	box_buf_free(&v);
+	return sock;
+}

@@ -2,12 +2,42 @@
 #include "supervise.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+/* How long a reply may take to begin before ctl asks, on a second
+ * connection, whether the daemon still answers (within as long again): a
+ * verb that waits for its programs (start, stop) goes on waiting while it
+ * does, and a daemon that is hung or does not speak the protocol is given
+ * up on after twice this. */
+#define REPLY_WAIT_MS 2500
+
+/* Ctrl-C at the prompt: the request in progress ends, not ctl. */
+static volatile sig_atomic_t interrupted;
+static sigset_t wait_mask;      /* the signal mask while waiting: SIGINT let in */
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* fd readable within ms (-1: no limit): 1, 0 when the time is up, -1 on
+ * Ctrl-C. */
+static int readable(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+	int r;
+	while ((r = ppoll(&p, 1, ms < 0 ? NULL : &ts, &wait_mask)) < 0 && !interrupted)
+		;
+	return interrupted ? -1 : r;
+}
 
 static const char *const verbs[] = {
 	"status", "start", "stop", "restart", "signal", "pid", "avail", "reread",
@@ -62,7 +92,6 @@ static int known_verb(const char *v)
 static int ctl_help(char **av, int ac)
 {
 	struct box_buf b = { 0 };
-	int code = 0;
 	if (!ac) {
 		box_buf_adds(&b, "\ndefault commands (type help <topic>):\n"
 			"=====================================\n");
@@ -77,31 +106,82 @@ static int ctl_help(char **av, int ac)
 				box_buf_printf(&b, "%s\n", help_lines[i][1]);
 				found = 1;
 			}
-		if (!found) {
+		if (!found)
 			box_buf_printf(&b, "*** No help on %s\n", av[k]);
-			code = 2;
-		}
 	}
 	box_write_all(1, b.p, b.len);
 	box_buf_free(&b);
-	return code;
+	return 0;
 }
 
-/* Connects, sends the request, copies the reply to stdout; the exit code
- * comes from the reply header. */
-static int ctl_request(const char *sock, char **av, int ac)
+static int ctl_connect(const char *sock)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int is_status = !strcmp(av[0], "status");
-	struct box_buf req = { 0 };
-
 	if (strlen(sock) >= sizeof(a.sun_path))
 		box_usage("invalid socket path '%s': too long", sock);
 	strcpy(a.sun_path, sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		box_fatal_errno("unable to create a socket");
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+		return fd;
+	int err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static int answers(const char *sock);
+
+static const char no_reply[] = "no reply within 5 seconds";
+
+/* Reads the reply's "CODE LENGTH" line: NULL, or why not ("" on Ctrl-C).
+ * While none comes, probe (if not NULL) is asked every REPLY_WAIT_MS
+ * whether the daemon still answers. */
+static const char *read_head(int fd, const char *probe, int *code, long long *len)
+{
+	char head[64], *end, *rest;
+	size_t hl = 0;
+	while (hl < sizeof(head) - 1) {
+		int r = readable(fd, REPLY_WAIT_MS);
+		if (!r && probe && answers(probe))
+			continue;
+		if (r <= 0)
+			return interrupted ? "" : no_reply;
+		if (read(fd, head + hl, 1) != 1)
+			break;
+		if (head[hl++] == '\n')
+			break;
+	}
+	head[hl] = 0;
+	*code = (int)strtol(head, &end, 10);
+	*len = strtoll(end, &rest, 10);
+	if (end == head || rest == end)
+		return hl ? "not a supervise reply" : "connection closed";
+	return NULL;
+}
+
+/* An empty request is answered at once by a daemon that is alive. */
+static int answers(const char *sock)
+{
+	int fd = ctl_connect(sock), code, ok = 0;
+	long long len;
+	if (fd >= 0 && send(fd, "\n", 1, MSG_NOSIGNAL) == 1)
+		ok = !read_head(fd, NULL, &code, &len);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Connects, sends the request, copies the reply to stdout; the exit code
+ * comes from the reply header. */
+static int ctl_request(const char *sock, char **av, int ac)
+{
+	int is_status = !strcmp(av[0], "status");
+	struct box_buf req = { 0 };
+
+	int fd = ctl_connect(sock);
+	if (fd < 0) {
 		int err = errno;
 		struct box_buf m = { 0 };
 		const char *what = err == ENOENT ? "no such file" : err == ECONNREFUSED ?
@@ -111,7 +191,6 @@ static int ctl_request(const char *sock, char **av, int ac)
 			shut ? " (already shut down?)" : "");
 		box_write_all(1, m.p, m.len);
 		box_buf_free(&m);
-		close(fd);
 		if (is_status)
 			return 4;
 		if (shut)
@@ -132,50 +211,42 @@ static int ctl_request(const char *sock, char **av, int ac)
 	send(fd, req.p, req.len, MSG_NOSIGNAL);
 	box_buf_free(&req);
 
-	char head[64];
-	size_t hl = 0;
-	while (hl < sizeof(head) - 1) {
-		ssize_t r = box_read(fd, head + hl, 1);
-		if (r <= 0)
-			break;
-		if (head[hl++] == '\n')
-			break;
-	}
-	head[hl] = 0;
-	/* "CODE LENGTH": the status, then the reply's length */
-	char *end, *rest;
-	int code = (int)strtol(head, &end, 10);
-	strtoll(end, &rest, 10);
-	if (end == head || rest == end) {
+	int code;
+	long long len;
+	const char *why = read_head(fd, sock, &code, &len);
+	if (why) {
 		close(fd);
-		box_fatal("unable to read a reply from %s: connection closed", sock);
+		if (!*why)
+			return box_write_str(1, "\n"), 1;
+		box_warn("unable to read a reply from %s: %s", sock, why);
+		/* as when nobody is listening */
+		return why == no_reply ? 4 : 1;
 	}
 	char buf[65536];
-	for (;;) {
-		ssize_t r = box_read(fd, buf, sizeof(buf));
-		if (r <= 0)
-			break;
-		if (box_write_all(1, buf, (size_t)r) < 0)
-			break;
-	}
+	ssize_t r;
+	/* LENGTH -1 (tail -f) streams until the daemon or Ctrl-C ends it */
+	while ((r = readable(fd, len < 0 ? -1 : REPLY_WAIT_MS)) > 0 &&
+	       (r = box_read(fd, buf, sizeof(buf))) > 0 && box_write_all(1, buf, (size_t)r) >= 0)
+		;
+	if (r < 0 && interrupted)
+		box_write_str(1, "\n");
 	close(fd);
 	return code;
 }
 
-static char *socket_from_config(const char *conf)
+/* One line of stdin, a byte at a time so that what follows it is left for
+ * the next read: 0, or -1 at the end of input or on Ctrl-C. */
+static int read_line(struct box_buf *line)
 {
-	struct config c;
-	config_xload(conf, &c, "no configuration file found; use -c CONF or -s SOCKET");
-	char *sock = NULL;
-	if (c.serverurl && !strncmp(c.serverurl, "unix://", 7))
-		sock = box_xstrdup(c.serverurl + 7);
-	else if (c.sock)
-		sock = box_xstrdup(c.sock);
-	config_free(&c);
-	if (!sock)
-		box_usage("%s has no [unix_http_server] file and no unix:// serverurl",
-			conf ? conf : "the configuration");
-	return sock;
+	char c;
+	line->len = 0;
+	box_buf_add(line, "", 0);
+	while (readable(0, -1) > 0 && read(0, &c, 1) == 1) {
+		if (c == '\n')
+			return 0;
+		box_buf_addc(line, c);
+	}
+	return line->len && !interrupted ? 0 : -1;
 }
 
 static int run_words(const char *sock, char **av, int ac, int interactive)
@@ -187,14 +258,16 @@ static int run_words(const char *sock, char **av, int ac, int interactive)
 		box_buf_printf(&m, "*** Unknown syntax: %s\n", av[0]);
 		box_write_all(1, m.p, m.len);
 		box_buf_free(&m);
-		return 2;
+		return 1;
 	}
 	if (interactive && ac == 1 && (!strcmp(av[0], "shutdown") || !strcmp(av[0], "reload"))) {
-		char ans[16] = "";
+		struct box_buf ans = { 0 };
 		box_write_str(1, !strcmp(av[0], "shutdown") ?
 			"Really shut the remote supervise process down y/N? " :
 			"Really restart the remote supervise process y/N? ");
-		if (box_read(0, ans, sizeof(ans) - 1) <= 0 || (ans[0] != 'y' && ans[0] != 'Y'))
+		int yes = read_line(&ans) == 0 && (ans.p[0] == 'y' || ans.p[0] == 'Y');
+		box_buf_free(&ans);
+		if (!yes)
 			return 0;
 	}
 	return ctl_request(sock, av, ac);
@@ -204,16 +277,22 @@ static int interactive(const char *sock)
 {
 	char *st[] = { "status", NULL };
 	struct box_buf line = { 0 };
+	struct sigaction sa = { .sa_handler = on_sigint }, old;
+	sigset_t intr;
+
+	/* as in Python, a SIGINT ignored from the start stays ignored */
+	sigaction(SIGINT, &sa, &old);
+	if (old.sa_handler == SIG_IGN)
+		sigaction(SIGINT, &old, NULL);
+	/* SIGINT gets in only while ctl waits, so none is missed */
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	sigprocmask(SIG_BLOCK, &intr, &wait_mask);
 	run_words(sock, st, 1, 1);
 	for (;;) {
-		char c;
-		box_write_str(1, "supervise> ");
-		line.len = 0;
-		box_buf_add(&line, "", 0);
-		ssize_t r;
-		while ((r = box_read(0, &c, 1)) == 1 && c != '\n')
-			box_buf_addc(&line, c);
-		if (r <= 0 && !line.len) {
+		interrupted = 0;
+		box_write_str(1, "supervisor> ");
+		if (read_line(&line) < 0) {
 			box_write_str(1, "\n");
 			break;
 		}
@@ -246,6 +325,7 @@ int ctl_main(int argc, char **argv)
 	const char *conf = NULL, *url = NULL;
 	int c;
 
+	sigprocmask(SIG_BLOCK, NULL, &wait_mask);
 	box_getopt_init(&g, argc, argv);
 	while ((c = box_getopt(&g, ctl_opts)) != -1) {
 		if (c == 'h')
@@ -267,7 +347,7 @@ int ctl_main(int argc, char **argv)
 	if (url)
 		sock = box_xstrdup(strncmp(url, "unix://", 7) ? url : url + 7);
 	else
-		sock = socket_from_config(conf);
+		sock = config_xsocket(conf, "no configuration file found; use -c CONF or -s SOCKET");
 	int rc = ac ? run_words(sock, av, ac, 0) : interactive(sock);
 	free(sock);
 	return rc;

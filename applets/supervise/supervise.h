@@ -62,6 +62,11 @@ void config_free(struct config *c);
  * loaded, or the applet dies (usage with the text none when there is no
  * file, status 2 when it is invalid). */
 void config_xload(const char *conf, struct config *c, const char *none);
+/* Where ctl connects, from conf or the default search: [supervisorctl]
+ * serverurl unix://PATH, else [unix_http_server] file. Only those sections
+ * are read, leniently (see supervise.1); dies as config_xload when there
+ * is no file, or no socket in it. */
+char *config_xsocket(const char *conf, const char *none);
 /* A program with supervisord's defaults for every key. */
 struct pconf *pconf_new(void);
 void pconf_free(struct pconf *p);
