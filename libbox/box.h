@@ -655,4 +655,14 @@ void box_watch_turn(struct box_watch *w, struct box_loop *l);
 int box_watch_due(struct box_watch *w);
 void box_watch_close(struct box_watch *w);
 
+/* ---- glob patterns (glob.c) ------------------------------------------------ */
+
+/* *, **, ?, [a-z], [!x], \x as dirsync.1 documents them; 1 on a match.
+ * Time is bounded for any pattern (failed positions are remembered). */
+int box_glob_match(const char *pattern, const char *s);
+/* The existing paths a pattern names, wildcards in any component, sorted
+ * as glob(3) sorts them; hidden names only for a component that starts
+ * with '.'. Returns how many; *paths is malloc'd (each path too). */
+size_t box_glob(const char *pattern, char ***paths);
+
 #endif

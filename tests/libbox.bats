@@ -74,3 +74,7 @@ setup() {
 @test "table lines split into fields, and hexadecimal parses strictly" {
 	unit fields
 }
+
+@test "glob patterns match with bounded time, and name the files they match, sorted" {
+	unit glob
+}

@@ -1069,9 +1069,10 @@ EOF
 	[[ "$output" == *"default commands (type help <topic>):"* ]]
 	run -0 supervise ctl --help
 	[[ "$output" == *"default commands (type help <topic>):"* ]]
-	run -2 ctl help nosuch
+	# supervisorctl's codes (tests/supervise-ctl.bats runs it side by side)
+	run -0 ctl help nosuch
 	[ "$output" = "*** No help on nosuch" ]
-	run -2 ctl frobnicate
+	run -1 ctl frobnicate
 	[ "$output" = "*** Unknown syntax: frobnicate" ]
 	run -1 ctl shutdown now
 	[ "${lines[0]}" = "Error: shutdown accepts no arguments" ]
@@ -1104,7 +1105,7 @@ EOF
 	[ "$output" = "Error: tail [-f] [-BYTES] <name> [stdout|stderr]" ]
 }
 
-@test "with no verb, ctl is an interactive supervise> prompt" {
+@test "with no verb, ctl is an interactive supervisor> prompt" {
 	conf <<EOF
 [program:a]
 command=sleep 100
@@ -1114,9 +1115,9 @@ EOF
 	retry_until 5 state_is a RUNNING
 	run -0 bash -c "printf 'pid a\nversion\nquit\n' | supervise ctl -c '$D/sv.conf'"
 	[[ "${lines[0]}" == "a "*RUNNING* ]]
-	[[ "${lines[1]}" =~ ^supervise\>\ [0-9]+$ ]]
-	[ "${lines[2]}" = "supervise> 0.1.0" ]
-	[ "${lines[3]}" = "supervise> " ]
+	[[ "${lines[1]}" =~ ^supervisor\>\ [0-9]+$ ]]
+	[ "${lines[2]}" = "supervisor> 0.1.0" ]
+	[ "${lines[3]}" = "supervisor> " ]
 }
 
 @test "no server: status exits 4, other verbs 7, shutdown 1" {

@@ -7,7 +7,6 @@ struct dirsync_pattern {
 	int anchored;        /* leading '/': matched from the top of SRC */
 	int dironly;         /* trailing '/': directories only */
 	int path;            /* has a '/': matched against path tails */
-	int stars;           /* number of '*', to bound backtracking */
 };
 
 /* Returns 0, or -1 for a pattern that can never match (empty, too long). */

@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,14 +662,16 @@ static int do_include(struct loader *L, const struct ini_section *s, int depth)
 	for (char *pat = strtok_r(copy, " \t\n", &save); pat && !rc;
 	     pat = strtok_r(NULL, " \t\n", &save)) {
 		char *full = pat[0] == '/' ? box_xstrdup(pat) : box_xpath_join(here, pat);
-		glob_t g;
-		int gr = glob(full, 0, NULL, &g);
-		if (gr == GLOB_NOMATCH)
+		char **paths;
+		size_t n = box_glob(full, &paths);
+		if (!n)
 			box_warn("%s:%d: no file matches via include \"%s\"", s->file, kv->line, full);
-		for (size_t i = 0; gr == 0 && i < g.gl_pathc && !rc; i++)
-			rc = load_file(L, g.gl_pathv[i], depth + 1);
-		if (gr == 0)
-			globfree(&g);
+		for (size_t i = 0; i < n; i++) {
+			if (!rc)
+				rc = load_file(L, paths[i], depth + 1);
+			free(paths[i]);
+		}
+		free(paths);
 		free(full);
 	}
 	free(copy);

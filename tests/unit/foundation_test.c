@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct fmt_case {
@@ -179,4 +181,57 @@ UNIT_GROUP(fields, "fields")
 	CHECK(box_parse_hex("", &v) == BOX_PARSE_INVALID);
 	CHECK(box_parse_hex("-1", &v) == BOX_PARSE_INVALID);
 	CHECK(box_parse_hex("12g", &v) == BOX_PARSE_INVALID);
+}
+
+struct glob_case {
+	const char *pattern, *s;
+	int match;
+};
+
+UNIT_GROUP(glob, "glob")
+{
+	static const struct glob_case cases[] = {
+		{ "*.conf", "a.conf", 1 }, { "*.conf", "a.conf.bak", 0 }, { "*", "a/b", 0 },
+		{ "**", "a/b", 1 }, { "a?c", "abc", 1 }, { "a?c", "a/c", 0 },
+		{ "[a-c]x", "bx", 1 }, { "[!a-c]x", "bx", 0 }, { "[ab", "[ab", 1 },
+		{ "\\*", "*", 1 }, { "\\*", "x", 0 }, { "", "", 1 },
+		{ "*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0 },
+	};
+	for (size_t i = 0; i < BOX_ARRAY_LEN(cases); i++)
+		CHECK(box_glob_match(cases[i].pattern, cases[i].s) == cases[i].match);
+
+	char dir[] = "/tmp/box-glob-XXXXXX", path[128], **paths;
+	CHECK(mkdtemp(dir) != NULL);
+	static const char *const files[] = { "b.conf", "a.conf", ".h.conf", "c.txt", "sub/d.conf" };
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	for (size_t i = 0; i < BOX_ARRAY_LEN(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		close(open(path, O_CREAT | O_WRONLY, 0600));
+	}
+	snprintf(path, sizeof(path), "%s/*.conf", dir);
+	size_t n = box_glob(path, &paths);
+	CHECK(n == 2);
+	if (n == 2) {
+		CHECK(!strcmp(box_basename(paths[0]), "a.conf") && !strcmp(box_basename(paths[1]), "b.conf"));
+		free(paths[0]);
+		free(paths[1]);
+	}
+	free(paths);
+	snprintf(path, sizeof(path), "%s/s*/*.conf", dir);
+	n = box_glob(path, &paths);
+	CHECK(n == 1 && !strcmp(box_basename(paths[0]), "d.conf"));
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	snprintf(path, sizeof(path), "%s/none/*.conf", dir);
+	CHECK(box_glob(path, &paths) == 0);
+	free(paths);
+	for (size_t i = 0; i < BOX_ARRAY_LEN(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
 }
