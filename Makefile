@@ -30,7 +30,7 @@ ASANFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 
 APPLETS  := $(shell sed -n 's/^APPLET(\(.*\))$$/\1/p' applets/applets.h)
 # the tools' own names some applets also answer to; linked only with COMPAT=1
-COMPATS  := $(shell sed -n 's/^COMPAT(\([^,]*\),.*$$/\1/p' applets/applets.h)
+COMPATS  := $(shell sed -n 's/^COMPAT.\([^,]*\),.*$$/\1/p' applets/applets.h)
 LIB_SRC  := $(wildcard libbox/*.c)
 # only the applets listed in applets/applets.h are built
 APP_SRC  := applets/procbox.c $(foreach a,$(APPLETS),$(wildcard applets/$(a).c applets/$(a)/*.c))

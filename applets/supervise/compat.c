@@ -84,7 +84,8 @@ static int supervisord_main(int argc, char **argv)
 		if (c == 'v')
 			return box_write_str(1, SUPERVISE_VERSION "\n") < 0;
 		if (c == 'q' || c == 't' || c == OPT_PROFILE)
-			box_die(2, "option %s is not supported", argv[g.ind - 1]);
+			box_die(2, "option %s is not supported", c == 'q' ? "-q/--childlogdir" :
+				c == 't' ? "-t/--strip_ansi" : "--profile_options");
 		o[c] = g.arg ? g.arg : "";
 	}
 	if (g.ind < argc)
