@@ -219,6 +219,18 @@ same_as_supervisorctl() {
 	same_as_supervisorctl shutdown
 }
 
+@test "a second supervisord on the same configuration exits 2, as supervisord" {
+	need_peer
+	two_programs
+	start_both
+	both_running
+	run -2 "$REAL_D" -n -c "$D/r/sv.conf"
+	run -2 "$D/bin/supervisord" -n -c "$D/o/sv.conf"
+	echo "$output"
+	[[ "${lines[-1]}" == "supervisord: another supervise is already running"* ]]
+	same_as_supervisorctl status
+}
+
 @test "supervisord -l -j override the configuration's logfile and pidfile" {
 	need_peer
 	two_programs
