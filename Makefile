@@ -4,7 +4,7 @@
 #   make check         the bats suite (tests/*.bats) against ./procbox
 #   make check-asan    the same suite against an ASan+UBSan build
 #   make check-vm      what may change a machine (clock steps, cgroups), in a VM
-#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make install PREFIX=/usr/local [DESTDIR=...] [COMPAT=1]
 #   make size | bench | fuzz [FUZZ_SECONDS=N] | clean
 
 PREFIX   ?= /usr/local
@@ -29,6 +29,8 @@ ASANFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
              -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 APPLETS  := $(shell sed -n 's/^APPLET(\(.*\))$$/\1/p' applets/applets.h)
+# the tools' own names some applets also answer to; linked only with COMPAT=1
+COMPATS  := $(shell sed -n 's/^COMPAT.\([^,]*\),.*$$/\1/p' applets/applets.h)
 LIB_SRC  := $(wildcard libbox/*.c)
 # only the applets listed in applets/applets.h are built
 APP_SRC  := applets/procbox.c $(foreach a,$(APPLETS),$(wildcard applets/$(a).c applets/$(a)/*.c))
@@ -101,8 +103,9 @@ check-asan: build/asan/procbox build/asan/libbox_test build/glibc/procbox
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
 	install -m 755 procbox $(DESTDIR)$(BINDIR)/procbox
-	for a in $(APPLETS); do ln -f $(DESTDIR)$(BINDIR)/procbox $(DESTDIR)$(BINDIR)/$$a; done
-	install -m 644 $(APPLETS:%=docs/%.1) $(DESTDIR)$(MANDIR)/
+	for a in $(APPLETS) $(if $(COMPAT),$(COMPATS)); do \
+		ln -f $(DESTDIR)$(BINDIR)/procbox $(DESTDIR)$(BINDIR)/$$a; done
+	install -m 644 $(APPLETS:%=docs/%.1) $(COMPATS:%=docs/%.1) $(DESTDIR)$(MANDIR)/
 
 size: procbox
 	@size $(OBJ) | sort -n -k4 | awk '{ printf "%8s %8s %8s %8s  %s\n", $$1, $$2, $$3, $$4, $$6 }'

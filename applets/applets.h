@@ -1,4 +1,7 @@
-/* The applets, sorted by name: one line each. */
+/* The applets, sorted by name: one line each. A compat name (DESIGN.md
+ * "Compat names") answers as the tool an applet replaces: COMPAT(peer,
+ * applet) in the same sorted order, its object applet_<peer> beside the
+ * applet's code. */
 APPLET(daemonize)
 APPLET(dirsync)
 APPLET(diskreport)
@@ -6,5 +9,7 @@ APPLET(exitcode)
 APPLET(pipe)
 APPLET(runner)
 APPLET(supervise)
+COMPAT(supervisorctl, supervise)
+COMPAT(supervisord, supervise)
 APPLET(sweep)
 APPLET(timer)

@@ -14,25 +14,47 @@
 #define PROCBOX_VERSION "0.1.0"
 
 #define APPLET(name) extern const struct applet applet_##name;
+#define COMPAT(name, applet) APPLET(name)
 #include "applets.h"
 #undef APPLET
+#undef COMPAT
 
-static const struct applet *const applets[] = {
-#define APPLET(name) &applet_##name,
+/* Applets and compat names, sorted; a compat name is listed and linked
+ * only when asked for (--compat), so procbox never shadows a real tool. */
+static const struct entry {
+	const struct applet *a;
+	int compat;
+} applets[] = {
+#define APPLET(name) { &applet_##name, 0 },
+#define COMPAT(name, applet) { &applet_##name, 1 },
 #include "applets.h"
 #undef APPLET
+#undef COMPAT
 };
 
 static const char procbox_usage[] =
 	"usage: procbox APPLET [ARG...]\n"
-	"       procbox --list | --install [-s] DIR | --help [APPLET] | --version\n";
+	"       procbox --list [--compat] | --install [-s] [--compat] DIR | --help [APPLET]\n"
+	"       procbox --version\n";
 
 static const struct applet *find_applet(const char *name)
 {
 	for (size_t i = 0; i < BOX_ARRAY_LEN(applets); i++)
-		if (!strcmp(applets[i]->name, name))
-			return applets[i];
+		if (!strcmp(applets[i].a->name, name))
+			return applets[i].a;
 	return NULL;
+}
+
+/* Takes --compat out of argv: 1 when it was there. */
+static int take_compat(int *argc, char **argv)
+{
+	for (int i = 0; i < *argc; i++)
+		if (!strcmp(argv[i], "--compat")) {
+			memmove(argv + i, argv + i + 1, sizeof(char *) * (size_t)(*argc - i));
+			--*argc;
+			return 1;
+		}
+	return 0;
 }
 
 static void print_help(const struct applet *a)
@@ -53,11 +75,12 @@ static int run_applet(const struct applet *a, int argc, char **argv)
 	return a->main(argc, argv);
 }
 
-static int list_applets(void)
+static int list_applets(int compat)
 {
 	struct box_buf b = { 0 };
 	for (size_t i = 0; i < BOX_ARRAY_LEN(applets); i++)
-		box_buf_printf(&b, "%s\n", applets[i]->name);
+		if (compat || !applets[i].compat)
+			box_buf_printf(&b, "%s\n", applets[i].a->name);
 	box_write_all(1, b.p, b.len);
 	box_buf_free(&b);
 	return 0;
@@ -65,7 +88,7 @@ static int list_applets(void)
 
 static int install_links(int argc, char **argv)
 {
-	int sym = 0, failed = 0;
+	int compat = take_compat(&argc, argv), sym = 0, failed = 0;
 	char self[PATH_MAX];
 
 	if (argc > 0 && !strcmp(argv[0], "-s"))
@@ -77,7 +100,9 @@ static int install_links(int argc, char **argv)
 		box_fatal_errno("unable to find the procbox binary");
 	self[n] = 0;
 	for (size_t i = 0; i < BOX_ARRAY_LEN(applets); i++) {
-		char *path = box_xasprintf("%s/%s", argv[0], applets[i]->name);
+		if (applets[i].compat && !compat)
+			continue;
+		char *path = box_xasprintf("%s/%s", argv[0], applets[i].a->name);
 		unlink(path);
 		if ((sym ? symlink(self, path) : link(self, path)) < 0) {
 			box_warn_errno("unable to link %s", path);
@@ -95,8 +120,12 @@ static int procbox_main(int argc, char **argv)
 		return 1;
 	}
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "--list"))
-		return list_applets();
+	if (!strcmp(cmd, "--list")) {
+		int compat = take_compat(&argc, argv);
+		if (argc > 2)
+			box_usage("unexpected argument '%s' after --list", argv[2]);
+		return list_applets(compat);
+	}
 	if (!strcmp(cmd, "--version")) {
 		box_write_str(1, "procbox " PROCBOX_VERSION "\n");
 		return 0;
@@ -107,7 +136,7 @@ static int procbox_main(int argc, char **argv)
 		if (argc < 3) {
 			box_write_str(1, procbox_usage);
 			box_write_str(1, "\napplets:\n");
-			return list_applets();
+			return list_applets(0);
 		}
 		const struct applet *a = find_applet(argv[2]);
 		if (!a)

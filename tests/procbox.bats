@@ -8,11 +8,34 @@ listed_applets() {
 	sed -n 's/^APPLET(\(.*\))$/\1/p' "$PROCBOX_TOP/applets/applets.h"
 }
 
+# the compat names (DESIGN.md "Compat names")
+listed_compat() {
+	sed -n 's/^COMPAT(\([^,]*\),.*$/\1/p' "$PROCBOX_TOP/applets/applets.h"
+}
+
 @test "--list prints the applets sorted, one per line" {
 	run -0 "$PROCBOX" --list
 	[ "$output" = "$(listed_applets)" ]
 	[ "$output" = "$(listed_applets | LC_ALL=C sort)" ]
 	[[ "$output" == *exitcode* ]]
+}
+
+@test "--list --compat adds the compat names, all sorted; --list alone has none" {
+	[ -n "$(listed_compat)" ]
+	run -0 "$PROCBOX" --list --compat
+	[ "$output" = "$( (listed_applets; listed_compat) | LC_ALL=C sort)" ]
+	[[ "$output" == *$'\nsupervisord\n'* ]]
+	run -0 "$PROCBOX" --list
+	[ "$output" = "$(listed_applets)" ]
+}
+
+@test "a compat name is dispatched on argv[0] and has its own --help" {
+	for c in $(listed_compat); do
+		run -0 bash -c 'exec -a "/x/$1" "$PROCBOX" --help' _ "$c"
+		[[ "${lines[0]}" == "usage: $c"* ]]
+		[ "$output" = "$("$PROCBOX" --help "$c")" ]
+		[ "$output" = "$("$PROCBOX" "$c" --help)" ]
+	done
 }
 
 @test "--version prints the name and version" {
@@ -89,6 +112,20 @@ listed_applets() {
 	[[ "$output" == "1: general failure"* ]]
 }
 
+@test "--install links no compat name; --install --compat links them too" {
+	dir=$(scratch)
+	run -0 "$PROCBOX" --install -s "$dir"
+	[ "$(ls "$dir")" = "$(listed_applets | LC_ALL=C sort)" ]
+	run -0 "$PROCBOX" --install --compat "$dir"
+	[ "$(ls "$dir")" = "$( (listed_applets; listed_compat) | LC_ALL=C sort)" ]
+	[ ! -L "$dir/supervisord" ]
+	dir=$(scratch)
+	run -0 "$PROCBOX" --install -s --compat "$dir"
+	for c in $(listed_compat); do [ "$(readlink "$dir/$c")" = "$(readlink -f "$PROCBOX")" ]; done
+	run -0 "$dir/supervisord" --help
+	[[ "${lines[0]}" == "usage: supervisord"* ]]
+}
+
 @test "--install replaces links that are already there" {
 	dir=$(scratch)
 	"$PROCBOX" --install -s "$dir"
@@ -122,7 +159,10 @@ listed_applets() {
 	cd "$PROCBOX_TOP"
 	want=$(listed_applets)
 	sources=$(ls applets | sed -n 's/\.c$//p; /\./!p' | grep -vx procbox | LC_ALL=C sort -u)
+	# and docs/NAME.1 for every compat name
 	pages=$(ls docs | sed -n 's/\.1$//p' | LC_ALL=C sort)
+	[ "$pages" = "$("$PROCBOX" --list --compat)" ] || { echo "docs/: $pages"; false; }
+	pages=$(printf '%s\n' $pages | grep -vxF "$(listed_compat)")
 	# every applet has tests/APPLET.bats; a large one may add APPLET-TOPIC.bats
 	suites=$(ls tests | sed -n 's/\.bats$//p' | grep -vx -e procbox -e libbox -e exec |
 		sed 's/-.*//' | LC_ALL=C sort -u)
@@ -134,7 +174,7 @@ listed_applets() {
 
 @test "every man page renders and names its applet" {
 	need_cmd man
-	for a in $(listed_applets); do
+	for a in $(listed_applets) $(listed_compat); do
 		run -0 env MANWIDTH=80 man -l "$PROCBOX_TOP/docs/$a.1"
 		[[ "$output" == *"NAME"*"$a"* ]]
 		[[ "$output" == *"EXIT STATUS"* ]]
@@ -165,4 +205,17 @@ listed_applets() {
 		[ -f "$dest/opt/pb/share/man/man1/$a.1" ]
 	done
 	run -0 "$dest/opt/pb/bin/exitcode" 0
+	for c in $(listed_compat); do
+		[ ! -e "$dest/opt/pb/bin/$c" ]
+		[ -f "$dest/opt/pb/share/man/man1/$c.1" ]
+	done
+}
+
+@test "make install COMPAT=1 links the compat names too" {
+	need_cmd make
+	dest=$(scratch)
+	run -0 make -s -C "$PROCBOX_TOP" install DESTDIR="$dest" PREFIX=/opt/pb COMPAT=1
+	for c in $(listed_compat); do
+		[ "$(stat -c %i "$dest/opt/pb/bin/$c")" = "$(stat -c %i "$dest/opt/pb/bin/procbox")" ]
+	done
 }

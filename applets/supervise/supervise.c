@@ -193,7 +193,7 @@ static int single_exit_code(void)
 
 /* ---- the daemon ----------------------------------------------------------------- */
 
-static int supervise_daemon(struct config *c, int foreground, int single)
+int supervise_daemon(struct config *c, int foreground, int single)
 {
 	sigset_t set;
 

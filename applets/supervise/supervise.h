@@ -187,6 +187,9 @@ struct daemon {
 };
 extern struct daemon sv;
 void begin_shutdown(void);
+/* Runs the daemon on a loaded configuration (supervise -n -c, supervisord):
+ * detaches unless foreground; single is supervise -- CMD. */
+int supervise_daemon(struct config *c, int foreground, int single);
 
 /* ---- the control server (server.c) --------------------------------------
  * Request: one line, "VERB ARG...". Reply: "CODE LENGTH\n" and LENGTH
@@ -243,5 +246,8 @@ extern const char *supervise_argv0;
 /* ---- client (ctl.c) --------------------------------------------------- */
 
 int ctl_main(int argc, char **argv);
+
+/* What `version` and supervisord -v print. */
+#define SUPERVISE_VERSION "0.1.0"
 
 #endif
