@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SUPERVISE_VERSION "0.1.0"
 
 static int visible(const struct proc *p)
 {
