@@ -19,6 +19,8 @@ const char *const proc_state_name[ST_NSTATES] = {
 	"STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL",
 };
 
+enum { PROCS_TIMERS_PER_TURN = 8 };
+
 static int next_id = 1;
 static struct box_user spawn_user;
 static int spawn_switch_user;   /* user= is someone other than the daemon */
@@ -197,7 +199,8 @@ static int spawn(struct proc *p)
 	p->pid = pid;
 	p->state = ST_STARTING;
 	p->start_wall = time(NULL);
-	p->deadline = box_now_ns() + c->startsecs;
+	p->start_ns = box_now_ns();
+	p->deadline = p->start_ns + c->startsecs;
 	mlog("INFO", "spawned: '%s' with pid %d", c->name, (int)pid);
 	if (p->ready_rd >= 0)
 		p->deadline = -1;
@@ -248,6 +251,19 @@ static int cancel_backoff(struct proc *p)
 	return 0;
 }
 
+/* EXITED: only a restart that is due can be cancelled. */
+static int cancel_restart(struct proc *p)
+{
+	return p->deadline < 0 ? -1 : cancel_backoff(p);
+}
+
+/* A BACKOFF or EXITED program's restart is due; nothing starts once the
+ * daemon is shutting down, as under supervisord. */
+static int restart(struct proc *p)
+{
+	return sv.shutting_down ? cancel_backoff(p) : spawn(p);
+}
+
 static int kill_hard(struct proc *p)
 {
 	mlog("WARN", "killing '%s' (%d) with SIGKILL", p->c->name, (int)p->pid);
@@ -289,9 +305,12 @@ static int exited(struct proc *p)
 		expected ? "expected" : "not expected");
 	p->state = ST_EXITED;
 	p->backoff = 0;
+	/* Never from here (the reaper): a deadline on the loop, a second
+	 * after the last start at the earliest, as s6-supervise waits. So a
+	 * crash loop costs one start a second and the loop stays free. */
 	if (!sv.shutting_down && !p->removing && (c->autorestart == AR_TRUE ||
 	    (c->autorestart == AR_UNEXPECTED && !expected)))
-		spawn(p);
+		p->deadline = p->start_ns + BOX_NSEC;
 	return 0;
 }
 
@@ -300,9 +319,9 @@ static proc_action *const actions[ST_NSTATES][EV_NEVENTS] = {
 	[ST_STOPPED]  = { start,  refuse,         nothing,        nothing,      nothing },
 	[ST_STARTING] = { refuse, stop,           become_running, exited_early, become_running },
 	[ST_RUNNING]  = { refuse, stop,           nothing,        exited,       nothing },
-	[ST_BACKOFF]  = { refuse, cancel_backoff, spawn,          nothing,      nothing },
+	[ST_BACKOFF]  = { refuse, cancel_backoff, restart,        nothing,      nothing },
 	[ST_STOPPING] = { refuse, nothing,        kill_hard,      stopped,      nothing },
-	[ST_EXITED]   = { start,  refuse,         nothing,        nothing,      nothing },
+	[ST_EXITED]   = { start,  cancel_restart, restart,        nothing,      nothing },
 	[ST_FATAL]    = { start,  refuse,         nothing,        nothing,      nothing },
 };
 
@@ -416,12 +435,16 @@ void procs_reap(void)
 void procs_run_timers(void)
 {
 	int64_t now = box_now_ns();
-	for (size_t i = 0; i < sv.nprocs; i++) {
+	/* a few per turn: those left are due at the next one, after the
+	 * clients and the reaper had theirs */
+	int budget = PROCS_TIMERS_PER_TURN;
+	for (size_t i = 0; i < sv.nprocs && budget; i++) {
 		struct proc *p = sv.procs[i];
 		if (p->deadline < 0 || p->deadline > now)
 			continue;
 		p->deadline = -1;
 		proc_event(p, EV_TIMER);
+		budget--;
 	}
 }
 

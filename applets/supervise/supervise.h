@@ -122,6 +122,7 @@ struct proc {
 	pid_t pid;
 	int64_t deadline;           /* monotonic ns, -1: none */
 	time_t start_wall, stop_wall;
+	int64_t start_ns;           /* monotonic: the last start */
 	int backoff, status;        /* status: last wait status, -1 none */
 	int spawn_errno;            /* the last start failed to spawn: why */
 	char spawnerr[200];         /* why it is BACKOFF or FATAL */
