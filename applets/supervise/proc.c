@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,36 +517,40 @@ void procs_drain(void)
 
 /* ---- what the programs left behind --------------------------------------------- */
 
-/* This daemon's children, from /proc/self/task/TID/children: an orphan
- * adopted by the subreaper may hang under any thread. */
-static int list_children(pid_t *out, int max)
+void pids_parse(const char *s, struct pid_list *l)
+{
+	for (char *end;; s = end) {
+		long v = strtol(s, &end, 10);
+		if (end == s || (*end != ' ' && *end != '\n'))
+			return;
+		if (v > 0 && v <= INT_MAX)
+			*BOX_PUSH(l->v, l->n, l->cap) = (pid_t)v;
+	}
+}
+
+/* This daemon's children, from /proc/self/task/TID/children, each file
+ * read whole: an orphan adopted by the subreaper may hang under any
+ * thread. */
+static size_t list_children(struct pid_list *l)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	int n = 0;
+	struct box_buf b = { 0 };
 
-	if (!d)
-		return 0;
-	while (n < max && (e = readdir(d))) {
-		char path[300], buf[8192];
+	l->n = 0;
+	while (d && (e = readdir(d))) {
+		char path[300];
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-		int fd = box_open(path, O_RDONLY, 0);
-		ssize_t r = fd >= 0 ? box_read_full(fd, buf, sizeof(buf) - 1) : -1;
-		box_close(fd);
-		if (r <= 0)
-			continue;
-		buf[r] = 0;
-		for (char *p = buf, *end; n < max; p = end) {
-			long v = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			out[n++] = (pid_t)v;
-		}
+		b.len = 0;
+		if (box_read_file(path, &b) == 0)
+			pids_parse(b.p, l);
 	}
-	closedir(d);
-	return n;
+	if (d)
+		closedir(d);
+	box_buf_free(&b);
+	return l->n;
 }
 
 static void reap_any(void)
@@ -563,13 +568,11 @@ static void signals_moot(void *ctx, int fd, short revents)
 }
 
 /* Waits until the daemon has no child left or the deadline passes. */
-static int children_gone_by(int64_t deadline)
+static int children_gone_by(struct pid_list *l, int64_t deadline)
 {
-	pid_t one;
-
 	for (;;) {
 		reap_any();
-		if (!list_children(&one, 1))
+		if (!list_children(l))
 			return 1;
 		box_loop_begin(&sv.loop);
 		box_loop_fd(&sv.loop, sv.loop.sigfd, POLLIN, signals_moot, NULL);
@@ -583,21 +586,22 @@ static int children_gone_by(int64_t deadline)
  * subreaper) does not outlive the daemon: SIGTERM, SIGKILL 2 s later. */
 void procs_hunt_orphans(void)
 {
-	pid_t kids[1024];
-	int n;
+	struct pid_list l = { 0 };
 
 	reap_any();
-	if (!(n = list_children(kids, 1024)))
-		return;
-	mlog("INFO", "stopping %d process%s the programs left behind", n, n == 1 ? "" : "es");
-	for (int i = 0; i < n; i++) {
-		kill(kids[i], SIGTERM);
-		kill(kids[i], SIGCONT);
+	if (list_children(&l)) {
+		mlog("INFO", "stopping %zu process%s the programs left behind", l.n,
+			l.n == 1 ? "" : "es");
+		for (size_t i = 0; i < l.n; i++) {
+			kill(l.v[i], SIGTERM);
+			kill(l.v[i], SIGCONT);
+		}
+		if (!children_gone_by(&l, box_now_ns() + 2 * BOX_NSEC)) {
+			list_children(&l);
+			for (size_t i = 0; i < l.n; i++)
+				kill(l.v[i], SIGKILL);
+			children_gone_by(&l, box_now_ns() + BOX_NSEC);
+		}
 	}
-	if (children_gone_by(box_now_ns() + 2 * BOX_NSEC))
-		return;
-	n = list_children(kids, 1024);
-	for (int i = 0; i < n; i++)
-		kill(kids[i], SIGKILL);
-	children_gone_by(box_now_ns() + BOX_NSEC);
+	free(l.v);
 }

@@ -155,6 +155,14 @@ void procs_reopen_logs(void);
 void procs_drain(void);
 void procs_hunt_orphans(void);
 
+struct pid_list {
+	pid_t *v;
+	size_t n, cap;
+};
+/* Appends the pids of a /proc/PID/task/TID/children text ("12 345 ") to
+ * l: only numbers ended by a space or newline, never a cut one. */
+void pids_parse(const char *s, struct pid_list *l);
+
 /* ---- the daemon (supervise.c) -------------------------------------------- */
 
 struct daemon {
