@@ -433,6 +433,40 @@ void procs_reap(void)
 	}
 }
 
+/* Whether p's group stops before g's: higher priority first, then the
+ * name, the reverse of the start order (supervisord's). */
+static int stops_before(const struct proc *p, const struct proc *g)
+{
+	if (p->c->group_priority != g->c->group_priority)
+		return p->c->group_priority > g->c->group_priority;
+	return strcmp(p->c->group, g->c->group) > 0;
+}
+
+void procs_stop_next_group(void)
+{
+	for (;;) {
+		struct proc *g = NULL;
+		for (size_t i = 0; i < sv.nprocs; i++) {
+			struct proc *p = sv.procs[i];
+			/* running, stopping, or a restart due */
+			if ((p->pid > 0 || p->deadline >= 0) && (!g || stops_before(p, g)))
+				g = p;
+		}
+		if (!g)
+			return;
+		int running = 0;
+		for (size_t i = sv.nprocs; i-- > 0;) {
+			struct proc *p = sv.procs[i];
+			if (!strcmp(p->c->group, g->c->group)) {
+				proc_event(p, EV_STOP);
+				running |= p->pid > 0;
+			}
+		}
+		if (running)
+			return;
+	}
+}
+
 void procs_run_timers(void)
 {
 	int64_t now = box_now_ns();

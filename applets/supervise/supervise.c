@@ -111,10 +111,9 @@ void begin_shutdown(void)
 		return;
 	sv.shutting_down = 1;
 	mlog("INFO", "shutting down");
-	for (size_t i = sv.nprocs; i-- > 0;) {
+	/* the loop stops the programs, group by group */
+	for (size_t i = 0; i < sv.nprocs; i++)
 		sv.procs[i]->start_pending = 0;
-		proc_event(sv.procs[i], EV_STOP);
-	}
 }
 
 static void on_signal(void *ctx, int sig)
@@ -166,6 +165,8 @@ static void loop(void)
 		/* after the turn: what its handlers marked is freed or started */
 		procs_retire_and_replace();
 		server_after_turn();
+		if (sv.shutting_down)
+			procs_stop_next_group();
 		if (finished())
 			break;
 		box_loop_begin(l);

@@ -154,6 +154,9 @@ void procs_reopen_logs(void);
 /* At exit: the pipes' last output, then what the programs left behind. */
 void procs_drain(void);
 void procs_hunt_orphans(void);
+/* Shutdown: stops the group of the highest priority that still runs,
+ * once the one before it is gone (supervisord's order). */
+void procs_stop_next_group(void);
 
 struct pid_list {
 	pid_t *v;
