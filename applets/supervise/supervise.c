@@ -154,7 +154,9 @@ static int finished(void)
 				return 0;
 		return 1;
 	}
-	return sv.single && (sv.procs[0]->state == ST_FATAL || sv.procs[0]->state == ST_EXITED);
+	struct proc *p = sv.procs[0];
+	/* EXITED with a deadline: its restart is due */
+	return sv.single && (p->state == ST_FATAL || (p->state == ST_EXITED && p->deadline < 0));
 }
 
 static void loop(void)
