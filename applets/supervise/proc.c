@@ -577,8 +577,8 @@ static size_t list_children(struct pid_list *l)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-		b.len = 0;
-		if (box_read_file(path, &b) == 0)
+		b.len = 0;   /* an empty file leaves the last text in place */
+		if (box_read_file(path, &b) == 0 && b.len)
 			pids_parse(b.p, l);
 	}
 	if (d)
