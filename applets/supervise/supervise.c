@@ -86,6 +86,14 @@ static struct box_detach detach;
 static void supervise_detach(int foreground, int single)
 {
 	int pid_file = !single && sv.cfg.pidfile;
+	const struct box_user *u = sv.cfg.user;
+
+	/* [supervisord] user=: the daemon becomes the user before it opens
+	 * its socket and logs, as supervisord does; only root can switch */
+	if (u && u->uid == geteuid())
+		u = NULL;
+	if (u && geteuid() != 0)
+		box_die(2, "unable to switch to user %s: %s", u->name, strerror(EPERM));
 
 	if (pid_file && box_pidfile_prepare(&pidfile, sv.cfg.pidfile) < 0) {
 		if (errno == EWOULDBLOCK)
@@ -97,6 +105,7 @@ static void supervise_detach(int foreground, int single)
 		.pidfile = pid_file ? &pidfile : NULL,
 		.umask = single ? -1 : sv.cfg.umask,
 		.dir = sv.cfg.directory,
+		.user = u,
 		.stay = foreground,
 	};
 	if (box_detach(&detach) > 0)
@@ -222,6 +231,8 @@ static int supervise_daemon(struct config *c, int foreground, int single)
 	box_sigset(&set, SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, 0);
 	box_loop_open_signals(&sv.loop, &set, on_signal, NULL);
 	sv.devnull = box_open("/dev/null", O_RDWR, 0);
+	if (detach.user)
+		mlog("INFO", "Set uid to user %u succeeded", (unsigned)detach.user->uid);
 	mlog("INFO", "supervise started with pid %d", (int)getpid());
 	box_detach_up(&detach);
 	for (size_t i = 0; i < sv.cfg.nprocs; i++)

@@ -50,6 +50,7 @@ struct config {
 	int log_backups, nodaemon, umask, minfds;
 	char *sock, *sock_owner, *serverurl;
 	int sock_mode;
+	struct box_user *user;         /* [supervisord] user=, or NULL */
 	struct pconf **procs;
 	size_t nprocs, procs_cap;
 };
