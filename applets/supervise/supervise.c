@@ -163,9 +163,11 @@ static int finished(void)
 				return 0;
 		return 1;
 	}
+	if (!sv.single)
+		return 0;
 	struct proc *p = sv.procs[0];
 	/* EXITED with a deadline: its restart is due */
-	return sv.single && (p->state == ST_FATAL || (p->state == ST_EXITED && p->deadline < 0));
+	return p->state == ST_FATAL || (p->state == ST_EXITED && p->deadline < 0);
 }
 
 static void loop(void)
