@@ -322,7 +322,7 @@ static const struct {
 };
 
 /* The parsers below, by name, so a key's row stays small. */
-enum parser { P_STRING, P_INT, P_LLONG, P_BOOL, P_SIZE, P_DURATION, P_SECONDS, P_MODE, P_SIGNAL, P_USER, P_ENV, P_SV_ENV, P_EXITCODES, P_AUTORESTART, P_LOGFILE, P_IGNORE, P_WARN_ONLY };
+enum parser { P_STRING, P_INT, P_LLONG, P_BOOL, P_SIZE, P_DURATION, P_SECONDS, P_MODE, P_SIGNAL, P_USER, P_SV_USER, P_ENV, P_SV_ENV, P_EXITCODES, P_AUTORESTART, P_LOGFILE, P_IGNORE, P_WARN_ONLY };
 
 struct key {
 	const char *name;
@@ -420,6 +420,19 @@ static const char *p_user(const struct key *k, const struct value *v, void *fiel
 	return p_string(k, v, field);
 }
 
+/* [supervisord] user=: looked up now, switched to before anything else */
+static const char *p_sv_user(const struct key *k, const struct value *v, void *field)
+{
+	struct box_user **u = field;
+	const char *why;
+	(void)k;
+	if (*u)
+		box_user_free(*u);
+	else
+		*u = box_xcalloc(1, sizeof(**u));
+	return box_lookup_user(v->text, *u, &why) < 0 ? why : NULL;
+}
+
 static const char *p_env(const struct key *k, const struct value *v, void *field)
 {
 	(void)k;
@@ -490,6 +503,7 @@ static key_parser *const parsers[] = {
 	[P_MODE] = p_mode,
 	[P_SIGNAL] = p_signal,
 	[P_USER] = p_user,
+	[P_SV_USER] = p_sv_user,
 	[P_ENV] = p_env,
 	[P_SV_ENV] = p_sv_env,
 	[P_EXITCODES] = p_exitcodes,
@@ -517,7 +531,7 @@ static const struct key supervisord_keys[] = {
 	{ "environment", P_SV_ENV, L_NONE, 0 },
 	IGNORED("loglevel"), IGNORED("identifier"), IGNORED("minprocs"),
 	IGNORED("nocleanup"), IGNORED("strip_ansi"), IGNORED("silent"),
-	NOT_IMPLEMENTED("user"),
+	{ "user", P_SV_USER, L_NONE, SV(user) },
 	{ 0 },
 };
 
@@ -1036,6 +1050,9 @@ void config_free(struct config *c)
 	free(c->sock);
 	free(c->sock_owner);
 	free(c->serverurl);
+	if (c->user)
+		box_user_free(c->user);
+	free(c->user);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 const char *const proc_state_name[ST_NSTATES] = {
 	"STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL",
 };
+
+enum { PROCS_TIMERS_PER_TURN = 8 };
 
 static int next_id = 1;
 static struct box_user spawn_user;
@@ -205,7 +208,8 @@ static int spawn(struct proc *p)
 	p->pid = pid;
 	p->state = ST_STARTING;
 	p->start_wall = time(NULL);
-	p->deadline = box_now_ns() + c->startsecs;
+	p->start_ns = box_now_ns();
+	p->deadline = p->start_ns + c->startsecs;
 	mlog("INFO", "spawned: '%s' with pid %d", c->name, (int)pid);
 	if (p->ready_rd >= 0)
 		p->deadline = -1;
@@ -256,6 +260,19 @@ static int cancel_backoff(struct proc *p)
 	return 0;
 }
 
+/* EXITED: only a restart that is due can be cancelled. */
+static int cancel_restart(struct proc *p)
+{
+	return p->deadline < 0 ? -1 : cancel_backoff(p);
+}
+
+/* A BACKOFF or EXITED program's restart is due; nothing starts once the
+ * daemon is shutting down, as under supervisord. */
+static int restart(struct proc *p)
+{
+	return sv.shutting_down ? cancel_backoff(p) : spawn(p);
+}
+
 static int kill_hard(struct proc *p)
 {
 	mlog("WARN", "killing '%s' (%d) with SIGKILL", p->c->name, (int)p->pid);
@@ -300,9 +317,12 @@ static int exited(struct proc *p)
 		expected ? "expected" : "not expected");
 	p->state = ST_EXITED;
 	p->backoff = 0;
+	/* Never from here (the reaper): a deadline on the loop, a second
+	 * after the last start at the earliest, as s6-supervise waits. So a
+	 * crash loop costs one start a second and the loop stays free. */
 	if (!sv.shutting_down && !p->removing && (c->autorestart == AR_TRUE ||
 	    (c->autorestart == AR_UNEXPECTED && !expected)))
-		spawn(p);
+		p->deadline = p->start_ns + BOX_NSEC;
 	return 0;
 }
 
@@ -311,9 +331,9 @@ static proc_action *const actions[ST_NSTATES][EV_NEVENTS] = {
 	[ST_STOPPED]  = { start,  refuse,         nothing,        nothing,      nothing },
 	[ST_STARTING] = { refuse, stop,           become_running, exited_early, become_running },
 	[ST_RUNNING]  = { refuse, stop,           nothing,        exited,       nothing },
-	[ST_BACKOFF]  = { refuse, cancel_backoff, spawn,          nothing,      nothing },
+	[ST_BACKOFF]  = { refuse, cancel_backoff, restart,        nothing,      nothing },
 	[ST_STOPPING] = { refuse, nothing,        kill_hard,      stopped,      nothing },
-	[ST_EXITED]   = { start,  refuse,         nothing,        nothing,      nothing },
+	[ST_EXITED]   = { start,  cancel_restart, restart,        nothing,      nothing },
 	[ST_FATAL]    = { start,  refuse,         nothing,        nothing,      nothing },
 };
 
@@ -425,15 +445,53 @@ void procs_reap(void)
 	}
 }
 
+/* Whether p's group stops before g's: higher priority first, then the
+ * name, the reverse of the start order (supervisord's). */
+static int stops_before(const struct proc *p, const struct proc *g)
+{
+	if (p->c->group_priority != g->c->group_priority)
+		return p->c->group_priority > g->c->group_priority;
+	return strcmp(p->c->group, g->c->group) > 0;
+}
+
+void procs_stop_next_group(void)
+{
+	for (;;) {
+		struct proc *g = NULL;
+		for (size_t i = 0; i < sv.nprocs; i++) {
+			struct proc *p = sv.procs[i];
+			/* running, stopping, or a restart due */
+			if ((p->pid > 0 || p->deadline >= 0) && (!g || stops_before(p, g)))
+				g = p;
+		}
+		if (!g)
+			return;
+		int running = 0;
+		for (size_t i = sv.nprocs; i-- > 0;) {
+			struct proc *p = sv.procs[i];
+			if (!strcmp(p->c->group, g->c->group)) {
+				proc_event(p, EV_STOP);
+				running |= p->pid > 0;
+			}
+		}
+		if (running)
+			return;
+	}
+}
+
 void procs_run_timers(void)
 {
 	int64_t now = box_now_ns();
-	for (size_t i = 0; i < sv.nprocs; i++) {
+	/* a few per turn: those left are due at the next one, after the
+	 * clients and the reaper had theirs */
+	int budget = PROCS_TIMERS_PER_TURN;
+	for (size_t i = 0; i < sv.nprocs && budget; i++) {
 		struct proc *p = sv.procs[i];
 		if (p->deadline < 0 || p->deadline > now)
 			continue;
 		p->deadline = -1;
 		proc_event(p, EV_TIMER);
+		budget--;
 	}
 }
 
@@ -505,36 +563,40 @@ void procs_drain(void)
 
 /* ---- what the programs left behind --------------------------------------------- */
 
-/* This daemon's children, from /proc/self/task/TID/children: an orphan
- * adopted by the subreaper may hang under any thread. */
-static int list_children(pid_t *out, int max)
+void pids_parse(const char *s, struct pid_list *l)
+{
+	for (char *end;; s = end) {
+		long v = strtol(s, &end, 10);
+		if (end == s || (*end != ' ' && *end != '\n'))
+			return;
+		if (v > 0 && v <= INT_MAX)
+			*BOX_PUSH(l->v, l->n, l->cap) = (pid_t)v;
+	}
+}
+
+/* This daemon's children, from /proc/self/task/TID/children, each file
+ * read whole: an orphan adopted by the subreaper may hang under any
+ * thread. */
+static size_t list_children(struct pid_list *l)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	int n = 0;
+	struct box_buf b = { 0 };
 
-	if (!d)
-		return 0;
-	while (n < max && (e = readdir(d))) {
-		char path[300], buf[8192];
+	l->n = 0;
+	while (d && (e = readdir(d))) {
+		char path[300];
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-		int fd = box_open(path, O_RDONLY, 0);
-		ssize_t r = fd >= 0 ? box_read_full(fd, buf, sizeof(buf) - 1) : -1;
-		box_close(fd);
-		if (r <= 0)
-			continue;
-		buf[r] = 0;
-		for (char *p = buf, *end; n < max; p = end) {
-			long v = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			out[n++] = (pid_t)v;
-		}
+		b.len = 0;   /* an empty file leaves the last text in place */
+		if (box_read_file(path, &b) == 0 && b.len)
+			pids_parse(b.p, l);
 	}
-	closedir(d);
-	return n;
+	if (d)
+		closedir(d);
+	box_buf_free(&b);
+	return l->n;
 }
 
 static void reap_any(void)
@@ -552,13 +614,11 @@ static void signals_moot(void *ctx, int fd, short revents)
 }
 
 /* Waits until the daemon has no child left or the deadline passes. */
-static int children_gone_by(int64_t deadline)
+static int children_gone_by(struct pid_list *l, int64_t deadline)
 {
-	pid_t one;
-
 	for (;;) {
 		reap_any();
-		if (!list_children(&one, 1))
+		if (!list_children(l))
 			return 1;
 		box_loop_begin(&sv.loop);
 		box_loop_fd(&sv.loop, sv.loop.sigfd, POLLIN, signals_moot, NULL);
@@ -572,21 +632,22 @@ static int children_gone_by(int64_t deadline)
  * subreaper) does not outlive the daemon: SIGTERM, SIGKILL 2 s later. */
 void procs_hunt_orphans(void)
 {
-	pid_t kids[1024];
-	int n;
+	struct pid_list l = { 0 };
 
 	reap_any();
-	if (!(n = list_children(kids, 1024)))
-		return;
-	mlog("INFO", "stopping %d process%s the programs left behind", n, n == 1 ? "" : "es");
-	for (int i = 0; i < n; i++) {
-		kill(kids[i], SIGTERM);
-		kill(kids[i], SIGCONT);
+	if (list_children(&l)) {
+		mlog("INFO", "stopping %zu process%s the programs left behind", l.n,
+			l.n == 1 ? "" : "es");
+		for (size_t i = 0; i < l.n; i++) {
+			kill(l.v[i], SIGTERM);
+			kill(l.v[i], SIGCONT);
+		}
+		if (!children_gone_by(&l, box_now_ns() + 2 * BOX_NSEC)) {
+			list_children(&l);
+			for (size_t i = 0; i < l.n; i++)
+				kill(l.v[i], SIGKILL);
+			children_gone_by(&l, box_now_ns() + BOX_NSEC);
+		}
 	}
-	if (children_gone_by(box_now_ns() + 2 * BOX_NSEC))
-		return;
-	n = list_children(kids, 1024);
-	for (int i = 0; i < n; i++)
-		kill(kids[i], SIGKILL);
-	children_gone_by(box_now_ns() + BOX_NSEC);
+	free(l.v);
 }

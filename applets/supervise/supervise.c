@@ -86,6 +86,14 @@ static struct box_detach detach;
 static void supervise_detach(int foreground, int single)
 {
 	int pid_file = !single && sv.cfg.pidfile;
+	const struct box_user *u = sv.cfg.user;
+
+	/* [supervisord] user=: the daemon becomes the user before it opens
+	 * its socket and logs, as supervisord does; only root can switch */
+	if (u && u->uid == geteuid())
+		u = NULL;
+	if (u && geteuid() != 0)
+		box_die(2, "unable to switch to user %s: %s", u->name, strerror(EPERM));
 
 	if (pid_file && box_pidfile_prepare(&pidfile, sv.cfg.pidfile) < 0) {
 		if (errno == EWOULDBLOCK)
@@ -97,6 +105,7 @@ static void supervise_detach(int foreground, int single)
 		.pidfile = pid_file ? &pidfile : NULL,
 		.umask = single ? -1 : sv.cfg.umask,
 		.dir = sv.cfg.directory,
+		.user = u,
 		.stay = foreground,
 	};
 	if (box_detach(&detach) > 0)
@@ -111,10 +120,9 @@ void begin_shutdown(void)
 		return;
 	sv.shutting_down = 1;
 	mlog("INFO", "shutting down");
-	for (size_t i = sv.nprocs; i-- > 0;) {
+	/* the loop stops the programs, group by group */
+	for (size_t i = 0; i < sv.nprocs; i++)
 		sv.procs[i]->start_pending = 0;
-		proc_event(sv.procs[i], EV_STOP);
-	}
 }
 
 static void on_signal(void *ctx, int sig)
@@ -155,7 +163,11 @@ static int finished(void)
 				return 0;
 		return 1;
 	}
-	return sv.single && (sv.procs[0]->state == ST_FATAL || sv.procs[0]->state == ST_EXITED);
+	if (!sv.single)
+		return 0;
+	struct proc *p = sv.procs[0];
+	/* EXITED with a deadline: its restart is due */
+	return p->state == ST_FATAL || (p->state == ST_EXITED && p->deadline < 0);
 }
 
 static void loop(void)
@@ -166,6 +178,8 @@ static void loop(void)
 		/* after the turn: what its handlers marked is freed or started */
 		procs_retire_and_replace();
 		server_after_turn();
+		if (sv.shutting_down)
+			procs_stop_next_group();
 		if (finished())
 			break;
 		box_loop_begin(l);
@@ -219,6 +233,8 @@ int supervise_daemon(struct config *c, int foreground, int single)
 	box_sigset(&set, SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, 0);
 	box_loop_open_signals(&sv.loop, &set, on_signal, NULL);
 	sv.devnull = box_open("/dev/null", O_RDWR, 0);
+	if (detach.user)
+		mlog("INFO", "Set uid to user %u succeeded", (unsigned)detach.user->uid);
 	mlog("INFO", "supervise started with pid %d", (int)getpid());
 	box_detach_up(&detach);
 	for (size_t i = 0; i < sv.cfg.nprocs; i++)

@@ -52,6 +52,7 @@ struct config {
 	int log_backups, nodaemon, umask, minfds;
 	char *sock, *sock_owner, *serverurl;
 	int sock_mode;
+	struct box_user *user;         /* [supervisord] user=, or NULL */
 	struct pconf **procs;
 	size_t nprocs, procs_cap;
 };
@@ -129,6 +130,7 @@ struct proc {
 	pid_t pid;
 	int64_t deadline;           /* monotonic ns, -1: none */
 	time_t start_wall, stop_wall;
+	int64_t start_ns;           /* monotonic: the last start */
 	int backoff, status;        /* status: last wait status, -1 none */
 	int spawn_errno;            /* the last start failed to spawn: why */
 	char spawnerr[200];         /* why it is BACKOFF or FATAL */
@@ -162,6 +164,17 @@ void procs_reopen_logs(void);
 /* At exit: the pipes' last output, then what the programs left behind. */
 void procs_drain(void);
 void procs_hunt_orphans(void);
+/* Shutdown: stops the group of the highest priority that still runs,
+ * once the one before it is gone (supervisord's order). */
+void procs_stop_next_group(void);
+
+struct pid_list {
+	pid_t *v;
+	size_t n, cap;
+};
+/* Appends the pids of a /proc/PID/task/TID/children text ("12 345 ") to
+ * l: only numbers ended by a space or newline, never a cut one. */
+void pids_parse(const char *s, struct pid_list *l);
 
 /* ---- cgroup v2 limits (cgroup.c) ------------------------------------------ */
 

@@ -2,7 +2,9 @@
 # supervise side by side with supervisord, runsv (runit) and s6-supervise:
 # RSS with 100 programs, death -> respawn latency (median), `ctl status`
 # round trip against supervisorctl, and wakeups over 10 idle seconds.
-# Prints each figure and supervise's ratio to each peer.
+# Prints each figure and supervise's ratio to each peer. Then 100 programs
+# crash-looping under supervise and supervisord: `status` latency and the
+# daemon's CPU share, with supervise's targets.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 PROCBOX=${PROCBOX:-$top/procbox}
@@ -17,6 +19,7 @@ N = 100
 PROCBOX = os.environ["PROCBOX"]
 work = tempfile.mkdtemp(prefix="svbench.")
 started = []   # Popen objects to stop at the end
+all_cpus = os.sched_getaffinity(0)
 
 def children(pid):
     out = []
@@ -170,6 +173,61 @@ try:
     b = roundtrip(["supervisorctl", "-c", sd_conf, "status"])
     print(f"ctl status round trip median (ms, {N} programs): supervise {a:.2f}, "
           f"supervisorctl {b:.2f}, ratio {a / b:.3f}")
+
+    # ---- 100 programs crash-looping, one daemon at a time, on every CPU ----
+    os.sched_setaffinity(0, all_cpus)
+    def crash_storm(kind, argv, status, conf, secs=5):
+        with open(conf, "w") as f:
+            f.write(f"[supervisord]\nlogfile={conf}.log\npidfile={conf}.pid\n"
+                    f"childlogdir={work}\nnodaemon=true\n\n"
+                    f"[unix_http_server]\nfile={conf}.sock\n\n"
+                    f"[supervisorctl]\nserverurl=unix://{conf}.sock\n\n")
+            if kind == "supervisord":
+                f.write("[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = "
+                        "supervisor.rpcinterface:make_main_rpcinterface\n\n")
+            for i in range(N):
+                f.write(f"[program:c{i}]\ncommand=/bin/false\nstartsecs=0\nautorestart=true\n\n")
+        d = subprocess.Popen(argv + [conf], stdout=devnull, stderr=devnull)
+        started.append(d)
+        def cpu():
+            f = open(f"/proc/{d.pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        def spawns():
+            try:
+                return open(f"{conf}.log", errors="replace").read().count("spawned: ")
+            except OSError:
+                return 0
+        wait_for(lambda: spawns() >= 2 * N, 60)
+        c0, s0, t0 = cpu(), spawns(), time.monotonic()
+        lat = []
+        while time.monotonic() < t0 + secs:
+            t = time.perf_counter()
+            subprocess.run(status + [conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            lat.append((time.perf_counter() - t) * 1000)
+            time.sleep(0.1)
+        span = time.monotonic() - t0
+        share, rate = (cpu() - c0) / span * 100, (spawns() - s0) / span / N
+        d.send_signal(signal.SIGTERM)
+        t = time.monotonic()
+        try:
+            d.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            d.kill()
+        return statistics.median(lat), max(lat), share, rate, time.monotonic() - t
+    storm = {
+        "supervise": crash_storm("supervise", [PROCBOX, "supervise", "-c"],
+                                 [PROCBOX, "supervise", "ctl", "-c"], f"{work}/storm-sv.conf"),
+        "supervisord": crash_storm("supervisord", ["supervisord", "-n", "-c"],
+                                   ["supervisorctl", "-c"], f"{work}/storm-sd.conf"),
+    }
+    print(f"crash storm ({N} programs: /bin/false, startsecs=0, autorestart=true):")
+    for k, (med, mx, share, rate, stop) in storm.items():
+        print(f"  {k}: status median {med:.2f} ms, max {mx:.2f} ms; daemon CPU {share:.1f}% "
+              f"of a core; {rate:.2f} starts/s per program; SIGTERM -> exit {stop * 1000:.0f} ms")
+    med, mx, share, rate, stop = storm["supervise"]
+    print(f"  supervise targets: status <= 50 ms ({'ok' if med <= 50 else 'MISSED'}), "
+          f"CPU <= 10% ({'ok' if share <= 10 else 'MISSED'}), "
+          f"<= 1 start/s per program ({'ok' if rate <= 1.05 else 'MISSED'})")
 finally:
     # everything this run started, to make sure none of it outlives the run
     leftovers = []
@@ -182,7 +240,7 @@ finally:
     for p in started:
         try:
             if p is not s6:
-                p.send_signal(signal.SIGTERM if p in (sv, sd) else signal.SIGHUP)
+                p.send_signal(signal.SIGHUP if p is rs else signal.SIGTERM)
         except OSError:
             pass
     for p in started:
