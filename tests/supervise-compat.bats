@@ -203,6 +203,9 @@ same_as_supervisorctl() {
 	same_as_supervisorctl start nosuch
 	same_as_supervisorctl pid x
 	same_as_supervisorctl signal HUP y
+	# y died of the HUP: each daemon restarts it in its own time
+	y_running() { "$1" -c "$D/$2/sv.conf" status y 2>/dev/null | grep -q RUNNING; }
+	retry_until 20 y_running "$REAL_C" r && retry_until 20 y_running "$D/bin/supervisorctl" o
 	same_as_supervisorctl status
 }
 
