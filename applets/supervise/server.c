@@ -83,19 +83,18 @@ void server_open(const char *path, int mode, const char *owner)
 }
 
 /* A member of gid: the groups the peer had when it connected, or where
- * the kernel cannot say (before 4.13), the Groups: line of /proc/PID/status. */
+ * the kernel cannot say (before 4.13, or more than 256 groups), the
+ * Groups: line of /proc/PID/status. */
 static int in_group(int fd, pid_t pid, gid_t gid)
 {
 	char path[64];
 	struct box_buf b = { 0 };
-	socklen_t len = 0;
+	gid_t g[256];
+	socklen_t len = sizeof(g);
 	int ok = 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) == 0 || errno == ERANGE) {
-		gid_t *g = box_xmalloc(len + 1);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0)
-			for (size_t i = 0; i < len / sizeof(gid_t); i++)
-				ok |= g[i] == gid;
-		free(g);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+		for (size_t i = 0; i < len / sizeof(gid_t); i++)
+			ok |= g[i] == gid;
 		return ok;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -333,7 +332,6 @@ static void on_accept(void *ctx, int fd, short revents)
 {
 	(void)ctx, (void)revents;
 	for (int i = 0; i < CLIENTS_MAX; i++) {
-		int full = nclients >= CLIENTS_MAX && !evict_idle();
 		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (cfd < 0 && errno != EMFILE && errno != ENFILE)
 			return;
@@ -347,7 +345,7 @@ static void on_accept(void *ctx, int fd, short revents)
 			}
 			continue;
 		}
-		if (full) {
+		if (nclients >= CLIENTS_MAX && !evict_idle()) {
 			box_close(cfd);
 			continue;
 		}
