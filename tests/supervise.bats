@@ -487,8 +487,8 @@ command=sh -c 'echo out; echo err >&2; exec sleep 100'
 startsecs=0
 EOF
 	start_daemon
-	retry_until 5 grep -qx out "$D/a-stdout.log"
-	retry_until 5 grep -qx err "$D/a-stderr.log"
+	retry_until 5 grep -qx out "$D/supervise-logs/a-stdout.log"
+	retry_until 5 grep -qx err "$D/supervise-logs/a-stderr.log"
 	run -0 ctl tail a
 	[ "$output" = "out" ]
 	run -0 ctl tail a stderr
@@ -503,9 +503,9 @@ startsecs=0
 redirect_stderr=true
 EOF
 	start_daemon
-	retry_until 5 grep -qx err "$D/a-stdout.log"
-	grep -qx out "$D/a-stdout.log"
-	[ ! -e "$D/a-stderr.log" ]
+	retry_until 5 grep -qx err "$D/supervise-logs/a-stdout.log"
+	grep -qx out "$D/supervise-logs/a-stdout.log"
+	[ ! -e "$D/supervise-logs/a-stderr.log" ]
 	run -1 ctl tail a stderr
 	[ "$output" = "a: ERROR (no log file)" ]
 }
@@ -1087,7 +1087,7 @@ command=sh -c 'echo first; while [ ! -e $D/go ]; do sleep 0.05; done; echo secon
 startsecs=0
 EOF
 	start_daemon
-	retry_until 5 grep -qx first "$D/a-stdout.log"
+	retry_until 5 grep -qx first "$D/supervise-logs/a-stdout.log"
 	run -0 ctl tail -3 a
 	[ "$output" = "st" ]
 	supervise ctl -c "$D/sv.conf" tail -f a >"$D/follow" 3>&- &

@@ -792,7 +792,7 @@ static int program_proc(struct loader *L, const struct ini_section *s, const cha
 	}
 	for (int i = 0; i < 2; i++)
 		if (p->out[i].kind == LOG_FILE && !p->out[i].logfile)
-			p->out[i].logfile = box_xasprintf("%s/%s-%s.log", L->c->childlogdir,
+			p->out[i].logfile = box_xasprintf("%s/" LOG_AUTO_DIR "/%s-%s.log", L->c->childlogdir,
 				p->name, stream[i]);
 	p->fingerprint = fp.p;
 	fp.p = NULL;

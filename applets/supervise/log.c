@@ -6,7 +6,11 @@
  * close. A disk that stalls (a hung NFS or FUSE mount, a dying drive)
  * stalls the writer alone: the loop keeps reading the programs' pipes and
  * answering clients. The writer's complaints come back through a pipe and
- * are logged by the loop, which owns everything else. */
+ * are logged by the loop, which owns everything else.
+ *
+ * Logs are often written as root in directories others can write to,
+ * like /tmp: a file is never opened through a symbolic link another user
+ * made, nor appended to when someone else owns it or it has other names. */
 #include "supervise.h"
 
 #include <errno.h>
@@ -28,6 +32,7 @@ struct logfile {
 	char *path;
 	long long maxbytes, size;
 	int backups, fd;
+	int failing;                /* a write failed: said once until one works */
 	/* under log_lock */
 	struct box_buf q;           /* bytes waiting for the writer */
 	unsigned long long dropped;
@@ -68,15 +73,50 @@ static void note(const char *fmt, ...)
 	(void)!write(log_notes[1], line, (size_t)n);
 }
 
+/* Why an AUTO log's directory cannot be used: it is made 0700, and must
+ * stay ours and closed to others' writes. NULL when it can, or the log is
+ * not an AUTO one. */
+static const char *auto_dir_refused(const char *path)
+{
+	struct stat st;
+	char *dir = box_xstrdup(path), *slash = strrchr(dir, '/');
+	const char *why = NULL;
+
+	if (slash && (*slash = 0, !strcmp(box_basename(dir), LOG_AUTO_DIR))) {
+		mkdir(dir, 0700);
+		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    st.st_mode & 022)
+			why = "its directory is not supervise's own";
+	}
+	free(dir);
+	return why;
+}
+
+/* A symbolic link of root's or ours (/dev/stdout) is followed; a regular
+ * file must be ours alone. */
 static void file_open(struct logfile *f)
 {
 	struct stat st;
+	const char *why = auto_dir_refused(f->path);
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW;
 
 	box_close(f->fd);
-	f->fd = box_open(f->path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (f->fd < 0)
-		note("unable to open log file %s: %s", f->path, strerror(errno));
-	f->size = f->fd >= 0 && fstat(f->fd, &st) == 0 ? st.st_size : 0;
+	f->fd = -1;
+	if (lstat(f->path, &st) == 0 && S_ISLNK(st.st_mode) && (!st.st_uid || st.st_uid == geteuid()))
+		flags &= ~O_NOFOLLOW;
+	if (!why && (f->fd = box_open(f->path, flags, 0644)) < 0)
+		why = errno == ELOOP ? "it is a symbolic link of another user" : strerror(errno);
+	if (f->fd >= 0 && fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_uid != geteuid() || st.st_nlink > 1)) {
+		why = "it belongs to another user or has other names";
+		box_close(f->fd);
+		f->fd = -1;
+	}
+	if (why)
+		note("unable to open log file %s: %s", f->path, why);
+	else
+		box_set_nonblock(f->fd, 0);   /* a FIFO without a reader did not hang the open */
+	f->size = f->fd >= 0 ? st.st_size : 0;
 }
 
 /* path.N-1 -> path.N ... path -> path.1; with no backups, start over. */
@@ -113,6 +153,9 @@ static size_t file_write(struct logfile *f, const char *p, size_t n)
 		ssize_t r = write(f->fd, p, chunk);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && !f->failing)
+			note("unable to write log file %s: %s", f->path, strerror(errno));
+		f->failing = r < 0;
 		if (r <= 0)
 			break;
 		f->size += r;

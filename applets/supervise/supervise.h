@@ -76,6 +76,10 @@ int parse_autorestart(const char *s, int *out);
 
 /* ---- logs (log.c) ---------------------------------------------------- */
 
+/* AUTO logs go in this subdirectory of childlogdir, made 0700 by the
+ * writer: childlogdir is often /tmp, where names can be guessed. */
+#define LOG_AUTO_DIR "supervise-logs"
+
 /* A log file written by the writer thread (log.c); the loop only queues. */
 struct logfile;
 struct logw {
@@ -227,7 +231,10 @@ struct client {
 	struct waitent *w;
 	size_t nw, wcap;
 	int follow_id, follow_stream;   /* follow_id -1: none, 0: main log */
-	unsigned long long dropped;
+	unsigned long long dropped;     /* skipped: the reader fell behind */
+	int file_fd;                    /* a log being sent, piece by piece */
+	off_t file_off, file_end;       /* file_end -1: to its end, then follow */
+	int64_t idle_until;             /* closed if no request by then */
 };
 
 void server_open(const char *path, int mode, const char *owner);
@@ -235,6 +242,9 @@ void server_open(const char *path, int mode, const char *owner);
 void server_watch(struct box_loop *l);
 /* After a turn: advances clients' pending waits, frees closed clients. */
 void server_after_turn(void);
+/* Sends the log file fd from byte from to byte end (-1: to its end, then
+ * what is pushed for cl->follow_id), a piece at a time; fd may be -1. */
+void client_send_file(struct client *cl, int fd, off_t from, off_t end);
 /* Output of process id (0: the daemon's log) for the clients following it. */
 void server_follow_push(int id, int stream, const char *p, size_t n);
 /* At exit: what is queued goes out (best effort), then every client closes. */

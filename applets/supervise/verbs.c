@@ -719,23 +719,6 @@ static void cmd_version(struct client *cl, char **av, int ac)
 
 /* ---- tail ---------------------------------------------------------------------- */
 
-static void tail_file(struct client *cl, const char *path, long long bytes)
-{
-	int fd = box_open(path, O_RDONLY, 0);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		box_close(fd);
-		return;
-	}
-	off_t from = st.st_size > bytes ? st.st_size - (off_t)bytes : 0;
-	char *buf = box_xmalloc((size_t)(st.st_size - from) + 1);
-	ssize_t r = pread(fd, buf, (size_t)(st.st_size - from), from);
-	if (r > 0)
-		box_buf_add(&cl->reply, buf, (size_t)r);
-	free(buf);
-	box_close(fd);
-}
-
 /* -f and -BYTES; the number of words they took, or -1 after a reply. */
 static int tail_options(struct client *cl, char **av, int ac, int *follow, long long *bytes)
 {
@@ -752,24 +735,29 @@ static int tail_options(struct client *cl, char **av, int ac, int *follow, long 
 	return n;
 }
 
-/* Sends what the file has, then, for -f, what is written to it. */
+/* Sends what the file has, then, for -f, what is written to it. A log
+ * that is not a regular file (/dev/stdout) or is a symbolic link has
+ * nothing to send. */
 static void tail_log(struct client *cl, const char *who, struct logw *w, int id, int stream,
 	int follow, long long bytes)
 {
+	struct stat st;
 	if (!w->path) {
 		reply(cl, "%s: ERROR (no log file)", who);
 		cl->code = 1;
 		return;
 	}
-	tail_file(cl, w->path, bytes);
-	if (!follow)
-		return;
-	box_buf_printf(&cl->out, "0 -1\n");
-	box_buf_add(&cl->out, cl->reply.p ? cl->reply.p : "", cl->reply.len);
-	cl->reply.len = 0;
-	cl->follow_id = id;
-	cl->follow_stream = stream;
-	cl->streaming = 1;
+	int fd = box_open(w->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		box_close(fd);
+		fd = -1;
+	}
+	off_t size = fd < 0 ? 0 : st.st_size;
+	if (follow) {
+		cl->follow_id = id;
+		cl->follow_stream = stream;
+	}
+	client_send_file(cl, fd, size > bytes ? size - (off_t)bytes : 0, follow ? -1 : size);
 }
 
 static void cmd_tail(struct client *cl, char **av, int ac)
