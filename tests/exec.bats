@@ -85,6 +85,21 @@ setup() {
 	[ "$output" = "exitcode: prog: not executable (Permission denied)" ]
 }
 
+@test "pipe, runner, timer and supervise run a script without #! too, as env and xargs do" {
+	run -0 --separate-stderr env ./noshebang a
+	want=$output
+	run -0 pipe './noshebang a' 'cat'
+	[ "$output" = "$want" ]
+	run -0 timer -t 5 -- ./noshebang a
+	[ "$output" = "$want" ]
+	echo a | xargs ./noshebang >peer
+	[ "$(cat peer)" = "$want" ]
+	run -0 runner './noshebang a'
+	[ "$output" = "$want" ]
+	run -0 --separate-stderr supervise --startretries 0 --autorestart false -- ./noshebang a
+	[ "$output" = "$want" ]
+}
+
 # ---- signals ignored at start --------------------------------------------------
 
 @test "SIGHUP ignored by nohup stays ignored in the command, as with env" {
@@ -102,6 +117,11 @@ setup() {
 	run -0 --separate-stderr bash -c 'trap "" PIPE; exec exitcode -- bash -c "$1"' - "$cmd"
 	[ "$output" = "$(printf 'y\nyes: 1')" ]
 	[ "${stderr_lines[-1]}" = "exitcode: bash exited with status 0" ]
+	# the issue's own case: under GNU timeout and timer, yes gets EPIPE
+	run -0 --separate-stderr bash -c 'trap "" PIPE; timeout 10 yes | :; echo "${PIPESTATUS[0]}"'
+	[ "$output" = 1 ]
+	run -0 --separate-stderr bash -c 'trap "" PIPE; timer -t 10 -- yes | :; echo "${PIPESTATUS[0]}"'
+	[ "$output" = 1 ]
 }
 
 @test "a signal ignored at start stays ignored even when the applet catches it" {
@@ -309,6 +329,11 @@ setup() {
 	run -162 bash -c 'kill -s RTMIN $$'
 	run -162 exitcode -- bash -c 'kill -s RTMIN $$'
 	[[ "$output" == "exitcode: bash killed by SIGRTMIN ("* ]]
+}
+
+@test "runner --json names a real-time signal and gives its number" {
+	run -1 runner --json 'kill -34 $$'
+	[[ "$output" == *'"exit":null,"signal":"SIGRTMIN","signum":34,'* ]]
 }
 
 @test "every signal 1-64 has the name bash's kill -l gives it; 32 and 33 are RT32 and RT33" {
