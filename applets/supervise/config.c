@@ -19,6 +19,7 @@
 struct expand_ctx {
 	const char *program_name, *group_name, *here;
 	int process_num, numprocs;   /* -1: not available */
+	const struct env_list *env;  /* seen by %(ENV_X)s before the daemon's */
 };
 
 static const char *host_node_name(void)
@@ -27,6 +28,16 @@ static const char *host_node_name(void)
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		host[0] = 0;
 	return host;
+}
+
+/* name's value in env (the last one set wins), else in the daemon's. */
+static const char *env_lookup(const struct env_list *env, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = env ? env->n : 0; i-- > 0;)
+		if (!strncmp(env->v[i], name, n) && env->v[i][n] == '=')
+			return env->v[i] + n + 1;
+	return getenv(name);
 }
 
 static const char *expand_lookup(const struct expand_ctx *x, const char *name,
@@ -45,7 +56,7 @@ static const char *expand_lookup(const struct expand_ctx *x, const char *name,
 
 	*is_num = 0;
 	if (!strncmp(name, "ENV_", 4))
-		return getenv(name + 4);
+		return env_lookup(x->env, name + 4);
 	if (!strcmp(name, "host_node_name"))
 		return host_node_name();
 	for (size_t i = 0; i < BOX_ARRAY_LEN(names); i++) {
@@ -260,7 +271,7 @@ struct loader {
 	struct ini ini;
 	struct config *c;
 	struct box_buf *err;
-	const char *sv_env;     /* [supervisord] environment, unexpanded */
+	struct env_list sv_env; /* [supervisord] environment= */
 };
 
 static int bad(struct loader *L, const char *file, int line, const char *key,
@@ -273,20 +284,25 @@ static int bad(struct loader *L, const char *file, int line, const char *key,
 
 static void warn_key(const struct ini_section *s, const struct ini_kv *kv, const char *what)
 {
-	box_warn("%s:%d: %s '%s' in [%s]; ignored", s->file, kv->line, what, kv->key, s->name);
+	box_warn("%s:%d: %s '%s' in [%s]; ignored", kv->file, kv->line, what, kv->key, s->name);
 }
 
-static int expand_kv(struct loader *L, const struct ini_section *s, const struct ini_kv *kv,
-	const struct expand_ctx *x, struct box_buf *out)
+/* kv's value expanded, %(here)s being the directory of kv's own file (a
+ * merged section has keys from several). */
+static int expand_kv(struct loader *L, const struct ini_kv *kv, const struct expand_ctx *x,
+	struct box_buf *out)
 {
 	struct box_buf why = { 0 };
-	if (expand(x, kv->value, out, &why) < 0) {
-		box_buf_printf(L->err, "%s:%d: bad expansion in %s: %s", s->file, kv->line,
+	struct expand_ctx y = *x;
+	char *here = box_xdirname(kv->file);
+	y.here = here;
+	int rc = expand(&y, kv->value, out, &why);
+	free(here);
+	if (rc < 0)
+		box_buf_printf(L->err, "%s:%d: bad expansion in %s: %s", kv->file, kv->line,
 			kv->key, why.p);
-		box_buf_free(&why);
-		return -1;
-	}
-	return 0;
+	box_buf_free(&why);
+	return rc;
 }
 
 /* ---- keys: a table per section of key -> parser -> field ------------------ */
@@ -322,7 +338,7 @@ static const struct {
 };
 
 /* The parsers below, by name, so a key's row stays small. */
-enum parser { P_STRING, P_INT, P_LLONG, P_BOOL, P_SIZE, P_DURATION, P_SECONDS, P_MODE, P_SIGNAL, P_USER, P_SV_USER, P_ENV, P_SV_ENV, P_EXITCODES, P_AUTORESTART, P_LOGFILE, P_IGNORE, P_WARN_ONLY };
+enum parser { P_STRING, P_INT, P_LLONG, P_BOOL, P_SIZE, P_DURATION, P_SECONDS, P_MODE, P_SIGNAL, P_USER, P_SV_USER, P_SV_ENV, P_EXITCODES, P_AUTORESTART, P_LOGFILE, P_IGNORE, P_WARN_ONLY };
 
 struct key {
 	const char *name;
@@ -439,15 +455,13 @@ static const char *p_env(const struct key *k, const struct value *v, void *field
 	return parse_env(v->text, field) ? "expected KEY=\"value\",..." : NULL;
 }
 
-/* [supervisord] environment=: checked here, applied to every program */
+/* [supervisord] environment=: every program's, and seen by %(ENV_X)s in
+ * the other sections (loaded after [supervisord]) */
 static const char *p_sv_env(const struct key *k, const struct value *v, void *field)
 {
-	struct env_list env = { 0 };
-	const char *why = p_env(k, v, &env);
 	(void)field;
-	env_free(&env);
-	v->L->sv_env = v->kv->value;
-	return why;
+	env_free(&v->L->sv_env);
+	return p_env(k, v, &v->L->sv_env);
 }
 
 static const char *p_exitcodes(const struct key *k, const struct value *v, void *field)
@@ -504,7 +518,6 @@ static key_parser *const parsers[] = {
 	[P_SIGNAL] = p_signal,
 	[P_USER] = p_user,
 	[P_SV_USER] = p_sv_user,
-	[P_ENV] = p_env,
 	[P_SV_ENV] = p_sv_env,
 	[P_EXITCODES] = p_exitcodes,
 	[P_AUTORESTART] = p_autorestart,
@@ -567,7 +580,8 @@ static const struct key program_keys[] = {
 	{ "user", P_USER, L_NONE, PC(user) },
 	{ "directory", P_STRING, L_NONE, PC(directory) },
 	{ "umask", P_MODE, L_NONE, PC(umask) },
-	{ "environment", P_ENV, L_NONE, PC(env) },
+	/* read before the other keys: they see it (program_proc) */
+	IGNORED("environment"),
 	{ "redirect_stderr", P_BOOL, L_NONE, PC(redirect_stderr) },
 	STREAM_KEYS("stdout_", 0),
 	STREAM_KEYS("stderr_", 1),
@@ -592,7 +606,7 @@ static int load_keys(struct loader *L, const struct ini_section *s, const struct
 
 	for (size_t i = 0; i < s->nkv && !rc; i++) {
 		const struct ini_kv *kv = &s->kv[i];
-		if ((rc = expand_kv(L, s, kv, x, &text)))
+		if ((rc = expand_kv(L, kv, x, &text)))
 			break;
 		if (fp)
 			box_buf_printf(fp, "%s=%s\n", kv->key, text.p);
@@ -607,7 +621,7 @@ static int load_keys(struct loader *L, const struct ini_section *s, const struct
 		struct value v = { L, text.p, s, kv, warn };
 		const char *why = parsers[k->parse](k, &v, (char *)base + k->field);
 		if (why)
-			rc = bad(L, s->file, kv->line, kv->key, text.p, why);
+			rc = bad(L, kv->file, kv->line, kv->key, text.p, why);
 	}
 	box_buf_free(&text);
 	return rc;
@@ -617,15 +631,14 @@ static int load_keys(struct loader *L, const struct ini_section *s, const struct
 
 static int load_file(struct loader *L, const char *path, int depth);
 
-/* A section's own expansions: %(here)s and %(ENV_X)s. */
+/* A section's own expansions: %(here)s and %(ENV_X)s; [supervisord]'s
+ * environment= is seen by the others, as supervisord reads it between. */
 static int load_plain(struct loader *L, const struct ini_section *s, const struct key *keys,
 	void *base)
 {
-	char *here = box_xdirname(s->file);
-	struct expand_ctx x = { "", "", here, -1, -1 };
-	int rc = load_keys(L, s, keys, base, &x, NULL, 1);
-	free(here);
-	return rc;
+	struct expand_ctx x = { "", "", NULL, -1, -1,
+		keys == supervisord_keys ? NULL : &L->sv_env };
+	return load_keys(L, s, keys, base, &x, NULL, 1);
 }
 
 static int section_supervisord(struct loader *L, const struct ini_section *s)
@@ -643,11 +656,9 @@ static int section_supervisorctl(struct loader *L, const struct ini_section *s)
 	struct ini_kv *kv = ini_get(s, "serverurl");
 	if (!kv)
 		return 0;
-	char *here = box_xdirname(s->file);
-	struct expand_ctx x = { "", "", here, -1, -1 };
+	struct expand_ctx x = { "", "", NULL, -1, -1, &L->sv_env };
 	struct box_buf v = { 0 };
-	int rc = expand_kv(L, s, kv, &x, &v);
-	free(here);
+	int rc = expand_kv(L, kv, &x, &v);
 	if (rc)
 		return box_buf_free(&v), -1;
 	free(L->c->serverurl);
@@ -671,7 +682,7 @@ static int do_include(struct loader *L, const struct ini_section *s, int depth)
 			s->file, s->line);
 		return -1;
 	}
-	char *here = box_xdirname(s->file), *copy = box_xstrdup(kv->value), *save = NULL;
+	char *here = box_xdirname(kv->file), *copy = box_xstrdup(kv->value), *save = NULL;
 	int rc = 0;
 	for (char *pat = strtok_r(copy, " \t\n", &save); pat && !rc;
 	     pat = strtok_r(NULL, " \t\n", &save)) {
@@ -679,7 +690,7 @@ static int do_include(struct loader *L, const struct ini_section *s, int depth)
 		char **paths;
 		size_t n = box_glob(full, &paths);
 		if (!n)
-			box_warn("%s:%d: no file matches via include \"%s\"", s->file, kv->line, full);
+			box_warn("%s:%d: no file matches via include \"%s\"", kv->file, kv->line, full);
 		for (size_t i = 0; i < n; i++) {
 			if (!rc)
 				rc = load_file(L, paths[i], depth + 1);
@@ -747,12 +758,12 @@ static int process_name(struct loader *L, const struct ini_section *s, struct pc
 	const struct expand_ctx *x, struct box_buf *v)
 {
 	struct ini_kv *pn = ini_get(s, "process_name");
-	if (pn && expand_kv(L, s, pn, x, v))
+	if (pn && expand_kv(L, pn, x, v))
 		return -1;
 	p->name = box_xstrdup(pn ? v->p : x->program_name);
 	if (!*p->name || strpbrk(p->name, ": \t\n"))
-		return bad(L, s->file, pn ? pn->line : s->line, "process_name", p->name,
-			"empty or contains ':' or blanks");
+		return bad(L, pn ? pn->file : s->file, pn ? pn->line : s->line, "process_name",
+			p->name, "empty or contains ':' or blanks");
 	return 0;
 }
 
@@ -761,19 +772,26 @@ static int program_proc(struct loader *L, const struct ini_section *s, const cha
 	int num, int numprocs, struct pconf *p)
 {
 	static const char *const stream[2] = { "stdout", "stderr" };
-	char *here = box_xdirname(s->file);
-	struct expand_ctx x = { pname, pname, here, num, numprocs };
+	struct expand_ctx x = { pname, pname, NULL, num, numprocs, &p->env };
 	struct box_buf v = { 0 }, fp = { 0 };
 	const char *why;
 	int rc = -1;
 
 	p->group = box_xstrdup(pname);
-	if (L->sv_env) {
-		struct expand_ctx sx = { "", "", here, -1, -1 };
-		struct box_buf ignored = { 0 };
-		if (expand(&sx, L->sv_env, &v, &ignored) == 0)
-			parse_env(v.p, &p->env);
-		box_buf_free(&ignored);
+	/* [supervisord]'s environment=, then the program's: as in supervisord,
+	 * %(ENV_X)s sees both in every other key of the program */
+	for (size_t i = 0; i < L->sv_env.n; i++)
+		*BOX_PUSH(p->env.v, p->env.n, p->env.cap) = box_xstrdup(L->sv_env.v[i]);
+	struct ini_kv *ek = ini_get(s, "environment");
+	if (ek) {
+		struct value ev = { L, NULL, s, ek, 0 };
+		if (expand_kv(L, ek, &x, &v))
+			goto out;
+		ev.text = v.p;
+		if ((why = p_env(NULL, &ev, &p->env))) {
+			bad(L, ek->file, ek->line, ek->key, v.p, why);
+			goto out;
+		}
 	}
 	if (process_name(L, s, p, &x, &v))
 		goto out;
@@ -787,7 +805,7 @@ static int program_proc(struct loader *L, const struct ini_section *s, const cha
 	}
 	if (box_split(p->command, &p->argv, &why) < 0 || !p->argv[0]) {
 		struct ini_kv *ck = ini_get(s, "command");
-		bad(L, s->file, ck->line, "command", p->command, p->argv ? "empty command" : why);
+		bad(L, ck->file, ck->line, "command", p->command, p->argv ? "empty command" : why);
 		goto out;
 	}
 	for (int i = 0; i < 2; i++)
@@ -800,7 +818,6 @@ static int program_proc(struct loader *L, const struct ini_section *s, const cha
 out:
 	box_buf_free(&v);
 	box_buf_free(&fp);
-	free(here);
 	return rc;
 }
 
@@ -809,7 +826,7 @@ static int program_count(struct loader *L, const struct ini_section *s,
 	const struct expand_ctx *x, long long *numprocs, long long *start)
 {
 	static const struct { const char *key; long long min, max; const char *why; } keys[] = {
-		{ "numprocs", 1, 10000, "not a number 1-10000" },
+		{ "numprocs", 0, 10000, "not a number 0-10000" },
 		{ "numprocs_start", 0, 1000000, "not a number" },
 	};
 	long long *out[] = { numprocs, start };
@@ -818,9 +835,9 @@ static int program_count(struct loader *L, const struct ini_section *s,
 
 	for (size_t i = 0; i < BOX_ARRAY_LEN(keys) && !rc; i++) {
 		struct ini_kv *kv = ini_get(s, keys[i].key);
-		if (kv && (rc = expand_kv(L, s, kv, x, &v)) == 0 &&
+		if (kv && (rc = expand_kv(L, kv, x, &v)) == 0 &&
 		    box_parse_ll(v.p, keys[i].min, keys[i].max, out[i]))
-			rc = bad(L, s->file, kv->line, keys[i].key, v.p, keys[i].why);
+			rc = bad(L, kv->file, kv->line, keys[i].key, v.p, keys[i].why);
 	}
 	box_buf_free(&v);
 	return rc;
@@ -829,8 +846,7 @@ static int program_count(struct loader *L, const struct ini_section *s,
 static int section_program(struct loader *L, const struct ini_section *s)
 {
 	const char *pname = s->name + strlen("program:");
-	char *here = box_xdirname(s->file);
-	struct expand_ctx x = { pname, pname, here, 0, 1 };
+	struct expand_ctx x = { pname, pname, NULL, 0, 1, &L->sv_env };
 	long long numprocs = 1, start = 0;
 	int rc = 0;
 
@@ -843,7 +859,8 @@ static int section_program(struct loader *L, const struct ini_section *s)
 	struct ini_kv *kv = ini_get(s, "process_name");
 	if (!rc && numprocs > 1 && (!kv || !strstr(kv->value, "%(process_num"))) {
 		box_buf_printf(L->err, "%s:%d: %%(process_num) must be present within "
-			"process_name when numprocs > 1", s->file, kv ? kv->line : s->line);
+			"process_name when numprocs > 1", kv ? kv->file : s->file,
+			kv ? kv->line : s->line);
 		rc = -1;
 	}
 	for (long long i = 0; !rc && i < numprocs; i++) {
@@ -856,8 +873,20 @@ static int section_program(struct loader *L, const struct ini_section *s)
 			*BOX_PUSH(L->c->procs, L->c->nprocs, L->c->procs_cap) = p;
 		}
 	}
-	free(here);
 	return rc;
+}
+
+/* [program:name] is there with numprocs=0 (loaded before the groups) */
+static int no_processes(struct loader *L, const char *name)
+{
+	for (size_t i = 0; i < L->ini.nsec; i++) {
+		const struct ini_section *s = &L->ini.sec[i];
+		struct expand_ctx x = { name, name, NULL, 0, 1, &L->sv_env };
+		long long n = 1, start;
+		if (!strncmp(s->name, "program:", 8) && !strcmp(s->name + 8, name))
+			return program_count(L, s, &x, &n, &start) == 0 && n == 0;
+	}
+	return 0;
 }
 
 static int section_group(struct loader *L, const struct ini_section *s)
@@ -870,7 +899,7 @@ static int section_group(struct loader *L, const struct ini_section *s)
 		return -1;
 	}
 	if (pri && box_parse_ll(pri->value, -999999, 999999, &prio))
-		return bad(L, s->file, pri->line, "priority", pri->value, "not an integer");
+		return bad(L, pri->file, pri->line, "priority", pri->value, "not an integer");
 	char *copy = box_xstrdup(progs->value), *save = NULL;
 	for (char *t = strtok_r(copy, ", \t\n", &save); t; t = strtok_r(NULL, ", \t\n", &save)) {
 		int found = 0;
@@ -886,9 +915,9 @@ static int section_group(struct loader *L, const struct ini_section *s)
 			free(p->fingerprint);
 			p->fingerprint = fp;
 		}
-		if (!found) {
+		if (!found && !no_processes(L, t)) {
 			box_buf_printf(L->err, "%s:%d: program '%s' listed in [%s] does not exist",
-				s->file, progs->line, t, s->name);
+				progs->file, progs->line, t, s->name);
 			free(copy);
 			return -1;
 		}
@@ -1007,6 +1036,7 @@ int config_load(const char *path, struct config *c, struct box_buf *err)
 	if (!rc)
 		rc = defined_twice(c, err);
 	ini_free(&L.ini);
+	env_free(&L.sv_env);
 	if (rc)
 		return -1;
 	if (c->nprocs)

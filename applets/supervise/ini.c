@@ -32,10 +32,10 @@ static int ini_error(struct box_buf *err, const char *file, int line, const char
 	return -1;
 }
 
-/* An indented line continues the value of the section's last key. */
+/* An indented line continues the value of the key written last. */
 static void continue_value(struct ini_section *cur, char *line)
 {
-	struct ini_kv *kv = &cur->kv[cur->nkv - 1];
+	struct ini_kv *kv = &cur->kv[cur->last - 1];
 	char *v = box_xasprintf("%s%s%s", kv->value, *kv->value ? "\n" : "", cut_comment(line));
 	free(kv->value);
 	kv->value = v;
@@ -54,9 +54,8 @@ static struct ini_section *open_section(struct ini *ini, char *line, const char 
 	char *name = ini_trim(line + 1);
 	for (size_t i = 0; i < ini->nsec; i++)
 		if (!strcmp(ini->sec[i].name, name)) {
-			box_buf_printf(err, "%s:%d: duplicate section [%s] (first at %s:%d)", file,
-				lineno, name, ini->sec[i].file, ini->sec[i].line);
-			return NULL;
+			ini->sec[i].last = 0;
+			return &ini->sec[i];
 		}
 	struct ini_section *s = BOX_PUSH(ini->sec, ini->nsec, ini->cap);
 	*s = (struct ini_section){ .name = box_xstrdup(name), .file = file, .line = lineno };
@@ -76,8 +75,17 @@ static int add_key(struct ini_section *cur, char *line, const char *file, int li
 		return ini_error(err, file, lineno, "key outside of a section");
 	for (char *k = key; *k; k++)
 		*k = (char)tolower((unsigned char)*k);
-	*BOX_PUSH(cur->kv, cur->nkv, cur->cap) = (struct ini_kv){
-		box_xstrdup(key), box_xstrdup(cut_comment(line + sep + 1)), lineno };
+	struct ini_kv *kv = ini_get(cur, key);
+	if (kv) {
+		free(kv->value);
+	} else {
+		kv = BOX_PUSH(cur->kv, cur->nkv, cur->cap);
+		kv->key = box_xstrdup(key);
+	}
+	kv->value = box_xstrdup(cut_comment(line + sep + 1));
+	kv->file = file;
+	kv->line = lineno;
+	cur->last = (size_t)(kv - cur->kv) + 1;
 	return 0;
 }
 
@@ -90,12 +98,11 @@ static int parse_line(struct ini *ini, struct ini_section **cur, char *raw, cons
 
 	if (!*line || *line == ';' || *line == '#')
 		return 0;
-	if (indented && *cur && (*cur)->nkv) {
+	if (indented && *cur && (*cur)->last) {
 		continue_value(*cur, line);
 		return 0;
 	}
 	if (*line == '[') {
-		/* ini->sec may move: the current section is always the last */
 		struct ini_section *s = open_section(ini, line, file, lineno, err);
 		*cur = s;
 		return s ? 0 : -1;

@@ -10,6 +10,7 @@
 
 struct ini_kv {
 	char *key, *value;
+	const char *file;        /* where the line is: owned by struct ini */
 	int line;
 };
 
@@ -19,6 +20,7 @@ struct ini_section {
 	int line;
 	struct ini_kv *kv;
 	size_t nkv, cap;
+	size_t last;             /* 1 + the key an indented line continues */
 };
 
 struct ini {
@@ -28,12 +30,15 @@ struct ini {
 	size_t nfiles, fcap;
 };
 
-/* Parses buf into ini (sections are appended; a section name may appear
- * once across every file). 0, or -1 with "FILE:LINE: message" in *err. */
+/* Parses buf into ini. Sections are appended; a section seen before, in
+ * this file or an earlier one, is merged into the first as supervisord's
+ * ConfigParser merges it: new keys are appended, a key seen before takes
+ * the new value (and its file and line) in its place. 0, or -1 with
+ * "FILE:LINE: message" in *err. */
 int ini_parse_buf(struct ini *ini, const char *buf, size_t len, const char *file,
 	struct box_buf *err);
 void ini_free(struct ini *ini);
-/* The last value of key in the section (later lines win), or NULL. */
+/* The value of key in the section, or NULL. */
 struct ini_kv *ini_get(const struct ini_section *s, const char *key);
 /* s without leading and trailing blanks (spaces, tabs, CRs), in place. */
 char *ini_trim(char *s);

@@ -151,12 +151,29 @@ static int stdio_fd(const struct proc *p, int i)
 	return p->wr[i] >= 0 ? p->wr[i] : sv.devnull;
 }
 
+/* stdin is a pipe that nobody writes to and the daemon holds open, as
+ * under supervisord: a program reading it waits instead of ending. One
+ * pipe serves every program; each gets a read end of its own, opened again
+ * through /proc, so that one program's O_NONBLOCK is not another's (the
+ * shared read end without /proc, /dev/null without a pipe). */
+static int stdin_pipe[2] = { -1, -1 };
+
+static int stdin_open(void)
+{
+	char path[32];
+	if (stdin_pipe[1] < 0 && pipe2(stdin_pipe, O_CLOEXEC) < 0)
+		return sv.devnull;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", stdin_pipe[1]);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : stdin_pipe[0];
+}
+
 /* Starts the program: STARTING, or BACKOFF/FATAL when it cannot be. */
 static int spawn(struct proc *p)
 {
 	struct pconf *c = p->c;
 	struct box_spawn sp = {
-		.argv = c->argv, .fd_in = sv.devnull, .pgroup = 0,
+		.argv = c->argv, .pgroup = 0,
 		.fd_out = stdio_fd(p, 0), .fd_err = stdio_fd(p, 1),
 		.setup = child_setup, .ctx = p,
 		/* daemon(7): clean defaults, whatever supervise was started with */
@@ -183,10 +200,13 @@ static int spawn(struct proc *p)
 	struct box_env env;
 	spawn_env(&env, c);
 	sp.envp = env.v;
+	sp.fd_in = stdin_open();
 	spawn_cgroup = cgroup_enter(p);
 	pid_t pid = box_spawn(&sp, &e);
 	box_close(spawn_cgroup);
 	spawn_cgroup = -1;
+	if (sp.fd_in != stdin_pipe[0] && sp.fd_in != sv.devnull)
+		close(sp.fd_in);
 	box_env_free(&env);
 	box_close(p->ready_wr);
 	p->ready_wr = -1;

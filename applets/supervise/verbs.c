@@ -164,20 +164,46 @@ static void status_json(struct client *cl, const struct proc_list *l)
 	box_buf_adds(&cl->reply, "]\n");
 }
 
+/* Columns count characters as supervisorctl's Python does: a UTF-8 name
+ * is as wide as its code points, not its bytes. */
+static int chars(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += (*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* The blanks after s in a column width wide (none when s is wider). */
+static int pad(const char *s, int width)
+{
+	int n = width - chars(s);
+	return n > 0 ? n : 0;
+}
+
 static void status_table(struct client *cl, const struct proc_list *l)
 {
-	size_t width = 30;
+	int width = 30;
 	char nb[256], desc[256];
 	for (size_t i = 0; i < l->n; i++) {
-		size_t n = strlen(namespec(l->v[i], nb, sizeof(nb)));
+		int n = chars(namespec(l->v[i], nb, sizeof(nb)));
 		if (n > width)
 			width = n;
 	}
 	for (size_t i = 0; i < l->n; i++) {
+		const char *name = namespec(l->v[i], nb, sizeof(nb));
 		proc_desc(l->v[i], desc, sizeof(desc));
-		reply(cl, "%-*s%-10s%s", (int)width + 3, namespec(l->v[i], nb, sizeof(nb)),
+		reply(cl, "%s%*s%-10s%s", name, pad(name, width + 3), "",
 			proc_state_name[l->v[i]->state], desc);
 	}
+}
+
+/* supervisord lists processes by group name, then name. */
+static int by_group_and_name(const void *a, const void *b)
+{
+	const struct pconf *x = (*(struct proc *const *)a)->c, *y = (*(struct proc *const *)b)->c;
+	int r = strcmp(x->group, y->group);
+	return r ? r : strcmp(x->name, y->name);
 }
 
 static void cmd_status(struct client *cl, char **av, int ac)
@@ -195,10 +221,14 @@ static void cmd_status(struct client *cl, char **av, int ac)
 	}
 	if (all) {
 		resolve("all", &l);
+		qsort(l.v, l.n, sizeof(*l.v), by_group_and_name);
 	} else {
-		for (int i = 0; i < ac; i++)
+		for (int i = 0; i < ac; i++) {
+			size_t from = l.n;
 			if (strcmp(av[i], "--json") && !resolve(av[i], &l))
 				no_such(cl, av[i], 4, 4);
+			qsort(l.v + from, l.n - from, sizeof(*l.v), by_group_and_name);
+		}
 	}
 	if (json)
 		status_json(cl, &l);
@@ -624,12 +654,20 @@ static void cmd_reread(struct client *cl, char **av, int ac)
 	config_free(&nc);
 }
 
-static void avail_line(struct client *cl, const char *name, const char *use,
-	const struct pconf *c)
+struct avail {
+	const struct pconf *c;
+	const char *use;
+};
+
+/* supervisord lists them by process name; the same name in several
+ * groups in the groups' order. */
+static int by_process_name(const void *a, const void *b)
 {
-	char prio[32];
-	snprintf(prio, sizeof(prio), "%d:%d", c->group_priority, c->priority);
-	reply(cl, "%-32s %-9s %-9s %s", name, use, c->autostart ? "auto" : "manual", prio);
+	const struct pconf *x = ((const struct avail *)a)->c, *y = ((const struct avail *)b)->c;
+	int r = strcmp(x->name, y->name);
+	if (!r && x->group_priority != y->group_priority)
+		return x->group_priority < y->group_priority ? -1 : 1;
+	return r ? r : strcmp(x->group, y->group);
 }
 
 static int in_use(const struct pconf *c)
@@ -643,26 +681,31 @@ static int in_use(const struct pconf *c)
 
 static void cmd_avail(struct client *cl, char **av, int ac)
 {
-	struct config nc;
+	struct config nc = { 0 };
+	struct avail *v = NULL;
+	size_t n = 0, cap = 0;
 	char nb[256];
 	(void)av;
 	if (no_args(cl, "avail", ac))
 		return;
 	for (size_t i = 0; i < sv.nprocs; i++)
 		if (visible(sv.procs[i]))
-			avail_line(cl, namespec(sv.procs[i], nb, sizeof(nb)), "in use",
-				sv.procs[i]->c);
-	if (sv.single || reparse(NULL, &nc) < 0)
-		return;
-	for (size_t i = 0; i < nc.nprocs; i++) {
-		struct pconf *c = nc.procs[i];
-		if (in_use(c))
-			continue;
+			*BOX_PUSH(v, n, cap) = (struct avail){ sv.procs[i]->c, "in use" };
+	if (!sv.single && reparse(NULL, &nc) == 0)
+		for (size_t i = 0; i < nc.nprocs; i++)
+			if (!in_use(nc.procs[i]))
+				*BOX_PUSH(v, n, cap) = (struct avail){ nc.procs[i], "avail" };
+	if (n)
+		qsort(v, n, sizeof(*v), by_process_name);
+	for (size_t i = 0; i < n; i++) {
+		const struct pconf *c = v[i].c;
 		int grouped = strcmp(c->group, c->name);
 		snprintf(nb, sizeof(nb), "%s%s%s", grouped ? c->group : "", grouped ? ":" : "",
 			c->name);
-		avail_line(cl, nb, "avail", c);
+		reply(cl, "%s%*s %-9s %-9s %d:%d", nb, pad(nb, 32), "", v[i].use,
+			c->autostart ? "auto" : "manual", c->group_priority, c->priority);
 	}
+	free(v);
 	config_free(&nc);
 }
 

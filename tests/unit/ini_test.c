@@ -35,13 +35,16 @@ UNIT_GROUP(ini, "ini")
 		{ "[a]\r\nx=1\r\n", "[a] x=1@2" },
 		{ "[a]\nx=a=b:c\n", "[a] x=a=b:c@2" },
 		{ "[a]\nx=1\n[b] ; c\ny=2", "[a] x=1@2 [b] y=2@4" },
-		{ "[a]\nx=1\nx=2\n", "[a] x=1@2 x=2@3" },
+		{ "[a]\nx=1\nx=2\n", "[a] x=2@3" },
+		/* a section seen again is merged, key by key, as supervisord does */
+		{ "[a]\nx=1\n[b]\n[a]\nx=2\ny=3\n", "[a] x=2@5 y=3@6 [b]" },
+		{ "[a]\nx=1\ny=2\nx=3\n  more\n", "[a] x=3\nmore@4 y=2@3" },
+		{ "[a]\nx=1\n[a]\n  y=2\n", "[a] x=1@2 y=2@4" },
 		{ "x=1\n", "t.conf:1: key outside of a section" },
 		{ "[a]\njunk\n", "t.conf:2: expected 'key = value'" },
 		{ "[a]\n=1\n", "t.conf:2: expected 'key = value'" },
 		{ "[]\n", "t.conf:1: malformed section header" },
 		{ "[a\n", "t.conf:1: malformed section header" },
-		{ "[a]\n[b]\n[a]\n", "t.conf:3: duplicate section [a] (first at t.conf:1)" },
 		{ "[a]\nx=1\0\n", "t.conf:2: NUL byte in line" },
 	};
 
@@ -70,6 +73,17 @@ UNIT_GROUP(ini, "ini")
 	CHECK(ini_parse_buf(&ini, two, strlen(two), "t.conf", &err) == 0);
 	CHECK(ini.nsec == 1 && !strcmp(ini_get(&ini.sec[0], "x")->value, "2"));
 	CHECK(ini_get(&ini.sec[0], "y") == NULL);
+	ini_free(&ini);
+
+	/* merged across files: each key keeps the file it was written in */
+	const char *main = "[supervisord]\nnodaemon=false\nlogfile=x\n";
+	const char *dropin = "[supervisord]\nnodaemon=true\n";
+	CHECK(ini_parse_buf(&ini, main, strlen(main), "main.conf", &err) == 0);
+	CHECK(ini_parse_buf(&ini, dropin, strlen(dropin), "conf.d/a.conf", &err) == 0);
+	struct ini_kv *nd = ini_get(&ini.sec[0], "nodaemon"), *lf = ini_get(&ini.sec[0], "logfile");
+	CHECK(ini.nsec == 1 && !strcmp(nd->value, "true") && nd->line == 2);
+	CHECK(!strcmp(nd->file, "conf.d/a.conf") && !strcmp(lf->file, "main.conf"));
+	CHECK(!strcmp(ini.sec[0].file, "main.conf") && ini.sec[0].line == 1);
 	ini_free(&ini);
 	char s[] = " \t x y\r \t";
 	CHECK(!strcmp(ini_trim(s), "x y"));
