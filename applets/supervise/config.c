@@ -1154,7 +1154,7 @@ char *config_xsocket(const char *conf, const char *none)
 			start = p;
 		}
 	char *here = box_xdirname(path);
-	struct expand_ctx x = { "", "", here, -1, -1 };
+	struct expand_ctx x = { "", "", here, -1, -1, NULL };
 	for (size_t i = 0; i < ini.nsec; i++)
 		for (int k = 0; k < 2; k++) {
 			struct ini_kv *kv = strcmp(ini.sec[i].name, ctl_keys[k].section) ? NULL :
