@@ -303,3 +303,30 @@ EOF
 	grep -q "stopping 1100 processes the programs left behind" "$D/main.log"
 	[ -z "$(marked_pids)" ]
 }
+
+# ---- user= of a program -----------------------------------------------------
+
+@test "a program's user= is looked up when the config loads: a restart needs no user database" {
+	need_root
+	need_cmd unshare nsenter
+	conf <<EOF
+[program:a]
+command=sleep 1000
+startsecs=0
+user=nobody
+EOF
+	# the daemon in a mount namespace of its own, so that /etc/passwd can
+	# vanish for it alone, as it does when descriptors run out
+	unshare -m --propagation private supervise -n -c "$D/sv.conf" >"$D/out" 2>&1 3>&- &
+	DPID=$!
+	retry_until 10 test -S "$D/sock" || { cat "$D/out" >&2; false; }
+	retry_until 10 has_pid ctl pid a
+	first=$(ctl pid a)
+	[ "$(uid_of "$first")" = "65534 65534 65534 65534" ]
+	nsenter -t "$DPID" -m mount --bind /dev/null /etc/passwd
+	kill "$first"
+	retry_until 10 sh -c 'p=$(supervise ctl -c "$1/sv.conf" pid a) && [ "$p" != 0 ] && [ "$p" != "$2" ]' - "$D" "$first"
+	[ "$(uid_of "$(ctl pid a)")" = "65534 65534 65534 65534" ]
+	run -0 ctl status a
+	[[ "$output" == "a "*RUNNING* ]]
+}

@@ -425,7 +425,7 @@ static const char *p_signal(const struct key *k, const struct value *v, void *fi
 	return (*(int *)field = box_signum(v->text)) < 0 ? "unknown signal" : NULL;
 }
 
-/* USER[:GROUP], checked now, looked up again when used */
+/* USER[:GROUP], checked now; program_proc keeps what it names */
 static const char *p_user(const struct key *k, const struct value *v, void *field)
 {
 	struct box_user u;
@@ -866,6 +866,12 @@ static int section_program(struct loader *L, const struct ini_section *s)
 	for (long long i = 0; !rc && i < numprocs; i++) {
 		struct pconf *p = pconf_new();
 		rc = program_proc(L, s, pname, (int)(start + i), (int)numprocs, p);
+		const char *why;
+		if (!rc && p->user) {
+			p->uinfo = box_xcalloc(1, sizeof(*p->uinfo));
+			if (box_lookup_user(p->user, p->uinfo, &why) < 0)
+				rc = bad(L, s->file, s->line, "user", p->user, why);
+		}
 		if (rc) {
 			pconf_free(p);
 		} else {
@@ -1059,6 +1065,9 @@ void pconf_free(struct pconf *p)
 	free(p->command);
 	free(p->argv);
 	free(p->user);
+	if (p->uinfo)
+		box_user_free(p->uinfo);
+	free(p->uinfo);
 	free(p->directory);
 	env_free(&p->env);
 	free(p->out[0].logfile);

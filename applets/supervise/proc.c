@@ -23,7 +23,7 @@ const char *const proc_state_name[ST_NSTATES] = {
 enum { PROCS_TIMERS_PER_TURN = 8 };
 
 static int next_id = 1;
-static struct box_user spawn_user;
+static const struct box_user *spawn_user;
 static int spawn_switch_user;   /* user= is someone other than the daemon */
 static int spawn_cgroup = -1;   /* cgroup.procs of the program's cgroup */
 
@@ -69,7 +69,7 @@ static const char *child_setup(void *ctx)
 			return "set up ready_fd";
 	}
 	if (spawn_switch_user) {
-		const char *what = box_become_user(&spawn_user);
+		const char *what = box_become_user(spawn_user);
 		if (what)
 			return what;
 	}
@@ -97,9 +97,9 @@ static void spawn_env(struct box_env *env, const struct pconf *c)
 {
 	box_env_init(env);
 	if (spawn_switch_user) {
-		box_env_set(env, "HOME", spawn_user.home);
-		box_env_set(env, "USER", spawn_user.name);
-		box_env_set(env, "LOGNAME", spawn_user.name);
+		box_env_set(env, "HOME", spawn_user->home);
+		box_env_set(env, "USER", spawn_user->name);
+		box_env_set(env, "LOGNAME", spawn_user->name);
 	}
 	for (size_t i = 0; i < c->env.n; i++)
 		box_env_put(env, c->env.v[i]);
@@ -180,18 +180,14 @@ static int spawn(struct proc *p)
 		.default_signals = 1,
 	};
 	struct box_spawn_error e;
-	const char *why = NULL;
 	int rp[2];
 
 	p->spawnerr[0] = 0;
 	p->spawn_errno = 0;
 	p->ready_rd = p->ready_wr = -1;
-	if (c->user && box_lookup_user(c->user, &spawn_user, &why) < 0) {
-		snprintf(p->spawnerr, sizeof(p->spawnerr), "%s: %s", why, c->user);
-		goto failed;
-	}
+	spawn_user = c->uinfo;
 	/* an unprivileged daemon runs its own user's programs as they are */
-	spawn_switch_user = c->user && !(geteuid() != 0 && spawn_user.uid == geteuid());
+	spawn_switch_user = c->uinfo && !(geteuid() != 0 && c->uinfo->uid == geteuid());
 	if (c->ready_fd >= 0 && pipe2(rp, O_CLOEXEC) == 0) {
 		p->ready_rd = rp[0];
 		p->ready_wr = rp[1];
@@ -210,8 +206,6 @@ static int spawn(struct proc *p)
 	box_env_free(&env);
 	box_close(p->ready_wr);
 	p->ready_wr = -1;
-	if (c->user)
-		box_user_free(&spawn_user);
 	spawn_switch_user = 0;
 	if (pid < 0) {
 		p->spawn_errno = e.err ? e.err : errno;

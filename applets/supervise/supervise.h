@@ -34,6 +34,9 @@ struct pconf {
 	int startretries;              /* -1: forever */
 	int stopsignal, stopasgroup, killasgroup;
 	char *user, *directory;
+	/* user=, looked up when the config loads: a restart never depends
+	 * on NSS (files, descriptors) being usable at that moment */
+	struct box_user *uinfo;
 	int umask;                     /* -1: inherit */
 	struct env_list env;
 	int redirect_stderr;
