@@ -204,8 +204,10 @@ setup() {
 
 @test "--default-signals starts the command with every signal at default, as env --default-signal" {
 	sigign='sed -n "s/^SigIgn:[[:space:]]*//p" /proc/self/status'
-	want=$(nohup env --default-signal sh -c "$sigign" </dev/null 2>/dev/null)
-	[ "$want" = 0000000000000000 ]
+	peer=$(nohup env --default-signal sh -c "$sigign" </dev/null 2>/dev/null)
+	# env cannot reset 32 and 33, the C library's own: procbox can
+	[ $((0x$peer & ~0x180000000)) -eq 0 ]
+	want=0000000000000000
 	[ "$(nohup exitcode --default-signals -- sh -c "$sigign" </dev/null 2>/dev/null)" = "$want" ]
 	[ "$(nohup pipe --default-signals "sh -c '$sigign'" </dev/null 2>/dev/null)" = "$want" ]
 	[ "$(nohup timer --default-signals -t 5 -- sh -c "$sigign" </dev/null 2>/dev/null)" = "$want" ]

@@ -221,13 +221,15 @@ static void cmd_status(struct client *cl, char **av, int ac)
 	}
 	if (all) {
 		resolve("all", &l);
-		qsort(l.v, l.n, sizeof(*l.v), by_group_and_name);
+		if (l.n)
+			qsort(l.v, l.n, sizeof(*l.v), by_group_and_name);
 	} else {
 		for (int i = 0; i < ac; i++) {
 			size_t from = l.n;
 			if (strcmp(av[i], "--json") && !resolve(av[i], &l))
 				no_such(cl, av[i], 4, 4);
-			qsort(l.v + from, l.n - from, sizeof(*l.v), by_group_and_name);
+			if (l.n > from)
+				qsort(l.v + from, l.n - from, sizeof(*l.v), by_group_and_name);
 		}
 	}
 	if (json)
