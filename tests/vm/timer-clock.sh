@@ -11,6 +11,7 @@ signals_ready() {
 	mask=$(sed -n 's/^SigBlk:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
 	[ -n "$mask" ] && [ "$mask" != 0000000000000000 ]
 }
+no_child() { [ -z "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]; }
 hour_ahead() { echo $((($(date +%s) / 3600 + $1) * 3600)); }
 step_clock() { date -s "@$1" >/dev/null; }
 record() { timer "$@" -- sh -c 'date +%s >>"$1"' sh "$PWD/runs" & pid=$!; }
@@ -46,6 +47,9 @@ step_forward_runs_once() {
 	step_clock $((h + 3 * 3600 - 1))
 	retry_until 20 runs_are 2
 	[ "$(sed -n 2p runs)" -ge $((h + 3 * 3600)) ]
+	# SIGTERM while no run is going cancels with 143 (with a run going,
+	# timer ends with the run's status): wait until the run is reaped
+	retry_until 20 no_child "$pid"
 	kill "$pid"
 	rc=0
 	wait "$pid" || rc=$?
