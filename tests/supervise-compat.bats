@@ -5,6 +5,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load supervise_helpers
 
 REAL_D=/usr/bin/supervisord
 REAL_C=/usr/bin/supervisorctl
@@ -23,33 +24,14 @@ need_peer() {
 	[ -x "$REAL_D" ] && [ -x "$REAL_C" ] || needs "needs supervisord and supervisorctl"
 }
 
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
-stop_pid() {
-	[ -n "$1" ] && ! gone "$1" || return 0
-	kill -TERM "$1" 2>/dev/null
-	retry_until 15 gone "$1" || kill -KILL "$1"
-}
-
-# every process a test daemon starts carries SVMARK=$D
-marked_pids() {
-	local f
-	for f in /proc/[0-9]*/environ; do
-		grep -qzx "SVMARK=$D" "$f" 2>/dev/null && { f=${f#/proc/}; echo "${f%/environ}"; }
-	done
-	return 0
-}
-
 teardown() {
-	local p w
+	local w
 	for w in r o; do
 		[ -s "$D/$w/sv.pid" ] && stop_pid "$(cat "$D/$w/sv.pid")"
 	done
 	stop_pid "$RPID"
 	stop_pid "$OPID"
-	for p in $(marked_pids); do kill -KILL "$p" 2>/dev/null; done
+	kill_marked
 	rm -rf "$D"
 }
 

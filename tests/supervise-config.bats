@@ -6,6 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load supervise_helpers
 
 setup() {
 	need_cmd supervisord supervisorctl echo_supervisord_conf
@@ -14,19 +15,6 @@ setup() {
 	chmod 755 "$D"
 	mkdir "$D/sd" "$D/sv"
 	SPID= DPID=
-}
-
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# every program either daemon starts carries SVMARK=$D
-marked_pids() {
-	local f
-	for f in /proc/[0-9]*/environ; do
-		grep -qzx "SVMARK=$D" "$f" 2>/dev/null && { f=${f#/proc/}; echo "${f%/environ}"; }
-	done
-	return 0
 }
 
 # the daemons: the ones started here, and any that wrote a pidfile in $D
@@ -40,11 +28,8 @@ daemon_pids() {
 
 teardown() {
 	local p
-	for p in $(daemon_pids | sort -u); do
-		kill -TERM "$p" 2>/dev/null || continue
-		retry_until 15 gone "$p" || kill -KILL "$p" 2>/dev/null || true
-	done
-	for p in $(marked_pids); do kill -KILL "$p" 2>/dev/null; done
+	for p in $(daemon_pids | sort -u); do stop_pid "$p"; done
+	kill_marked
 	rm -rf "$D"
 }
 

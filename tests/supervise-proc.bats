@@ -6,6 +6,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load supervise_helpers
 
 setup() {
 	# short: Unix socket paths are limited to 107 bytes
@@ -14,30 +15,10 @@ setup() {
 	DPID= SDPID=
 }
 
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# every process started by a test daemon carries SVMARK=$D
-marked_pids() {
-	local f
-	for f in /proc/[0-9]*/environ; do
-		grep -qzx "SVMARK=$D" "$f" 2>/dev/null && { f=${f#/proc/}; echo "${f%/environ}"; }
-	done
-	return 0
-}
-
-stop_pid() {
-	[ -n "$1" ] && ! gone "$1" || return 0
-	kill -TERM "$1"
-	retry_until 15 gone "$1" || kill -KILL "$1"
-}
-
 teardown() {
 	stop_pid "$DPID"
 	stop_pid "$SDPID"
-	local p
-	for p in $(marked_pids); do kill -KILL "$p" 2>/dev/null; done
+	kill_marked
 	rm -rf "$D"
 }
 

@@ -4,6 +4,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load supervise_helpers
 
 setup() {
 	# short: Unix socket paths are limited to 107 bytes
@@ -12,28 +13,11 @@ setup() {
 	DPID=
 }
 
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
-# every process started by a test daemon carries SVMARK=$D
-marked_pids() {
-	local f
-	for f in /proc/[0-9]*/environ; do
-		grep -qzx "SVMARK=$D" "$f" 2>/dev/null && { f=${f#/proc/}; echo "${f%/environ}"; }
-	done
-	return 0
-}
-
 teardown() {
 	# a stopped FUSE daemon would hold up the rest
 	[ -z "${FUSE_PID:-}" ] || kill -CONT "$FUSE_PID" 2>/dev/null
-	if [ -n "$DPID" ] && ! gone "$DPID"; then
-		kill -TERM "$DPID"
-		retry_until 15 gone "$DPID" || kill -KILL "$DPID"
-	fi
-	local p
-	for p in $(marked_pids); do kill -KILL "$p" 2>/dev/null; done
+	stop_pid "$DPID"
+	kill_marked
 	[ -z "${FUSE_PID:-}" ] || umount "$D/mnt" 2>/dev/null || umount -l "$D/mnt"
 	rm -rf "$D"
 }

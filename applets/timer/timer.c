@@ -111,9 +111,15 @@ static int scheduling(const struct timer *tm)
 
 /* ---- runs --------------------------------------------------------------- */
 
+/* The run's process group, or with --foreground the run alone. */
+static pid_t run_target(const struct timer *tm)
+{
+	return tm->foreground ? tm->run.pid : -tm->run.pid;
+}
+
 static void signal_run(struct timer *tm, int sig)
 {
-	pid_t target = tm->foreground ? tm->run.pid : -tm->run.pid;
+	pid_t target = run_target(tm);
 
 	kill(target, sig);
 	/* a stopped process would never act on the signal */
@@ -236,7 +242,7 @@ static void on_signal(void *ctx, int sig)
 	}
 	if ((sig == SIGUSR1 || sig == SIGUSR2) && sig != tm->signal) {
 		if (tm->run.pid)
-			kill(tm->foreground ? tm->run.pid : -tm->run.pid, sig);
+			kill(run_target(tm), sig);
 		return;
 	}
 	snprintf(why, sizeof(why), " by SIG%s", box_signame(sig));
