@@ -608,14 +608,17 @@ int box_smtp_valid_address(const char *a);
  * as events through fn. Each watched path carries the caller's name for it
  * (dirsync: a directory's path below SRC, "" for the top):
  *	BOX_WATCH_CHANGED  something in it or about it changed (an entry
- *	                   created, deleted, moved, written, attributes)
+ *	                   created, written, attributes)
+ *	BOX_WATCH_REMOVED  an entry (child) was deleted or moved out of it
+ *	BOX_WATCH_NEWDIR   a directory (child) was created or moved into it
  *	BOX_WATCH_MOVED    the watched path itself was moved away: names
  *	                   below it are stale
  *	BOX_WATCH_GONE     the watched path itself was deleted or unmounted,
  *	                   or its watch ended; the name is forgotten after it
  *	BOX_WATCH_RESCAN   events were lost (queue overflow): look at
  *	                   everything again; name is NULL
- * name is NULL, too, for a late event of a path already forgotten.
+ * name is NULL, too, for a late event of a path already forgotten; child
+ * is the entry's name inside the watched directory, or NULL.
  *
  * Without inotify (none to be had, or poll_only) or once a path cannot be
  * watched (out of watches: ENOSPC), the watch polls: it has no fd, adding
@@ -625,20 +628,25 @@ int box_smtp_valid_address(const char *a);
  *	box_watch_turn(&w, &l);      the inotify fd, or the next tick
  *	box_loop_wait(&l);           events are delivered to fn
  *	if (box_watch_due(&w)) ...   polling: time to look again */
-enum { BOX_WATCH_CHANGED, BOX_WATCH_MOVED, BOX_WATCH_GONE, BOX_WATCH_RESCAN };
+enum { BOX_WATCH_CHANGED, BOX_WATCH_REMOVED, BOX_WATCH_NEWDIR, BOX_WATCH_MOVED,
+	BOX_WATCH_GONE, BOX_WATCH_RESCAN };
 /* What box_watch_add listens for. */
 enum {
 	BOX_WATCH_CONTENT = 1,   /* any change in it or of it */
 	BOX_WATCH_ARRIVALS = 2,  /* entries created or moved in, attributes */
 	BOX_WATCH_DIR = 4,       /* only if it is a directory */
 };
-typedef void box_watch_fn(void *ctx, int event, const char *name);
+typedef void box_watch_fn(void *ctx, int event, const char *name, const char *child);
+struct box_watch_slot {
+	int wd;                  /* -1: free */
+	char *name;
+};
 struct box_watch {
 	int fd;                  /* inotify; -1 when polling */
 	int polling;
 	int64_t interval, next;  /* polling: ns between ticks, next tick or -1 */
-	char **name;             /* watch descriptor -> the caller's name */
-	size_t nname;
+	struct box_watch_slot *slot;  /* watch descriptor -> the caller's name, */
+	size_t nslot, used;      /* open addressing: as big as the live watches */
 	box_watch_fn *fn;
 	void *ctx;
 };

@@ -16,11 +16,65 @@
 
 static void box_watch_forget(struct box_watch *w)
 {
-	for (size_t i = 0; i < w->nname; i++)
-		free(w->name[i]);
-	free(w->name);
-	w->name = NULL;
-	w->nname = 0;
+	for (size_t i = 0; i < w->nslot; i++)
+		free(w->slot[i].name);
+	free(w->slot);
+	w->slot = NULL;
+	w->nslot = w->used = 0;
+}
+
+/* The slot of wd, or the free slot where it would go. */
+static struct box_watch_slot *box_watch_slot(const struct box_watch *w, int wd)
+{
+	size_t i = ((size_t)wd * 2654435761u) & (w->nslot - 1);
+	while (w->slot[i].wd != -1 && w->slot[i].wd != wd)
+		i = (i + 1) & (w->nslot - 1);
+	return &w->slot[i];
+}
+
+static void box_watch_put(struct box_watch *w, int wd, char *name)
+{
+	if ((w->used + 1) * 2 > w->nslot) {
+		struct box_watch_slot *old = w->slot;
+		size_t n = w->nslot;
+		w->nslot = n ? n * 2 : 64;
+		w->slot = box_xmalloc(w->nslot * sizeof(*w->slot));
+		for (size_t i = 0; i < w->nslot; i++)
+			w->slot[i] = (struct box_watch_slot){ -1, NULL };
+		for (size_t i = 0; i < n; i++)
+			if (old[i].wd != -1)
+				*box_watch_slot(w, old[i].wd) = old[i];
+		free(old);
+	}
+	struct box_watch_slot *s = box_watch_slot(w, wd);
+	if (s->wd == -1)
+		w->used++;
+	else
+		free(s->name);
+	*s = (struct box_watch_slot){ wd, name };
+}
+
+/* Removes wd's slot, moving later ones of its run back (no tombstones). */
+static void box_watch_drop(struct box_watch *w, struct box_watch_slot *s)
+{
+	size_t mask = w->nslot - 1, i = (size_t)(s - w->slot), j = i;
+
+	free(s->name);
+	w->used--;
+	for (;;) {
+		w->slot[i] = (struct box_watch_slot){ -1, NULL };
+		for (;;) {
+			j = (j + 1) & mask;
+			if (w->slot[j].wd == -1)
+				return;
+			size_t home = ((size_t)w->slot[j].wd * 2654435761u) & mask;
+			/* may slot j move back to i? only if home is not in (i, j] */
+			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+				break;
+		}
+		w->slot[i] = w->slot[j];
+		i = j;
+	}
 }
 
 /* From now on: a tick every interval instead of events. */
@@ -75,14 +129,7 @@ int box_watch_add(struct box_watch *w, int fd, const char *path, const char *nam
 		errno = err;
 		return -1;
 	}
-	if ((size_t)wd >= w->nname) {
-		size_t n = (size_t)wd + 64;
-		w->name = box_xrealloc(w->name, n * sizeof(*w->name));
-		memset(w->name + w->nname, 0, (n - w->nname) * sizeof(*w->name));
-		w->nname = n;
-	}
-	free(w->name[wd]);
-	w->name[wd] = box_xstrdup(name);
+	box_watch_put(w, wd, box_xstrdup(name));
 	return 0;
 }
 
@@ -90,21 +137,24 @@ int box_watch_add(struct box_watch *w, int fd, const char *path, const char *nam
  * after it was reported. */
 static void box_watch_event(struct box_watch *w, const struct inotify_event *e)
 {
-	int known = e->wd >= 0 && (size_t)e->wd < w->nname && w->name[e->wd];
-	const char *name = known ? w->name[e->wd] : NULL;
+	struct box_watch_slot *s = w->nslot ? box_watch_slot(w, e->wd) : NULL;
+	const char *name = s && s->wd != -1 ? s->name : NULL;
+	const char *child = e->len ? e->name : NULL;
 
 	if (e->mask & IN_Q_OVERFLOW)
-		w->fn(w->ctx, BOX_WATCH_RESCAN, NULL);
+		w->fn(w->ctx, BOX_WATCH_RESCAN, NULL, NULL);
 	else if (e->mask & (IN_DELETE_SELF | IN_UNMOUNT | IN_IGNORED))
-		w->fn(w->ctx, BOX_WATCH_GONE, name);
+		w->fn(w->ctx, BOX_WATCH_GONE, name, NULL);
 	else if (e->mask & IN_MOVE_SELF)
-		w->fn(w->ctx, BOX_WATCH_MOVED, name);
+		w->fn(w->ctx, BOX_WATCH_MOVED, name, NULL);
+	else if (e->mask & (IN_DELETE | IN_MOVED_FROM))
+		w->fn(w->ctx, BOX_WATCH_REMOVED, name, child);
+	else if ((e->mask & IN_ISDIR) && (e->mask & (IN_CREATE | IN_MOVED_TO)))
+		w->fn(w->ctx, BOX_WATCH_NEWDIR, name, child);
 	else
-		w->fn(w->ctx, BOX_WATCH_CHANGED, name);
-	if (known && (e->mask & IN_IGNORED)) {
-		free(w->name[e->wd]);
-		w->name[e->wd] = NULL;
-	}
+		w->fn(w->ctx, BOX_WATCH_CHANGED, name, child);
+	if (name && (e->mask & IN_IGNORED))
+		box_watch_drop(w, s);
 }
 
 size_t box_watch_read(struct box_watch *w)

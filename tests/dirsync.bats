@@ -11,6 +11,7 @@ setup() {
 	S=$W/src
 	T=$W/dst
 	mkdir "$S"
+	export XDG_STATE_HOME=$W/state
 	MOUNTS=()
 	LOOPS=()
 }
@@ -35,11 +36,10 @@ teardown() {
 	fi
 }
 
-# rsync itself must find nothing to do between the trees (nanoseconds too);
-# the state file is dirsync's own.
+# rsync itself must find nothing to do between the trees (nanoseconds too).
 mirrored() {
 	local out
-	out=$(rsync -a --delete -n -i -@-1 --exclude=/.dirsync-source "$1/" "$2/") || return 1
+	out=$(rsync -a --delete -n -i -@-1 "$1/" "$2/") || return 1
 	[ -z "$out" ] || { echo "rsync would still change: $out" >&2; return 1; }
 }
 
@@ -233,7 +233,7 @@ start_watch() {
 	strace -f -y -o "$W/trace" -e trace=ioctl,copy_file_range,pwrite64 \
 		dirsync "$W/xfs/src" "$W/xfs/dst"
 	cmp "$W/xfs/src/f" "$W/xfs/dst/f"
-	grep -E "^([0-9]+ +)?ioctl\([0-9]+<$W/xfs/dst/\.f\.dirsync\.[^>]*>, [^,]*FICLONE, [0-9]+\) = 0$" "$W/trace"
+	grep -E "^([0-9]+ +)?ioctl\([0-9]+<$W/xfs/dst/#[0-9]+>\(deleted\), [^,]*FICLONE, [0-9]+\) = 0$" "$W/trace"
 	run -1 grep -E 'copy_file_range|pwrite64' "$W/trace"
 	# the same physical blocks, flagged shared, under both names
 	extents() { xfs_io -r -c 'fiemap -v' "$1" | awk 'NR > 2 { print $3, $5 }'; }
@@ -254,25 +254,35 @@ start_watch() {
 	strace -f -y -o "$W/trace" -e trace=ioctl,copy_file_range,pread64,pwrite64 dirsync "$S" "$T"
 	cmp "$S/big" "$T/big"
 	cmp "$S/small" "$T/small"
-	grep -E "^([0-9]+ +)?ioctl\([0-9]+<$T/\.big\.dirsync\.[^>]*>, [^,]*FICLONE, [0-9]+\) = -1 " "$W/trace"
-	grep -E "^([0-9]+ +)?copy_file_range\([0-9]+<$S/big>, \[0\], [0-9]+<$T/\.big\.dirsync\.[^>]*>, \[0\], 1000000, 0\) = 1000000$" "$W/trace"
-	run -1 grep -E "(pread64|pwrite64)\([0-9]+<$S/big>|(pread64|pwrite64)\([0-9]+<$T/\.big" "$W/trace"
+	grep -E "^([0-9]+ +)?ioctl\([0-9]+<$T/#[0-9]+>\(deleted\), [^,]*FICLONE, [0-9]+\) = -1 " "$W/trace"
+	grep -E "^([0-9]+ +)?copy_file_range\([0-9]+<$S/big>, \[0\], [0-9]+<$T/#[0-9]+>\(deleted\), \[0\], 1000000, 0\) = 1000000$" "$W/trace"
+	run -1 grep -E "(pread64|pwrite64)\([0-9]+<$S/big>" "$W/trace"
 	run -1 grep -E "copy_file_range\([0-9]+<$S/small>" "$W/trace"
 	grep -E "^([0-9]+ +)?pread64\([0-9]+<$S/small>, .*, 100000, 0\) = 100000$" "$W/trace"
-	grep -E "^([0-9]+ +)?pwrite64\([0-9]+<$T/\.small\.dirsync\.[^>]*>, .*, 100000, 0\) = 100000$" "$W/trace"
+	grep -E "^([0-9]+ +)?pwrite64\([0-9]+<$T/#[0-9]+>\(deleted\), .*, 100000, 0\) = 100000$" "$W/trace"
 }
 
-@test "stale temp files of an interrupted run are removed, and no run leaves one" {
+@test "names that look like temp files are ordinary entries, and no run leaves one" {
 	echo a >"$S/a"
 	mkdir -p "$T/sub"
 	mkdir "$S/sub"
+	echo user >"$S/.u.dirsync.abc123"
 	echo torn >"$T/.a.dirsync.k3j9xq"
 	echo torn >"$T/sub/.b.dirsync.000000"
 	run -0 dirsync -i "$S" "$T"
 	[[ "$output" == *$'\n>f+++++++++ a'* ]]
-	[[ "$output" != *dirsync.* ]]
-	no_temp_files "$T"
-	[ "$(ls -A "$T" | sort | tr '\n' ' ')" = ".dirsync-source a sub " ]
+	[[ "$output" == *$'\n*deleting   .a.dirsync.k3j9xq'* ]]
+	[[ "$output" == *$'\n*deleting   sub/.b.dirsync.000000'* ]]
+	[ "$(ls -A "$T" | sort | tr '\n' ' ')" = ".u.dirsync.abc123 a sub " ]
+	[ "$(cat "$T/.u.dirsync.abc123")" = user ]
+	# kept when not to be deleted
+	echo torn >"$T/.c.dirsync.000000"
+	run -0 dirsync --no-delete "$S" "$T"
+	[ -e "$T/.c.dirsync.000000" ]
+	run -0 dirsync --exclude '.c.*' "$S" "$T"
+	[ -e "$T/.c.dirsync.000000" ]
+	run -0 rsync -a --delete -n -i -@-1 --exclude=/.c.dirsync.000000 "$S/" "$T/"
+	[ -z "$output" ]
 }
 
 # ---- itemize, dry run, verbose
@@ -490,13 +500,16 @@ cLc........ l -> g" ]
 	mount_tmpfs "$W/disk"
 	echo data >"$W/disk/f"
 	run -0 dirsync "$W/disk" "$T"
-	[ "$(cat "$T/.dirsync-source")" = "dev $(stat -c '%Hd:%Ld' "$W/disk")" ]
+	# what was recorded is kept outside DST
+	[ "$(ls -A "$T")" = f ]
+	local state=("$XDG_STATE_HOME"/dirsync/*)
+	[ -f "${state[0]}" ]
 	umount "$W/disk"
 	touch "$W/disk/left-on-the-mountpoint"
 	run -16 dirsync "$W/disk" "$T"
-	[[ "$output" == "dirsync: refusing to sync: source $W/disk is on another filesystem (dev "*") than recorded in $T/.dirsync-source (dev "*"); remove that file if this is intended" ]]
+	[[ "$output" == "dirsync: refusing to sync: source $W/disk is not the filesystem it was on ("*"); remove ${state[0]} if this is intended" ]]
 	[ "$(cat "$T/f")" = data ]
-	rm "$T/.dirsync-source"
+	rm "${state[0]}"
 	run -0 dirsync "$W/disk" "$T"
 	[ ! -e "$T/f" ]
 }
@@ -848,11 +861,12 @@ cLc........ l -> g" ]
 	[[ "${lines[0]}" == "dirsync: invalid --poll '-1s'"* ]]
 }
 
-@test "--delay and --poll without -w, and -n with -w, are usage errors" {
-	run -1 dirsync --delay 1s "$S" "$T"
-	[ "${lines[0]}" = "dirsync: --delay and --poll need -w" ]
-	run -1 dirsync --poll 1s "$S" "$T"
-	[ "${lines[0]}" = "dirsync: --delay and --poll need -w" ]
+@test "--delay, --delete-delay, --rescan and --poll without -w, and -n with -w, are usage errors" {
+	local opt
+	for opt in --delay --poll --delete-delay --rescan; do
+		run -1 dirsync $opt 1s "$S" "$T"
+		[ "${lines[0]}" = "dirsync: --delay, --delete-delay, --rescan and --poll need -w" ]
+	done
 	run -1 dirsync -n -w "$S" "$T"
 	[ "${lines[0]}" = "dirsync: -n and -w cannot be combined" ]
 }

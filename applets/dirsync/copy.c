@@ -1,12 +1,16 @@
 /* dirsync's copy engine: one file, symlink or special file of SRC into
- * DST. New data lands in a temp file (".NAME.dirsync.xxxxxx") that is
- * renamed over the old entry, so DST never holds a partial file; data
- * goes by reflink, copy_file_range or read/write, holes kept. */
+ * DST. New data lands in an unnamed file (O_TMPFILE) that is linked in
+ * under the final name, or under a temp name renamed over the old entry,
+ * so DST never holds a partial file and no name of dirsync's can stay
+ * behind; without O_TMPFILE, a temp file ".NAME.dirsync.xxxxxx" created
+ * exclusively. Data goes by reflink, copy_file_range or read/write,
+ * holes kept. */
 #include "dirsync.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,17 +22,6 @@
 
 /* Which side of a copy failed. */
 enum copy_failure { FAILED_NONE, FAILED_READ, FAILED_WRITE };
-
-int ds_is_temp_name(const char *name)
-{
-	size_t n = strlen(name), t = sizeof(TEMP_TAG) - 1;
-	if (name[0] != '.' || n < t + 8 || memcmp(name + n - 6 - t, TEMP_TAG, t))
-		return 0;
-	for (size_t i = n - 6; i < n; i++)
-		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')))
-			return 0;
-	return 1;
-}
 
 /* ".NAME.dirsync.xxxxxx", NAME shortened so the result fits NAME_MAX. */
 void ds_temp_name(struct ds *d, const char *name, char *buf, size_t size)
@@ -195,7 +188,59 @@ static int install(struct ds *d, int dfd, const char *tmp, const char *name, con
 	return 0;
 }
 
-static void copy_file(struct ds *d, int sfd, int dfd, const char *name, const char *rel, int existed)
+/* A file for new data in dfd: unnamed (tmp set to "") where the
+ * filesystem and /proc allow linking it in later, else a fresh temp name. */
+static int open_temp(struct ds *d, int dfd, const char *name, mode_t mode, char *tmp, size_t size)
+{
+	int out = -1;
+
+	if (d->tmpfile_ok) {
+		out = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+		if (out >= 0) {
+			*tmp = 0;
+			return out;
+		}
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -1;
+		d->tmpfile_ok = 0;
+	}
+	for (int tries = 0; out < 0 && tries < 100; tries++) {
+		ds_temp_name(d, name, tmp, size);
+		out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (out < 0 && errno != EEXIST)
+			break;
+	}
+	return out;
+}
+
+/* Links the unnamed file out in as name: directly when name is new, else
+ * under a temp name that is then renamed over it. */
+static int link_in(struct ds *d, int dfd, int out, const char *name, const char *rel, int existed)
+{
+	char proc[32], tmp[NAME_MAX + 1];
+	int r;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", out);
+	if (!existed) {
+		r = linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
+		if (r == 0 || errno != EEXIST) {
+			if (r < 0)
+				ds_dst_error(d, "create", rel);
+			return r;
+		}
+	}
+	do {
+		ds_temp_name(d, name, tmp, sizeof(tmp));
+		r = linkat(AT_FDCWD, proc, dfd, tmp, AT_SYMLINK_FOLLOW);
+	} while (r < 0 && errno == EEXIST);
+	if (r < 0) {
+		ds_dst_error(d, "create", rel);
+		return -1;
+	}
+	return install(d, dfd, tmp, name, rel, 1);
+}
+
+static int copy_file(struct ds *d, int sfd, int dfd, const char *name, const char *rel, int existed)
 {
 	char tmp[NAME_MAX + 1];
 	struct stat st;
@@ -208,26 +253,19 @@ static void copy_file(struct ds *d, int sfd, int dfd, const char *name, const ch
 
 	if (in < 0) {
 		ds_src_error(d, "open", rel);
-		return;
+		return -1;
 	}
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
 		errno = ENOENT;	/* replaced by something else since it was listed */
 		ds_src_error(d, "open", rel);
 		box_close(in);
-		return;
+		return -1;
 	}
-	int out = -1;
-	for (int tries = 0; out < 0 && tries < 100; tries++) {
-		ds_temp_name(d, name, tmp, sizeof(tmp));
-		out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			st.st_mode & 0777);
-		if (out < 0 && errno != EEXIST)
-			break;
-	}
+	int out = open_temp(d, dfd, name, st.st_mode & 0777, tmp, sizeof(tmp));
 	if (out < 0) {
 		ds_dst_error(d, "create a file in", rel);
 		box_close(in);
-		return;
+		return -1;
 	}
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, st.st_mtim };
 	int r = copy_data(d, in, out, &st, &side);
@@ -248,26 +286,51 @@ static void copy_file(struct ds *d, int sfd, int dfd, const char *name, const ch
 		}
 	}
 	box_close(in);
+	if (r == 0 && !*tmp)
+		r = link_in(d, dfd, out, name, rel, existed);
 	if (close(out) < 0 && r == 0) {
 		ds_dst_error(d, "write", rel);
 		r = -1;
 	}
-	if (r < 0 || install(d, dfd, tmp, name, rel, existed) < 0) {
+	if (*tmp && (r < 0 || install(d, dfd, tmp, name, rel, existed) < 0)) {
 		unlinkat(dfd, tmp, 0);
-		return;
+		return -1;
 	}
+	if (r < 0)
+		return -1;
 	d->nxfer++;
 	d->bytes += st.st_size;
+	if (st.st_nlink > 1)
+		d->multi_links++;
+	return 0;
 }
 
 /* A symlink to target, or (target NULL) a special file like SRC's, made
  * under a temp name with SRC's attributes and renamed over name. */
-static void create_entry(struct ds *d, int dfd, const char *name, const char *rel,
+static int create_entry(struct ds *d, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const char *target, int existed)
 {
 	char tmp[NAME_MAX + 1];
-	int r;
+	int r = -1;
 
+	/* a new name is made in place; another entry is replaced atomically */
+	if (!existed) {
+		r = target ? symlinkat(target, dfd, name) :
+			mknodat(dfd, name, ss->st_mode & (S_IFMT | 07777), ss->st_rdev);
+		if (r == 0) {
+			if (ds_set_attrs(d, dfd, name, ss, target != NULL) < 0) {
+				ds_dst_error(d, "set attributes of", rel);
+				return -1;
+			}
+			d->nxfer++;
+			return 0;
+		}
+		if (errno != EEXIST) {
+			ds_dst_error(d, target ? "create a symlink in" : "create", rel);
+			return -1;
+		}
+		existed = 1;
+	}
 	do {
 		ds_temp_name(d, name, tmp, sizeof(tmp));
 		r = target ? symlinkat(target, dfd, tmp) :
@@ -275,19 +338,124 @@ static void create_entry(struct ds *d, int dfd, const char *name, const char *re
 	} while (r < 0 && errno == EEXIST);
 	if (r < 0) {
 		ds_dst_error(d, target ? "create a symlink in" : "create", rel);
-		return;
+		return -1;
 	}
 	if (ds_set_attrs(d, dfd, tmp, ss, target != NULL) < 0) {
 		ds_dst_error(d, "set attributes of", rel);
 		unlinkat(dfd, tmp, 0);
+		return -1;
+	}
+	if (install(d, dfd, tmp, name, rel, existed) < 0)
+		return -1;
+	d->nxfer++;
+	return 0;
+}
+
+/* Are two mtimes different, to --modify-window or to the granularity of
+ * DST's filesystem? */
+int ds_times_differ(const struct ds *d, const struct timespec *a, const struct timespec *b)
+{
+	int64_t x = (int64_t)a->tv_sec * BOX_NSEC + a->tv_nsec;
+	int64_t y = (int64_t)b->tv_sec * BOX_NSEC + b->tv_nsec;
+	int64_t diff = x > y ? x - y : y - x;
+	if (d->mwin >= 0)
+		return diff > d->mwin;
+	return diff >= (d->gran > 1 ? d->gran : 1);
+}
+
+/* How finely DST's filesystem keeps mtimes (ext4 with 128-byte inodes:
+ * seconds; FAT: 2 s): tried on an unnamed file, which leaves nothing
+ * behind; in a dry run (or without O_TMPFILE) judged from DST's top,
+ * whose time an earlier run set from SRC's. */
+void ds_detect_granularity(struct ds *d, const struct stat *src_top)
+{
+	struct stat st;
+	int fd = d->dry || d->dfd < 0 ? -1 :
+		openat(d->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+
+	d->gran = 1;
+	if (fd >= 0) {
+		struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1000000001, 123456789 } };
+		if (futimens(fd, ts) == 0 && fstat(fd, &st) == 0) {
+			int64_t got = (int64_t)st.st_mtim.tv_sec * BOX_NSEC + st.st_mtim.tv_nsec;
+			int64_t want = 1000000001LL * BOX_NSEC + 123456789;
+			int64_t diff = got > want ? got - want : want - got;
+			d->gran = diff >= 500000000 ? 2 * BOX_NSEC : diff ? BOX_NSEC : 1;
+		}
+		box_close(fd);
 		return;
 	}
-	if (install(d, dfd, tmp, name, rel, existed) == 0)
-		d->nxfer++;
+	if (d->dfd >= 0 && fstat(d->dfd, &st) == 0 && st.st_mtim.tv_nsec == 0 &&
+	    src_top->st_mtim.tv_nsec != 0 && st.st_mtim.tv_sec == src_top->st_mtim.tv_sec)
+		d->gran = BOX_NSEC;
+}
+
+/* -H: the first name of each multi-link file of SRC, by device and
+ * inode (open addressing over d->links). */
+static struct hardlink *first_link(struct ds *d, const struct stat *ss, const char *rel)
+{
+	size_t mask = d->clinks - 1, i;
+
+	if (d->nlinks * 2 >= d->clinks) {
+		struct hardlink *old = d->links;
+		size_t n = d->clinks;
+		d->clinks = n ? n * 2 : 256;
+		d->links = box_xcalloc(d->clinks, sizeof(*d->links));
+		mask = d->clinks - 1;
+		for (size_t k = 0; k < n; k++)
+			if (old[k].rel) {
+				for (i = (size_t)(old[k].ino * 2654435761u) & mask; d->links[i].rel;)
+					i = (i + 1) & mask;
+				d->links[i] = old[k];
+			}
+		free(old);
+	}
+	for (i = (size_t)(ss->st_ino * 2654435761u) & mask; d->links[i].rel; i = (i + 1) & mask)
+		if (d->links[i].ino == ss->st_ino && d->links[i].dev == ss->st_dev)
+			return &d->links[i];
+	d->links[i] = (struct hardlink){ ss->st_dev, ss->st_ino, box_xstrdup(rel) };
+	d->nlinks++;
+	return NULL;
+}
+
+/* Another name of a file already synced as h->rel: a hard link to it. */
+static void sync_hardlink(struct ds *d, int dfd, const char *name, const char *rel,
+	const struct stat *dst, const struct hardlink *h)
+{
+	char *dir = ds_dir_name(h->rel), tmp[NAME_MAX + 1];
+	int pfd = d->dfd < 0 ? -1 : ds_open_dst_dir(d, dir), r;
+	struct stat first;
+
+	free(dir);
+	if (pfd >= 0 && fstatat(pfd, box_basename(h->rel), &first, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    dst && dst->st_ino == first.st_ino && dst->st_dev == first.st_dev)
+		goto out;	/* linked already */
+	ds_report(d, UPDATE_LINK, KIND_FILE, CHANGED_NEW, rel, h->rel);
+	if (d->dry || pfd < 0)
+		goto out;
+	if (!dst) {
+		r = linkat(pfd, box_basename(h->rel), dfd, name, 0);
+		if (r == 0 || errno != EEXIST) {
+			if (r < 0)
+				ds_dst_error(d, "hard link", rel);
+			goto out;
+		}
+	}
+	do {
+		ds_temp_name(d, name, tmp, sizeof(tmp));
+		r = linkat(pfd, box_basename(h->rel), dfd, tmp, 0);
+	} while (r < 0 && errno == EEXIST);
+	if (r < 0)
+		ds_dst_error(d, "hard link", rel);
+	else
+		install(d, dfd, tmp, name, rel, 1);
+out:
+	if (pfd >= 0)
+		box_close(pfd);
 }
 
 /* The entries below are new in DST (dst NULL) or compared with DST's
- * entry of the same type; each reports its change before making it. */
+ * entry of the same type; each reports its change once it is made. */
 void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst)
 {
@@ -295,6 +463,13 @@ void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const cha
 	int data = 1;
 
 	d->nfiles++;
+	if (d->hard_links && ss->st_nlink > 1) {
+		const struct hardlink *h = first_link(d, ss, rel);
+		if (h) {
+			sync_hardlink(d, dfd, name, rel, dst, h);
+			return;
+		}
+	}
 	if (dst) {
 		changed = ds_attr_changes(d, ss, dst);
 		if (ss->st_size != dst->st_size)
@@ -308,13 +483,17 @@ void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const cha
 		if (!data && !changed)
 			return;
 	}
-	ds_report(d, data ? UPDATE_SEND : UPDATE_NONE, KIND_FILE, changed, rel, NULL);
-	if (d->dry)
+	if (!data || d->dry) {
+		ds_report(d, data ? UPDATE_SEND : UPDATE_NONE, KIND_FILE, changed, rel, NULL);
+		if (!d->dry && ds_set_attrs(d, dfd, name, ss, 0) < 0)
+			ds_dst_error(d, "set attributes of", rel);
 		return;
-	if (data)
-		copy_file(d, sfd, dfd, name, rel, dst != NULL);
-	else if (ds_set_attrs(d, dfd, name, ss, 0) < 0)
-		ds_dst_error(d, "set attributes of", rel);
+	}
+	/* a file that could not be read is not reported as sent */
+	if (copy_file(d, sfd, dfd, name, rel, dst != NULL) == 0)
+		ds_report(d, UPDATE_SEND, KIND_FILE, changed, rel, NULL);
+	else
+		d->changes++;
 }
 
 void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,

@@ -6,6 +6,7 @@
 
 #include "../../libbox/box.h"
 #include "exclude.h"
+#include "xattr.h"
 
 #include <sys/stat.h>
 
@@ -20,18 +21,18 @@ enum {
 	EXIT_MAXDELETE = 25,
 };
 
-/* Kept in DST's top directory, never mirrored or deleted. */
-#define STATE_NAME ".dirsync-source"
+/* The names of temp files where O_TMPFILE cannot be had. */
 #define TEMP_TAG ".dirsync."
 
 enum fsync_mode { FSYNC_NONE, FSYNC_BATCH, FSYNC_FILE };
 
 /* Why a run was refused; said once per reason in watch mode. */
-enum refusal { REFUSE_NONE, REFUSE_MISSING, REFUSE_OTHER_FS, REFUSE_EMPTIED };
+enum refusal { REFUSE_NONE, REFUSE_MISSING, REFUSE_OTHER_FS, REFUSE_EMPTIED, REFUSE_MASS,
+	REFUSE_INSIDE };
 
 /* What a change does, shown as rsync's itemize code "YXcstpoguax":
  * Y the update, X the kind of entry, then one column per attribute. */
-enum ds_update { UPDATE_NONE, UPDATE_SEND, UPDATE_CREATE, UPDATE_DELETE };
+enum ds_update { UPDATE_NONE, UPDATE_SEND, UPDATE_CREATE, UPDATE_DELETE, UPDATE_LINK };
 enum ds_kind { KIND_FILE, KIND_DIR, KIND_LINK, KIND_SPECIAL, KIND_DEVICE };
 /* Bit i is column i of the code. */
 enum {
@@ -41,12 +42,26 @@ enum {
 	CHANGED_PERMS = 1 << 5,
 	CHANGED_OWNER = 1 << 6,
 	CHANGED_GROUP = 1 << 7,
+	CHANGED_ACL = 1 << 9,
+	CHANGED_XATTR = 1 << 10,
 	CHANGED_NEW = 1 << 11,		/* a new entry: every column '+' */
 };
 
+/* A directory of DST whose attributes are set after the deletions (it
+ * has some, or it is the top): found again by path, checked by device
+ * and inode. */
 struct dir_fix {
 	char *rel;
-	struct stat st;		/* the source directory's attributes */
+	struct stat ss;		/* the source directory's attributes */
+	dev_t dev;		/* DST's directory */
+	ino_t ino;
+	int set;		/* its attributes are due */
+};
+
+/* An entry of DST that SRC does not have; dir indexes d->fixes. */
+struct deletion {
+	char *rel;
+	size_t dir;
 };
 
 /* Sorted names of a directory (without . and ..). */
@@ -55,42 +70,73 @@ struct names {
 	size_t n;
 };
 
+/* A file of SRC with more than one link (-H), and where its first name went. */
+struct hardlink {
+	dev_t dev;
+	ino_t ino;
+	char *rel;
+};
+
+/* What identifies SRC's filesystem (safety.c). */
+struct src_id {
+	unsigned long long fsid, type, root_ino, dev;
+	long long btime_s;
+	unsigned btime_ns;
+	int has_btime;
+	char source[200];
+};
+
 /* Watch mode: what the watch reported since the last sync. */
 struct pending {
 	char **dirty;		/* directories below SRC whose entries changed */
+	unsigned char *deep;	/* ... and whether to walk all of it */
 	size_t n, cap;
 	int events;		/* anything at all was reported this turn */
 	int mounts;		/* the mount table changed this turn */
 	int rescan;		/* a full rescan is due */
 	int root_gone;
+	int64_t removed_at;	/* the last removal seen in SRC (CLOCK_MONOTONIC) */
 };
 
 struct ds {
 	/* options */
-	int dry, itemize, verbose, checksum, no_delete, watch;
+	int dry, itemize, verbose, checksum, no_delete, watch, hard_links;
+	unsigned xattrs;	/* XA_* of xattr.h: -X and -A */
 	enum fsync_mode fsync_mode;
-	long long max_delete;	/* -1: no limit */
-	int64_t delay, poll;
+	long long max_delete;	/* -1: no absolute limit */
+	int max_delete_pct;	/* the mass-deletion guard, 100: off */
+	int64_t delay, poll, delete_delay, rescan;
+	int64_t mwin;		/* --modify-window in ns; -1: the DST's granularity */
 	const char *backup_arg;
 	struct dirsync_pattern *pats;
 	size_t npats, cpats;
 	/* paths and fds */
 	const char *src, *dst;
+	char *dst_real, *backup_real, *state_path;
 	int sfd, dfd, bfd, sigfd;
+	dev_t dst_dev, bk_dev;	/* DST's and the backup directory's top */
+	ino_t dst_ino, bk_ino;
 	int root;		/* running as root: owners are copied */
 	int dst_created;	/* DST did not exist before this run */
 	enum refusal refusal;	/* the reason of the last refusal */
 	dev_t root_dev;		/* watch mode: the SRC directory being watched */
 	ino_t root_ino;
-	int clone_ok, cfr_ok;
+	int clone_ok, cfr_ok, tmpfile_ok;
+	int npats_backup;	/* the backup directory's exclude is in pats */
+	int64_t gran;		/* DST's timestamp granularity in ns, 0 unknown */
 	/* results of one run */
-	int read_errs, vanished, fatal, interrupted, maxdel_hit;
-	long long nfiles, ndirs, nother, nxfer, ndeleted, bytes;
+	int read_errs, vanished, fatal, interrupted, maxdel_hit, refused, postponed;
+	long long nfiles, ndirs, nother, nxfer, ndeleted, bytes, dst_entries, dst_total;
 	long long changes;	/* reported changes: a directory needs its times fixed */
-	char **dels;
+	long long multi_links;	/* transferred files with more than one link */
+	struct deletion *dels;
 	size_t ndels, cdels;
 	struct dir_fix *fixes;
 	size_t nfixes, cfixes;
+	struct hardlink *links;
+	size_t nlinks, clinks;
+	char *path;		/* the walk's current path below the top */
+	size_t plen, pcap;
 	unsigned tmp_seq;
 	pid_t pid;
 	struct box_buf out;
@@ -108,21 +154,27 @@ void ds_dst_error(struct ds *d, const char *what, const char *rel);
 void ds_src_error(struct ds *d, const char *what, const char *rel);
 void ds_watch_dir(struct ds *d, int fd, const char *rel);
 
-/* walk.c: the tree walk, directory by directory */
+/* walk.c: the tree walk, directory by directory, without recursion */
 int ds_excluded(const struct ds *d, const char *rel, int isdir);
 int ds_list_dir(int fd, struct names *ns);
 void ds_free_names(struct names *ns);
 int ds_open_dir_at(int top, const char *rel, int create);
 int ds_open_dst_dir(struct ds *d, const char *rel);
 char *ds_dir_name(const char *rel);
-size_t ds_sync_dir(struct ds *d, int sfd, int dfd, const char *rel, int deep);
-void ds_add_fix(struct ds *d, const char *rel, const struct stat *ss);
+size_t ds_path_push(struct ds *d, const char *name);
+void ds_path_pop(struct ds *d, size_t len);
+int ds_reopen_parent(int childfd, int *fd, dev_t dev, ino_t ino);
+int ds_make_writable(struct ds *d, int fd, const struct stat *st);
+void ds_walk(struct ds *d, int sfd, int dfd, const char *rel, int deep);
+size_t ds_add_fix(struct ds *d, const char *rel, const struct stat *ss, int dfd);
+int ds_fix_dir(struct ds *d, int dfd, const struct stat *ss, const char *rel);
 void ds_run_fixes(struct ds *d);
 
-/* copy.c: one non-directory entry into DST, through a temp file */
-int ds_is_temp_name(const char *name);
+/* copy.c: one non-directory entry into DST, through an unnamed or temp file */
 void ds_temp_name(struct ds *d, const char *name, char *buf, size_t size);
 int ds_set_attrs(struct ds *d, int dfd, const char *name, const struct stat *ss, int islink);
+int ds_times_differ(const struct ds *d, const struct timespec *a, const struct timespec *b);
+void ds_detect_granularity(struct ds *d, const struct stat *src_top);
 void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
 void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
@@ -130,22 +182,26 @@ void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *
 void ds_sync_special(struct ds *d, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
 
-/* delete.c: deletions, after all copies, and the backup directory */
+/* delete.c: deletions, after all copies and checks, and the backup directory */
 int ds_backup_entry(struct ds *d, int pfd, const char *rel, int keep);
-int ds_clear_way(struct ds *d, int pfd, const char *rel);
-void ds_run_deletions(struct ds *d);
+int ds_clear_way(struct ds *d, int pfd, const char *rel, const char *what);
+void ds_run_deletions(struct ds *d, int64_t since);
 
 /* itemize.c: the -i and -v lines */
 unsigned ds_attr_changes(const struct ds *d, const struct stat *src, const struct stat *dst);
 void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
 	const char *rel, const char *target);
 void ds_out_flush(struct ds *d);
+const char *ds_esc(const char *name);
 
 /* safety.c: refusing to sync when SRC is not what it was */
-int ds_dir_is_empty(struct ds *d, int fd, int dst);
+int ds_dir_is_empty(struct ds *d, int fd);
 int ds_check_source(struct ds *d, int *gone);
-char *ds_check_paths(struct ds *d);
+int ds_source_still(struct ds *d);
+void ds_refuse(struct ds *d, enum refusal why, const char *fmt, ...) BOX_PRINTF(3, 4);
+void ds_check_paths(struct ds *d);
 int ds_open_dst(struct ds *d, int create);
-void ds_open_backup(struct ds *d, const char *dst_real);
+int ds_open_backup(struct ds *d);
+int ds_inside_dst(const struct ds *d, const struct stat *st);
 
 #endif

@@ -2,8 +2,10 @@
  * with -i ("YXcstpoguax name"), the name alone with -v. */
 #include "dirsync.h"
 
+#include <stdio.h>
+
 /* The columns of the code, by enum ds_update, enum ds_kind and bit. */
-static const char update_letter[] = ".>c*";
+static const char update_letter[] = ".>c*h";
 static const char kind_letter[] = "fdLSD";
 static const char changed_letter[] = "  cstpoguax";
 
@@ -47,7 +49,7 @@ unsigned ds_attr_changes(const struct ds *d, const struct stat *src, const struc
 {
 	unsigned changed = 0;
 
-	if (src->st_mtim.tv_sec != dst->st_mtim.tv_sec || src->st_mtim.tv_nsec != dst->st_mtim.tv_nsec)
+	if (ds_times_differ(d, &src->st_mtim, &dst->st_mtim))
 		changed |= CHANGED_TIME;
 	if (!S_ISLNK(src->st_mode) && (src->st_mode & 07777) != (dst->st_mode & 07777))
 		changed |= CHANGED_PERMS;
@@ -72,10 +74,29 @@ void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
 	if (k == KIND_DIR)
 		box_buf_addc(&d->out, '/');
 	if (target) {
-		box_buf_adds(&d->out, " -> ");
+		box_buf_adds(&d->out, u == UPDATE_LINK ? " => " : " -> ");
 		out_name(d, target);
 	}
 	box_buf_addc(&d->out, '\n');
 	if (d->out.len > 65536)
 		ds_out_flush(d);
+}
+
+/* A name for a message: control bytes as \#ooo, so no name can break a
+ * message in two; valid for the next three calls. */
+const char *ds_esc(const char *name)
+{
+	static char ring[3][1024];
+	static int at;
+	char *out = ring[at++ % 3];
+	size_t o = 0;
+
+	for (const unsigned char *s = (const unsigned char *)name; *s && o < 1018; s++) {
+		if (*s < 32 || *s == 127)
+			o += (size_t)snprintf(out + o, 6, "\\#%03o", *s);
+		else
+			out[o++] = (char)*s;
+	}
+	out[o] = 0;
+	return out;
 }

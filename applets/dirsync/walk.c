@@ -1,7 +1,13 @@
 /* dirsync's walk: SRC and DST side by side, one directory at a time, in
- * sorted order. Non-directories are synced first, then subdirectories;
- * what DST has beyond SRC is scheduled for deletion, and each directory's
- * attributes are fixed last (writing into it changes its mtime). */
+ * sorted order, on an explicit stack (no depth limit). Non-directories of
+ * a directory are synced first, then its subdirectories; what DST has
+ * beyond SRC is scheduled for deletion, and a directory's attributes are
+ * set through its descriptor when the walk leaves it (or after the
+ * deletions, for a directory that has some).
+ *
+ * Only the deepest OPEN_LEVELS directories of the stack keep their
+ * descriptors; a closed one is reopened through ".." of its child and
+ * must be the same directory (device and inode) as before. */
 #include "dirsync.h"
 
 #include <dirent.h>
@@ -12,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define OPEN_LEVELS 48
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -51,6 +59,8 @@ void ds_free_names(struct names *ns)
 	for (size_t i = 0; i < ns->n; i++)
 		free(ns->v[i]);
 	free(ns->v);
+	ns->v = NULL;
+	ns->n = 0;
 }
 
 /* Opens the directory rel below top, one component at a time, never
@@ -58,13 +68,12 @@ void ds_free_names(struct names *ns)
  * set. -1 with errno when a component is missing or not a directory. */
 int ds_open_dir_at(int top, const char *rel, int create)
 {
-	int fd = dup(top);
+	int fd = openat(top, ".", DIR_FLAGS);
 	char *copy = box_xstrdup(rel), *save = NULL;
 
-	box_set_cloexec(fd, 1);
 	for (char *c = strtok_r(copy, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
 		int next = create && mkdirat(fd, c, 0700) < 0 && errno != EEXIST ? -1 :
-			openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			openat(fd, c, DIR_FLAGS);
 		box_close(fd);
 		fd = next;
 	}
@@ -84,6 +93,48 @@ char *ds_dir_name(const char *rel)
 	return s ? box_xasprintf("%.*s", (int)(s - rel), rel) : box_xstrdup("");
 }
 
+/* The walk's path: one buffer, a component appended per level. */
+size_t ds_path_push(struct ds *d, const char *name)
+{
+	size_t old = d->plen, n = strlen(name);
+	d->path = box_grow(d->path, &d->pcap, old + n + 2, 1);
+	if (old)
+		d->path[d->plen++] = '/';
+	memcpy(d->path + d->plen, name, n + 1);
+	d->plen += n;
+	return old;
+}
+
+void ds_path_pop(struct ds *d, size_t len)
+{
+	d->plen = len;
+	d->path[len] = 0;
+}
+
+int ds_reopen_parent(int childfd, int *fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	int r = openat(childfd, "..", DIR_FLAGS);
+
+	if (r >= 0 && (fstat(r, &st) < 0 || st.st_dev != dev || st.st_ino != ino)) {
+		box_close(r);
+		r = -1;
+		errno = ESTALE;
+	}
+	*fd = r;
+	return r < 0 ? -1 : 0;
+}
+
+/* A directory of DST without write permission for its owner (a read-only
+ * directory of SRC, mirrored) is opened up while dirsync fills it; its
+ * fix puts SRC's mode back. Returns 1 when it changed the mode. */
+int ds_make_writable(struct ds *d, int fd, const struct stat *st)
+{
+	if (d->dry || (st->st_mode & 0700) == 0700 || (d->root && st->st_uid == 0))
+		return 0;
+	return fchmod(fd, (st->st_mode & 07777) | 0700) == 0;
+}
+
 int ds_excluded(const struct ds *d, const char *rel, int isdir)
 {
 	for (size_t i = 0; i < d->npats; i++)
@@ -92,208 +143,355 @@ int ds_excluded(const struct ds *d, const char *rel, int isdir)
 	return 0;
 }
 
-void ds_add_fix(struct ds *d, const char *rel, const struct stat *ss)
+/* Sets a directory's owner, mode and mtime (and xattrs) to SRC's through
+ * its descriptor. */
+int ds_fix_dir(struct ds *d, int dfd, const struct stat *ss, const char *rel)
 {
-	*BOX_PUSH(d->fixes, d->nfixes, d->cfixes) = (struct dir_fix){ box_xstrdup(rel), *ss };
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, ss->st_mtim };
+	struct stat cur;
+
+	if (fstat(dfd, &cur) < 0 ||
+	    (d->root && (cur.st_uid != ss->st_uid || cur.st_gid != ss->st_gid) &&
+	     fchown(dfd, ss->st_uid, ss->st_gid) < 0) ||
+	    ((cur.st_mode & 07777) != (ss->st_mode & 07777) && fchmod(dfd, ss->st_mode & 07777) < 0) ||
+	    futimens(dfd, ts) < 0) {
+		ds_dst_error(d, "set attributes of directory", rel);
+		return -1;
+	}
+	return 0;
 }
 
-/* A subdirectory: create or fix it in DST, then descend (always when deep
- * or when it is new in DST). */
-static void sync_subdir(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
-	const struct stat *ss, const struct stat *dst, int deep)
+/* A directory whose attributes wait for the deletions. Returns its index. */
+size_t ds_add_fix(struct ds *d, const char *rel, const struct stat *ss, int dfd)
 {
-	int created = !dst;
-	unsigned changed = created ? CHANGED_NEW : ds_attr_changes(d, ss, dst);
-
-	d->ndirs++;
-	if (changed)
-		ds_report(d, created ? UPDATE_CREATE : UPDATE_NONE, KIND_DIR, changed, rel, NULL);
-	if (created && !d->dry && mkdirat(dfd, name, 0700) < 0) {
-		ds_dst_error(d, "create directory", rel);
-		return;
-	}
-	int sub_s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sub_s < 0) {
-		ds_src_error(d, "open directory", rel);
-		if (created)
-			ds_add_fix(d, rel, ss);
-		return;
-	}
-	int sub_d = -1;
-	if (dfd >= 0 && !(created && d->dry)) {
-		sub_d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub_d < 0) {
-			ds_dst_error(d, "open directory", rel);
-			box_close(sub_s);
-			return;
-		}
-	}
-	ds_watch_dir(d, sub_s, rel);
-	long long before = d->changes;
-	size_t dels = deep || created ? ds_sync_dir(d, sub_s, sub_d, rel, 1) : 0;
-	/* untouched and equal: no need to set its attributes again */
-	if (created || dels || d->changes != before || changed)
-		ds_add_fix(d, rel, ss);
-	box_close(sub_s);
-	if (sub_d >= 0)
-		box_close(sub_d);
+	struct stat st = { 0 };
+	if (dfd >= 0)
+		fstat(dfd, &st);
+	*BOX_PUSH(d->fixes, d->nfixes, d->cfixes) =
+		(struct dir_fix){ box_xstrdup(rel), *ss, st.st_dev, st.st_ino, 0 };
+	return d->nfixes - 1;
 }
 
-/* One entry present in SRC (and maybe in DST). Directories are only
- * noted in *subdirs; they are handled after the other entries. */
-static void sync_entry(struct ds *d, int sfd, int dfd, const char *rel, const char *name,
-	int in_dst, struct names *subdirs)
-{
-	struct stat ss, dst;
-	char *path = box_xpath_join(rel, name);
-	int have = 0;
-
-	if (fstatat(sfd, name, &ss, AT_SYMLINK_NOFOLLOW) < 0) {
-		ds_src_error(d, "stat", path);
-		goto out;
-	}
-	if (ds_excluded(d, path, S_ISDIR(ss.st_mode)))
-		goto out;
-	if (in_dst && dfd >= 0)
-		have = fstatat(dfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
-	if (S_ISDIR(ss.st_mode)) {
-		subdirs->v[subdirs->n++] = box_xstrdup(name);
-		goto out;
-	}
-	/* A directory in the way of a non-directory goes first. */
-	if (have && S_ISDIR(dst.st_mode)) {
-		if (ds_clear_way(d, dfd, path) < 0)
-			goto out;
-		have = 0;
-	}
-	if (have && (dst.st_mode & S_IFMT) != (ss.st_mode & S_IFMT)) {
-		/* renamed over, atomically; a backup has to move it first */
-		if (d->bfd >= 0 && !d->dry && ds_backup_entry(d, dfd, path, 0) < 0)
-			goto out;
-		have = 0;
-	}
-	if (S_ISREG(ss.st_mode))
-		ds_sync_regular(d, sfd, dfd, name, path, &ss, have ? &dst : NULL);
-	else if (S_ISLNK(ss.st_mode))
-		ds_sync_link(d, sfd, dfd, name, path, &ss, have ? &dst : NULL);
-	else
-		ds_sync_special(d, dfd, name, path, &ss, have ? &dst : NULL);
-out:
-	free(path);
-}
-
-/* Returns the number of deletions it scheduled in this directory. */
-size_t ds_sync_dir(struct ds *d, int sfd, int dfd, const char *rel, int deep)
-{
-	struct names sn, dn = { NULL, 0 }, subdirs;
-	char **extra = NULL;
-	size_t nextra = 0, ndel = 0;
-	int errs = d->read_errs;
-
-	if (ds_list_dir(sfd, &sn) < 0) {
-		box_warn_errno("unable to read directory %s/%s", d->src, rel);
-		d->read_errs++;
-		ds_free_names(&sn);
-		return 0;
-	}
-	if (dfd >= 0 && ds_list_dir(dfd, &dn) < 0) {
-		ds_dst_error(d, "read directory", rel);
-		ds_free_names(&sn);
-		ds_free_names(&dn);
-		return 0;
-	}
-	subdirs.v = box_xmalloc((sn.n + 1) * sizeof(char *));
-	subdirs.n = 0;
-	extra = box_xmalloc((dn.n + 1) * sizeof(char *));
-	for (size_t i = 0, j = 0; (i < sn.n || j < dn.n) && !ds_stopped(d);) {
-		int c = i == sn.n ? 1 : j == dn.n ? -1 : strcmp(sn.v[i], dn.v[j]);
-		if (c > 0) {
-			const char *name = dn.v[j++];
-			struct stat st;
-			char *path = box_xpath_join(rel, name);
-			if (ds_is_temp_name(name)) {
-				if (!d->dry)
-					unlinkat(dfd, name, 0);
-			} else if ((!*rel && !strcmp(name, STATE_NAME)) ||
-			    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    ds_excluded(d, path, S_ISDIR(st.st_mode))) {
-				;
-			} else {
-				extra[nextra++] = path;
-				path = NULL;
-			}
-			free(path);
-			continue;
-		}
-		if (!*rel && !strcmp(sn.v[i], STATE_NAME))
-			;
-		else
-			sync_entry(d, sfd, dfd, rel, sn.v[i], c == 0, &subdirs);
-		i++;
-		j += c == 0;
-		if ((i & 63) == 0)
-			ds_check_signal(d);
-	}
-	for (size_t k = 0; k < subdirs.n && !ds_stopped(d); k++) {
-		char *path = box_xpath_join(rel, subdirs.v[k]);
-		struct stat ss, dst;
-		int have = dfd >= 0 && fstatat(dfd, subdirs.v[k], &dst, AT_SYMLINK_NOFOLLOW) == 0;
-		if (fstatat(sfd, subdirs.v[k], &ss, AT_SYMLINK_NOFOLLOW) < 0) {
-			ds_src_error(d, "stat", path);
-		} else if (!S_ISDIR(ss.st_mode)) {
-			errno = ENOENT;	/* replaced since listed: next run */
-			ds_src_error(d, "stat", path);
-		} else if (have && !S_ISDIR(dst.st_mode) && ds_clear_way(d, dfd, path) < 0) {
-			;	/* a symlink or file in the way that may not go */
-		} else {
-			sync_subdir(d, sfd, dfd, subdirs.v[k], path, &ss,
-				have && S_ISDIR(dst.st_mode) ? &dst : NULL, deep);
-		}
-		free(path);
-	}
-	/* A source entry that could not be read may be one DST still needs. */
-	for (size_t k = 0; k < nextra; k++) {
-		if (d->read_errs == errs && !d->no_delete) {
-			*BOX_PUSH(d->dels, d->ndels, d->cdels) = extra[k];
-			ndel++;
-		} else
-			free(extra[k]);
-	}
-	free(extra);
-	ds_free_names(&subdirs);
-	ds_free_names(&sn);
-	ds_free_names(&dn);
-	return ndel;
-}
-
-/* Directory modes and times, after everything else touched them. */
+/* The deferred attributes, deepest first, each directory found again by
+ * path and checked to be the one the walk saw. */
 void ds_run_fixes(struct ds *d)
 {
 	for (size_t i = d->nfixes; i-- > 0;) {
 		struct dir_fix *f = &d->fixes[i];
 		struct stat cur;
-		if (!d->dry && !ds_stopped(d)) {
-			char *dir = ds_dir_name(f->rel);
-			int pfd = *f->rel ? ds_open_dst_dir(d, dir) : -1;
-			int ok;
-			if (!*f->rel) {
-				struct timespec ts[2] = { { 0, UTIME_OMIT }, f->st.st_mtim };
-				ok = fstat(d->dfd, &cur) == 0 &&
-					(!d->root || fchown(d->dfd, f->st.st_uid, f->st.st_gid) == 0) &&
-					((cur.st_mode & 07777) == (f->st.st_mode & 07777) ||
-					 fchmod(d->dfd, f->st.st_mode & 07777) == 0) &&
-					futimens(d->dfd, ts) == 0;
-			} else {
-				ok = pfd >= 0 && ds_set_attrs(d, pfd, box_basename(f->rel), &f->st, 0) == 0;
-			}
-			if (!ok)
+		if (f->set && !d->dry && !ds_stopped(d)) {
+			int fd = *f->rel ? ds_open_dst_dir(d, f->rel) : openat(d->dfd, ".", DIR_FLAGS);
+			if (fd < 0 || fstat(fd, &cur) < 0 || cur.st_dev != f->dev || cur.st_ino != f->ino) {
+				errno = fd < 0 ? errno : ESTALE;
 				ds_dst_error(d, "set attributes of directory", f->rel);
-			if (pfd >= 0)
-				box_close(pfd);
-			free(dir);
+			} else {
+				ds_fix_dir(d, fd, &f->ss, f->rel);
+			}
+			if (fd >= 0)
+				box_close(fd);
 		}
 		free(f->rel);
 	}
 	d->nfixes = 0;
 }
 
+/* ---- one directory ---------------------------------------------------------- */
+
+struct frame {
+	int sfd, dfd;		/* -1 while closed; dfd also when DST lacks it */
+	dev_t sdev, ddev;
+	ino_t sino, dino;
+	int has_dst;		/* DST has this directory (not new in a dry run) */
+	int deep;		/* walk its subdirectories too */
+	int fix;		/* its attributes must be set when leaving */
+	size_t fix_index;	/* in d->fixes, when it has deletions; else -1 */
+	size_t rel_len;
+	struct stat ss;
+	struct names subdirs;
+	size_t next;
+	long long changes;
+};
+
+/* One entry present in SRC (and maybe in DST). Directories are only
+ * noted in subdirs; they are handled after the other entries. */
+static void sync_entry(struct ds *d, struct frame *f, const char *name, int in_dst)
+{
+	struct stat ss, dst;
+	size_t save = ds_path_push(d, name);
+	const char *path = d->path;
+	int have = 0;
+
+	if (fstatat(f->sfd, name, &ss, AT_SYMLINK_NOFOLLOW) < 0) {
+		ds_src_error(d, "stat", path);
+		goto out;
+	}
+	if (ds_excluded(d, path, S_ISDIR(ss.st_mode)))
+		goto out;
+	if (in_dst && f->dfd >= 0)
+		have = fstatat(f->dfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+	if (S_ISDIR(ss.st_mode)) {
+		f->subdirs.v[f->subdirs.n++] = box_xstrdup(name);
+		goto out;
+	}
+	/* A directory in the way of a non-directory goes first. */
+	if (have && S_ISDIR(dst.st_mode)) {
+		if (ds_clear_way(d, f->dfd, path, S_ISREG(ss.st_mode) ? "regular file" :
+		    S_ISLNK(ss.st_mode) ? "symlink" : "special file") < 0)
+			goto out;
+		have = 0;
+	}
+	if (have && (dst.st_mode & S_IFMT) != (ss.st_mode & S_IFMT)) {
+		/* renamed over, atomically; a backup has to move it first */
+		if (d->bfd >= 0 && !d->dry && ds_backup_entry(d, f->dfd, path, 0) < 0)
+			goto out;
+		have = 0;
+	}
+	if (S_ISREG(ss.st_mode))
+		ds_sync_regular(d, f->sfd, f->dfd, name, path, &ss, have ? &dst : NULL);
+	else if (S_ISLNK(ss.st_mode))
+		ds_sync_link(d, f->sfd, f->dfd, name, path, &ss, have ? &dst : NULL);
+	else
+		ds_sync_special(d, f->dfd, name, path, &ss, have ? &dst : NULL);
+out:
+	ds_path_pop(d, save);
+}
+
+/* Lists SRC's and DST's directory, syncs its non-directories, notes its
+ * subdirectories and schedules the deletions. */
+static void enter(struct ds *d, struct frame *f)
+{
+	struct names sn, dn = { NULL, 0 };
+	char **extra;
+	size_t nextra = 0;
+	int errs = d->read_errs + d->vanished;
+	const char *rel = d->path;
+
+	f->subdirs.v = NULL;
+	f->subdirs.n = 0;
+	f->next = 0;
+	f->fix_index = (size_t)-1;
+	f->changes = d->changes;
+	if (ds_list_dir(f->sfd, &sn) < 0) {
+		box_warn_errno("unable to read directory %s/%s", d->src, rel);
+		d->read_errs++;
+		ds_free_names(&sn);
+		return;
+	}
+	if (f->dfd >= 0) {
+		struct stat st;
+		if (fstat(f->dfd, &st) == 0 && ds_make_writable(d, f->dfd, &st))
+			f->fix = 1;
+		if (ds_list_dir(f->dfd, &dn) < 0) {
+			ds_dst_error(d, "read directory", rel);
+			ds_free_names(&sn);
+			ds_free_names(&dn);
+			return;
+		}
+		d->dst_entries += (long long)dn.n;
+	}
+	f->subdirs.v = box_xmalloc((sn.n + 1) * sizeof(char *));
+	extra = box_xmalloc((dn.n + 1) * sizeof(char *));
+	for (size_t i = 0, j = 0; (i < sn.n || j < dn.n) && !ds_stopped(d);) {
+		int c = i == sn.n ? 1 : j == dn.n ? -1 : strcmp(sn.v[i], dn.v[j]);
+		if (c > 0) {
+			const char *name = dn.v[j++];
+			struct stat st;
+			size_t save = ds_path_push(d, name);
+			if (fstatat(f->dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    !ds_excluded(d, d->path, S_ISDIR(st.st_mode)))
+				extra[nextra++] = box_xstrdup(d->path);
+			ds_path_pop(d, save);
+			continue;
+		}
+		sync_entry(d, f, sn.v[i], c == 0);
+		i++;
+		j += c == 0;
+		if ((i & 63) == 0)
+			ds_check_signal(d);
+	}
+	/* A source entry that could not be read may be one DST still needs. */
+	if (nextra && d->read_errs + d->vanished == errs && !d->no_delete) {
+		f->fix_index = ds_add_fix(d, rel, &f->ss, f->dfd);
+		for (size_t k = 0; k < nextra; k++)
+			*BOX_PUSH(d->dels, d->ndels, d->cdels) = (struct deletion){ extra[k], f->fix_index };
+	} else {
+		for (size_t k = 0; k < nextra; k++)
+			free(extra[k]);
+	}
+	free(extra);
+	ds_free_names(&sn);
+	ds_free_names(&dn);
+}
+
+static void close_frame(struct frame *f)
+{
+	if (f->sfd >= 0)
+		box_close(f->sfd);
+	if (f->dfd >= 0)
+		box_close(f->dfd);
+	f->sfd = f->dfd = -1;
+}
+
+/* The subdirectory name of f: created or checked in DST, reported, and
+ * either set up in c to be walked (returns 1) or finished here (0). */
+static int open_child(struct ds *d, struct frame *f, const char *name, struct frame *c)
+{
+	struct stat ss, dst, st;
+	size_t save = ds_path_push(d, name);
+	const char *rel = d->path;
+	int have = f->dfd >= 0 && fstatat(f->dfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+
+	if (fstatat(f->sfd, name, &ss, AT_SYMLINK_NOFOLLOW) < 0)
+		goto src_err;
+	if (!S_ISDIR(ss.st_mode)) {
+		errno = ENOENT;	/* replaced since listed: next run */
+		goto src_err;
+	}
+	if (ds_inside_dst(d, &ss)) {
+		ds_refuse(d, REFUSE_INSIDE, "destination %s is inside source %s (as %s/%s)",
+			d->dst, d->src, d->src, ds_esc(rel));
+		d->refused = 1;
+		goto out;
+	}
+	if (have && !S_ISDIR(dst.st_mode)) {
+		if (ds_clear_way(d, f->dfd, rel, "directory") < 0)
+			goto out;
+		have = 0;
+	}
+	unsigned changed = have ? ds_attr_changes(d, &ss, &dst) : CHANGED_NEW;
+	d->ndirs++;
+	if (changed)
+		ds_report(d, have ? UPDATE_NONE : UPDATE_CREATE, KIND_DIR, changed, rel, NULL);
+	if (!have && !d->dry && mkdirat(f->dfd, name, 0700) < 0) {
+		ds_dst_error(d, "create directory", rel);
+		goto out;
+	}
+	*c = (struct frame){ .sfd = -1, .dfd = -1, .ss = ss, .fix = changed != 0,
+		.deep = f->deep || !have, .has_dst = f->has_dst && (have || !d->dry) };
+	c->sfd = openat(f->sfd, name, DIR_FLAGS);
+	if (c->sfd < 0 || fstat(c->sfd, &st) < 0 || st.st_ino != ss.st_ino || st.st_dev != ss.st_dev) {
+		if (c->sfd >= 0)
+			errno = ENOENT;
+		ds_src_error(d, "open directory", rel);
+		if (!have && !d->dry && (c->dfd = openat(f->dfd, name, DIR_FLAGS)) >= 0)
+			ds_fix_dir(d, c->dfd, &ss, rel);
+		close_frame(c);
+		goto out;
+	}
+	c->sdev = st.st_dev;
+	c->sino = st.st_ino;
+	if (c->has_dst) {
+		c->dfd = openat(f->dfd, name, DIR_FLAGS);
+		if (c->dfd < 0 || fstat(c->dfd, &st) < 0) {
+			ds_dst_error(d, "open directory", rel);
+			close_frame(c);
+			goto out;
+		}
+		c->ddev = st.st_dev;
+		c->dino = st.st_ino;
+	}
+	ds_watch_dir(d, c->sfd, rel);
+	if (c->deep) {
+		c->rel_len = d->plen;
+		return 1;
+	}
+	if (c->fix && c->dfd >= 0 && !d->dry)
+		ds_fix_dir(d, c->dfd, &ss, rel);
+	close_frame(c);
+	goto out;
+src_err:
+	ds_src_error(d, "stat", rel);
+out:
+	ds_path_pop(d, save);
+	return 0;
+}
+
+/* DST's side of a closed parent: through ".." of the child, or by path
+ * when the child is new in a dry run. */
+static int reopen_dst(struct ds *d, struct frame *f, struct frame *p)
+{
+	struct stat st;
+
+	if (f->dfd >= 0)
+		return ds_reopen_parent(f->dfd, &p->dfd, p->ddev, p->dino);
+	char *rel = box_xasprintf("%.*s", (int)p->rel_len, d->path);
+	p->dfd = ds_open_dst_dir(d, rel);
+	free(rel);
+	if (p->dfd >= 0 && (fstat(p->dfd, &st) < 0 || st.st_dev != p->ddev || st.st_ino != p->dino)) {
+		box_close(p->dfd);
+		p->dfd = -1;
+	}
+	return p->dfd < 0 ? -1 : 0;
+}
+
+/* Leaves the top frame: its attributes now, or after the deletions when
+ * it has some; its parent reopened when it was closed. */
+static void leave(struct ds *d, struct frame *v, size_t *n)
+{
+	struct frame *f = &v[*n - 1], *p = *n > 1 ? f - 1 : NULL;
+	int due = f->fix || d->changes != f->changes;
+
+	if (f->fix_index != (size_t)-1)
+		d->fixes[f->fix_index].set = 1;
+	else if (due && f->dfd >= 0 && !d->dry && !ds_stopped(d))
+		ds_fix_dir(d, f->dfd, &f->ss, d->path);
+	if (p && p->sfd < 0) {
+		if (ds_reopen_parent(f->sfd, &p->sfd, p->sdev, p->sino) < 0 ||
+		    (p->has_dst && reopen_dst(d, f, p) < 0)) {
+			box_warn("directory %s/%s moved during the run; the rest of it is left "
+				"for the next run", d->src, ds_esc(d->path));
+			d->read_errs++;
+			p->next = p->subdirs.n;
+		}
+	}
+	close_frame(f);
+	ds_free_names(&f->subdirs);
+	(*n)--;
+	if (p)
+		ds_path_pop(d, p->rel_len);
+}
+
+/* Walks SRC's directory rel (sfd) and DST's (dfd, -1 when new in a dry
+ * run): every level below it when deep, else its entries and the
+ * subdirectories that are new in DST. Takes over both descriptors. */
+void ds_walk(struct ds *d, int sfd, int dfd, const char *rel, int deep)
+{
+	struct frame *v = box_xmalloc(sizeof(*v) * 8), *f;
+	size_t n = 1, cap = 8;
+	struct stat st;
+
+	d->plen = 0;
+	d->path = box_grow(d->path, &d->pcap, 1, 1);
+	d->path[0] = 0;
+	if (*rel)
+		ds_path_push(d, rel);
+	v[0] = (struct frame){ .sfd = sfd, .dfd = dfd, .deep = deep, .has_dst = dfd >= 0,
+		.rel_len = d->plen, .fix = 1 };
+	fstat(sfd, &v[0].ss);
+	v[0].sdev = v[0].ss.st_dev;
+	v[0].sino = v[0].ss.st_ino;
+	if (dfd >= 0 && fstat(dfd, &st) == 0) {
+		v[0].ddev = st.st_dev;
+		v[0].dino = st.st_ino;
+	}
+	enter(d, &v[0]);
+	/* the top's attributes wait for the deletions, like any with some */
+	if (v[0].fix_index == (size_t)-1 && dfd >= 0)
+		v[0].fix_index = ds_add_fix(d, rel, &v[0].ss, dfd);
+	while (n) {
+		f = &v[n - 1];
+		if (ds_stopped(d) || f->next == f->subdirs.n) {
+			leave(d, v, &n);
+			continue;
+		}
+		struct frame c;
+		if (!open_child(d, f, f->subdirs.v[f->next++], &c))
+			continue;
+		v = box_grow(v, &cap, n + 1, sizeof(*v));
+		v[n++] = c;
+		if (n > OPEN_LEVELS)
+			close_frame(&v[n - 1 - OPEN_LEVELS]);
+		enter(d, &v[n - 1]);
+	}
+	free(v);
+}

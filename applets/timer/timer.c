@@ -223,9 +223,9 @@ static void check_watch(struct timer *tm)
 }
 
 /* Whatever happened in PATH's directory, or to it: look at PATH again. */
-static void on_watch(void *ctx, int event, const char *name)
+static void on_watch(void *ctx, int event, const char *name, const char *child)
 {
-	(void)event, (void)name;
+	(void)event, (void)name, (void)child;
 	check_watch(ctx);
 }
 

@@ -14,8 +14,9 @@ struct seen {
 	int n;
 };
 
-static void record(void *ctx, int event, const char *name)
+static void record(void *ctx, int event, const char *name, const char *child)
 {
+	(void)child;
 	struct seen *s = ctx;
 	if (s->n < 8) {
 		s->event[s->n] = event;
