@@ -7,8 +7,8 @@
  * of the kinds copied are removed; other kinds on DST are left alone.
  *
  * An entry is reached through an fd (f*xattr), or, for O_PATH fds and
- * for entries that must not be opened (symlinks, FIFOs), through
- * /proc/self/fd: "N" followed, or "N/name" not followed. */
+ * for entries that are not opened (symlinks, FIFOs, unchanged files), by
+ * directory fd and name: the *xattrat calls, else /proc/self/fd/N/name. */
 #include "xattr.h"
 #include "../../libbox/box.h"
 
@@ -17,8 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 /* The kernel's limits for a name list and for one value. */
 #define LIST_MAX 65536
@@ -28,71 +32,128 @@
 #define ACL_DEFAULT "system.posix_acl_default"
 #define RSYNC_META "user.rsync.%"
 
-/* Where the attributes are: fd itself while path is empty, else path
- * with the l*xattr calls (nofollow) or the plain ones (follow). */
+/* The *xattrat calls (Linux 6.13) reach a name in a directory fd without
+ * /proc (not an O_PATH fd itself: EBADF); their numbers are the same on
+ * every architecture but alpha. */
+#if !defined(SYS_listxattrat) && !defined(__alpha__)
+#define SYS_setxattrat 463
+#define SYS_getxattrat 464
+#define SYS_listxattrat 465
+#define SYS_removexattrat 466
+#endif
+
+struct xattr_args {
+	uint64_t value;
+	uint32_t size, flags;
+};
+
+int ds_xattrs_at = -1;
+
+static int xattrat_works(void)
+{
+#ifdef SYS_listxattrat
+	/* ENOSYS on older kernels, EPERM under seccomp filters that predate them */
+	if (ds_xattrs_at < 0)
+		ds_xattrs_at = syscall(SYS_listxattrat, AT_FDCWD, "/", 0, NULL, 0) >= 0;
+#else
+	ds_xattrs_at = 0;
+#endif
+	return ds_xattrs_at;
+}
+
+/* Where the attributes are: fd itself (f*xattr calls); name in the
+ * directory fd (*xattrat calls); or the /proc path of either (l*xattr
+ * for a name, the plain calls to follow the fd's own link). */
+enum reach { BY_FD, BY_AT, BY_PROC };
+
 struct target {
-	int fd, follow;
+	int fd;
+	enum reach how;
+	const char *name;
 	char path[PATH_MAX];
 };
+
+static void reach_by_proc(struct target *t)
+{
+	t->how = BY_PROC;
+	snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d%s%s", t->fd,
+		*t->name ? "/" : "", t->name);
+}
 
 static void target_init(struct target *t, int fd, const char *name)
 {
 	t->fd = fd;
-	t->follow = 0;
-	t->path[0] = 0;
-	if (name)
-		snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d/%s", fd, name);
+	t->how = BY_FD;
+	t->name = name ? name : "";
+	if (name && xattrat_works())
+		t->how = BY_AT;
+	else if (name)
+		reach_by_proc(t);
 }
 
-/* An fd that f*xattr refuses (O_PATH) is reached through /proc. */
-static int through_proc(struct target *t)
+/* An fd that f*xattr refuse (O_PATH) is reached through /proc. */
+static int refused_fd(struct target *t)
 {
-	if (t->path[0] || errno != EBADF)
+	if (t->how != BY_FD || errno != EBADF)
 		return 0;
-	snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", t->fd);
-	t->follow = 1;
+	reach_by_proc(t);
 	return 1;
 }
 
+/* A name is never followed; an fd's own /proc link is. */
+#define PROC_FOLLOWS(t) (!*(t)->name)
+
 static ssize_t t_list(struct target *t, char *buf, size_t size)
 {
-	if (!t->path[0]) {
-		ssize_t n = flistxattr(t->fd, buf, size);
-		if (n >= 0 || !through_proc(t))
-			return n;
-	}
-	return t->follow ? listxattr(t->path, buf, size) : llistxattr(t->path, buf, size);
+	ssize_t n;
+	if (t->how == BY_FD && ((n = flistxattr(t->fd, buf, size)) >= 0 || !refused_fd(t)))
+		return n;
+#ifdef SYS_listxattrat
+	if (t->how == BY_AT)
+		return syscall(SYS_listxattrat, t->fd, t->name, AT_SYMLINK_NOFOLLOW, buf, size);
+#endif
+	return PROC_FOLLOWS(t) ? listxattr(t->path, buf, size) : llistxattr(t->path, buf, size);
 }
 
 static ssize_t t_get(struct target *t, const char *name, void *buf, size_t size)
 {
-	if (!t->path[0]) {
-		ssize_t n = fgetxattr(t->fd, name, buf, size);
-		if (n >= 0 || !through_proc(t))
-			return n;
+	ssize_t n;
+	if (t->how == BY_FD && ((n = fgetxattr(t->fd, name, buf, size)) >= 0 || !refused_fd(t)))
+		return n;
+#ifdef SYS_getxattrat
+	if (t->how == BY_AT) {
+		struct xattr_args args = { (uintptr_t)buf, (uint32_t)size, 0 };
+		return syscall(SYS_getxattrat, t->fd, t->name, AT_SYMLINK_NOFOLLOW, name, &args, sizeof(args));
 	}
-	return t->follow ? getxattr(t->path, name, buf, size) : lgetxattr(t->path, name, buf, size);
+#endif
+	return PROC_FOLLOWS(t) ? getxattr(t->path, name, buf, size) : lgetxattr(t->path, name, buf, size);
 }
 
 static int t_set(struct target *t, const struct ds_xattr *x)
 {
-	if (!t->path[0]) {
-		int r = fsetxattr(t->fd, x->name, x->value, x->len, 0);
-		if (r == 0 || !through_proc(t))
-			return r;
+	int r;
+	if (t->how == BY_FD && ((r = fsetxattr(t->fd, x->name, x->value, x->len, 0)) == 0 || !refused_fd(t)))
+		return r;
+#ifdef SYS_setxattrat
+	if (t->how == BY_AT) {
+		struct xattr_args args = { (uintptr_t)x->value, (uint32_t)x->len, 0 };
+		return (int)syscall(SYS_setxattrat, t->fd, t->name, AT_SYMLINK_NOFOLLOW, x->name, &args, sizeof(args));
 	}
-	return t->follow ? setxattr(t->path, x->name, x->value, x->len, 0) :
+#endif
+	return PROC_FOLLOWS(t) ? setxattr(t->path, x->name, x->value, x->len, 0) :
 		lsetxattr(t->path, x->name, x->value, x->len, 0);
 }
 
 static int t_remove(struct target *t, const char *name)
 {
-	if (!t->path[0]) {
-		int r = fremovexattr(t->fd, name);
-		if (r == 0 || !through_proc(t))
-			return r;
-	}
-	return t->follow ? removexattr(t->path, name) : lremovexattr(t->path, name);
+	int r;
+	if (t->how == BY_FD && ((r = fremovexattr(t->fd, name)) == 0 || !refused_fd(t)))
+		return r;
+#ifdef SYS_removexattrat
+	if (t->how == BY_AT)
+		return (int)syscall(SYS_removexattrat, t->fd, t->name, AT_SYMLINK_NOFOLLOW, name);
+#endif
+	return PROC_FOLLOWS(t) ? removexattr(t->path, name) : lremovexattr(t->path, name);
 }
 
 static const struct {
@@ -293,10 +354,15 @@ unsigned ds_xattrs_diff(const struct ds_xattrs *src, const struct ds_xattrs *dst
 	const struct ds_xattr *s, *d;
 	unsigned diff = 0;
 
-	while (next_pair(&p, &s, &d))
-		if (!same_value(s, d))
-			diff |= kind_of(s ? s->name : d->name);
-	return diff & src->kinds;
+	while (next_pair(&p, &s, &d)) {
+		const char *name = s ? s->name : d->name;
+		if (same_value(s, d) || !(kind_of(name) & src->kinds))
+			continue;
+		diff |= kind_of(name);
+		if (!strcmp(name, ACL_ACCESS))
+			diff |= XA_ACCESS_ACL;
+	}
+	return diff;
 }
 
 /* One ds_xattrs_apply: its target, what it changed, its first error. */
@@ -316,7 +382,7 @@ static int lend_write(struct applying *a)
 {
 	struct stat st;
 
-	if (a->lent || a->t.path[0] || fstat(a->t.fd, &st) < 0 ||
+	if (a->lent || a->t.how != BY_FD || fstat(a->t.fd, &st) < 0 ||
 	    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) || (st.st_mode & S_IWUSR) ||
 	    fchmod(a->t.fd, (st.st_mode & 07777) | S_IWUSR) < 0)
 		return 0;

@@ -15,6 +15,9 @@ enum {
 	/* reading SRC: leave out rsync's own user.rsync.%* records, which
 	 * rsync copies only with -XX (on DST they are ordinary extras) */
 	XA_SOURCE = 1 << 4,
+	/* ds_xattrs_diff: the access ACL differs, so applying it sets DST's
+	 * permission bits (rsync's itemize then compares the mode with that) */
+	XA_ACCESS_ACL = 1 << 5,
 };
 #define XA_XATTRS (XA_USER | XA_TRUSTED | XA_SECURITY)
 
@@ -44,19 +47,29 @@ int ds_xattrs_read(struct ds_xattrs *xl, int fd, const char *name, unsigned kind
 
 /* The kinds in which dst differs from src: XA_ACL for rsync's 'a'
  * column (an access ACL counts only by its entries beyond the mode's
- * bits, as rsync's), any XA_XATTRS bit for its 'x' column. */
+ * bits, as rsync's; XA_ACCESS_ACL too when it is that one), any
+ * XA_XATTRS bit for its 'x' column. */
 unsigned ds_xattrs_diff(const struct ds_xattrs *src, const struct ds_xattrs *dst);
 
 /* Makes the attributes of fd (or name in the directory fd) of want's
- * kinds those of want: removes the others, sets those that differ.
- * have is what DST holds now, if already read (else NULL: read here).
- * Returns the kinds it changed; XA_ACL among them means DST's mode
- * changed too, so set the mode after this (always: see dirsync.1).
- * -1 with errno (ENOTSUP: DST's filesystem lacks some kind) and *failed
- * the attribute's name after trying all of them. */
+ * kinds those of want: removes the others, sets those that differ, the
+ * ACLs last. have is what that entry holds now if already read (with
+ * want's kinds less XA_SOURCE), else NULL: read here. Call it after
+ * the owner is set (chown drops security.capability) and before the
+ * mode: an access ACL sets the permission bits, and the mode's group
+ * bits then set the ACL's mask. Returns the kinds it changed, or -1
+ * with errno and *failed the first attribute that could not be set or
+ * removed (NULL: DST's list could not be read), after trying them all;
+ * ENOTSUP: DST's filesystem lacks that kind. Not root, user.* needs
+ * write permission: a file or directory (by fd) without u+w gets it
+ * lent meanwhile, as rsync does. */
 int ds_xattrs_apply(int fd, const char *name, const struct ds_xattrs *want,
 	const struct ds_xattrs *have, const char **failed);
 
 void ds_xattrs_free(struct ds_xattrs *xl);
+
+/* Whether entries by name are reached with the *xattrat calls of Linux
+ * 6.13 (1) or through /proc (0); -1: see on first use. Tests set it. */
+extern int ds_xattrs_at;
 
 #endif
