@@ -155,10 +155,14 @@ static int same_content(int sfd, int dfd, const char *name)
 
 /* Sets owner, mode and mtime of DST's name to SRC's, never following a
  * symlink. */
-int ds_set_attrs(struct ds *d, int dfd, const char *name, const struct stat *ss, int islink)
+int ds_set_attrs(struct ds *d, int sfd, const char *sname, int dfd, const char *name,
+	const struct stat *ss, int islink)
 {
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, ss->st_mtim };
 	if (d->root && fchownat(dfd, name, ss->st_uid, ss->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	/* after the owner (chown drops security.capability), before the mode */
+	if (d->xattrs && sfd >= 0 && ds_xattr_sync(d, NULL, sfd, sname, dfd, name, name) < 0)
 		return -1;
 	if (!islink && fchmodat(dfd, name, ss->st_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0) {
 		/* without /proc the C library cannot do it for a non-link:
@@ -171,6 +175,62 @@ int ds_set_attrs(struct ds *d, int dfd, const char *name, const struct stat *ss,
 			return -1;
 	}
 	return utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/* -X/-A: changed (the other columns) with the x and a columns of SRC's
+ * entry (sname in sfd, or sfd itself when sname is NULL) against DST's.
+ * An access ACL sets the mode with it: then p is not shown, as rsync. */
+unsigned ds_xattr_changes(struct ds *d, int sfd, const char *sname, int dfd, const char *dname,
+	unsigned changed)
+{
+	struct ds_xattrs a = { 0 }, b = { 0 };
+	unsigned diff = 0;
+
+	if (!d->xattrs || dfd < 0)
+		return changed;
+	if (ds_xattrs_read(&a, sfd, sname, d->xattrs | XA_SOURCE) == 0 &&
+	    ds_xattrs_read(&b, dfd, dname, d->xattrs) == 0)
+		diff = ds_xattrs_diff(&a, &b);
+	ds_xattrs_free(&a);
+	ds_xattrs_free(&b);
+	if (diff & XA_ACCESS_ACL)
+		changed &= ~(unsigned)CHANGED_PERMS;
+	return changed | (diff & XA_ACL ? CHANGED_ACL : 0) | (diff & XA_XATTRS ? CHANGED_XATTR : 0);
+}
+
+/* -X/-A: makes DST's entry (dname in dfd, or dfd itself) carry want, or
+ * what SRC's entry (as above) carries. A filesystem without a kind of
+ * attribute is said once per run; the entry counts as not completed. */
+int ds_xattr_sync(struct ds *d, const struct ds_xattrs *want, int sfd, const char *sname,
+	int dfd, const char *dname, const char *rel)
+{
+	struct ds_xattrs src = { 0 };
+	const char *failed = NULL;
+	int r = 0;
+
+	if (!want) {
+		if (ds_xattrs_read(&src, sfd, sname, d->xattrs | XA_SOURCE) < 0) {
+			ds_src_error(d, "read the attributes of", rel);
+			return 0;
+		}
+		want = &src;
+	}
+	if (ds_xattrs_apply(dfd, dname, want, NULL, &failed) < 0) {
+		int err = errno;
+		if (err == ENOTSUP || err == EOPNOTSUPP) {
+			if (!d->xattr_warned++)
+				box_warn("unable to set attribute %s of %s/%s: %s (said once per run)",
+					failed ? ds_esc(failed) : "?", d->dst, ds_esc(rel), strerror(err));
+			d->partial++;
+		} else {
+			box_warn("unable to set attribute %s of %s/%s: %s", failed ? ds_esc(failed) : "?",
+				d->dst, ds_esc(rel), strerror(err));
+			d->partial++;
+		}
+		r = 0;	/* counted here; the rest of the entry goes on */
+	}
+	ds_xattrs_free(&src);
+	return r;
 }
 
 /* Renames the finished temp file over name, backing up what it replaces. */
@@ -278,7 +338,9 @@ static int copy_file(struct ds *d, int sfd, int dfd, const char *name, const cha
 		ds_dst_error(d, "write", rel);
 	} else if (r == 0) {
 		if ((d->root && fchown(out, st.st_uid, st.st_gid) < 0) ||
-		    ((st.st_mode & 07000) && fchmod(out, st.st_mode & 07777) < 0) ||
+		    (d->xattrs && ds_xattr_sync(d, NULL, in, NULL, out, NULL, rel) < 0) ||
+		    (((st.st_mode & 07000) || (d->xattrs & XA_ACL)) &&
+		     fchmod(out, st.st_mode & 07777) < 0) ||
 		    futimens(out, ts) < 0 ||
 		    (d->fsync_mode == FSYNC_FILE && fsync(out) < 0)) {
 			ds_dst_error(d, "set attributes of", rel);
@@ -307,7 +369,7 @@ static int copy_file(struct ds *d, int sfd, int dfd, const char *name, const cha
 
 /* A symlink to target, or (target NULL) a special file like SRC's, made
  * under a temp name with SRC's attributes and renamed over name. */
-static int create_entry(struct ds *d, int dfd, const char *name, const char *rel,
+static int create_entry(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const char *target, int existed)
 {
 	char tmp[NAME_MAX + 1];
@@ -318,7 +380,7 @@ static int create_entry(struct ds *d, int dfd, const char *name, const char *rel
 		r = target ? symlinkat(target, dfd, name) :
 			mknodat(dfd, name, ss->st_mode & (S_IFMT | 07777), ss->st_rdev);
 		if (r == 0) {
-			if (ds_set_attrs(d, dfd, name, ss, target != NULL) < 0) {
+			if (ds_set_attrs(d, sfd, name, dfd, name, ss, target != NULL) < 0) {
 				ds_dst_error(d, "set attributes of", rel);
 				return -1;
 			}
@@ -340,7 +402,7 @@ static int create_entry(struct ds *d, int dfd, const char *name, const char *rel
 		ds_dst_error(d, target ? "create a symlink in" : "create", rel);
 		return -1;
 	}
-	if (ds_set_attrs(d, dfd, tmp, ss, target != NULL) < 0) {
+	if (ds_set_attrs(d, sfd, name, dfd, tmp, ss, target != NULL) < 0) {
 		ds_dst_error(d, "set attributes of", rel);
 		unlinkat(dfd, tmp, 0);
 		return -1;
@@ -480,12 +542,14 @@ void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const cha
 			data = (changed & (CHANGED_SIZE | CHANGED_TIME)) != 0;
 		if (data && d->checksum)
 			changed |= CHANGED_CONTENT;
+		if (!data)
+			changed = ds_xattr_changes(d, sfd, name, dfd, name, changed);
 		if (!data && !changed)
 			return;
 	}
 	if (!data || d->dry) {
 		ds_report(d, data ? UPDATE_SEND : UPDATE_NONE, KIND_FILE, changed, rel, NULL);
-		if (!d->dry && ds_set_attrs(d, dfd, name, ss, 0) < 0)
+		if (!d->dry && ds_set_attrs(d, sfd, name, dfd, name, ss, 0) < 0)
 			ds_dst_error(d, "set attributes of", rel);
 		return;
 	}
@@ -513,7 +577,8 @@ void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *
 	if (dst) {
 		ssize_t m = readlinkat(dfd, name, old, PATH_MAX);
 		relink = m != n || memcmp(old, target, (size_t)n);
-		changed = ds_attr_changes(d, ss, dst) | (relink ? CHANGED_CONTENT : 0);
+		changed = relink ? ds_attr_changes(d, ss, dst) | CHANGED_CONTENT :
+			ds_xattr_changes(d, sfd, name, dfd, name, ds_attr_changes(d, ss, dst));
 		if (!changed)
 			return;
 	}
@@ -521,15 +586,15 @@ void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *
 	if (d->dry)
 		return;
 	if (!relink) {
-		if (ds_set_attrs(d, dfd, name, ss, 1) < 0)
+		if (ds_set_attrs(d, sfd, name, dfd, name, ss, 1) < 0)
 			ds_dst_error(d, "set attributes of", rel);
 		return;
 	}
-	create_entry(d, dfd, name, rel, ss, target, dst != NULL);
+	create_entry(d, sfd, dfd, name, rel, ss, target, dst != NULL);
 }
 
 /* FIFOs, sockets and (as root) device nodes. */
-void ds_sync_special(struct ds *d, int dfd, const char *name, const char *rel,
+void ds_sync_special(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst)
 {
 	int dev = S_ISCHR(ss->st_mode) || S_ISBLK(ss->st_mode);
@@ -537,16 +602,17 @@ void ds_sync_special(struct ds *d, int dfd, const char *name, const char *rel,
 
 	d->nother++;
 	if (dst && (!dev || dst->st_rdev == ss->st_rdev)) {
-		unsigned changed = ds_attr_changes(d, ss, dst);
+		unsigned changed = ds_xattr_changes(d, sfd, name, dfd, name,
+			ds_attr_changes(d, ss, dst));
 		if (!changed)
 			return;
 		ds_report(d, UPDATE_NONE, kind, changed, rel, NULL);
-		if (!d->dry && ds_set_attrs(d, dfd, name, ss, 0) < 0)
+		if (!d->dry && ds_set_attrs(d, sfd, name, dfd, name, ss, 0) < 0)
 			ds_dst_error(d, "set attributes of", rel);
 		return;
 	}
 	ds_report(d, UPDATE_CREATE, kind, CHANGED_NEW, rel, NULL);
 	if (d->dry)
 		return;
-	create_entry(d, dfd, name, rel, ss, NULL, dst != NULL);
+	create_entry(d, sfd, dfd, name, rel, ss, NULL, dst != NULL);
 }

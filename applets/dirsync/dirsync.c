@@ -103,6 +103,7 @@ static void on_watch(void *ctx, int event, const char *rel, const char *child);
 static void reset_run(struct ds *d)
 {
 	d->read_errs = d->vanished = d->fatal = d->maxdel_hit = d->refused = d->postponed = 0;
+	d->partial = 0;
 	d->nfiles = d->ndirs = d->nother = d->nxfer = d->ndeleted = d->bytes = 0;
 	d->dst_entries = d->multi_links = 0;
 }
@@ -115,7 +116,7 @@ static int run_status(struct ds *d)
 		return EXIT_FILEIO;
 	if (d->refused)
 		return EXIT_REFUSED;
-	if (d->read_errs)
+	if (d->read_errs || d->partial)
 		return EXIT_PARTIAL;
 	if (d->vanished)
 		return EXIT_VANISHED;
@@ -160,7 +161,8 @@ static void report_top(struct ds *d, const struct stat *ss)
 	if (d->dfd < 0 || d->dst_created) {
 		ds_report(d, UPDATE_CREATE, KIND_DIR, CHANGED_NEW, "", NULL);
 	} else if (fstat(d->dfd, &dst) == 0) {
-		unsigned changed = ds_attr_changes(d, ss, &dst);
+		unsigned changed = ds_xattr_changes(d, d->sfd, NULL, d->dfd, NULL,
+			ds_attr_changes(d, ss, &dst));
 		if (changed)
 			ds_report(d, UPDATE_NONE, KIND_DIR, changed, "", NULL);
 	}
@@ -620,7 +622,7 @@ static void parse_args(struct ds *d, int argc, char **argv)
 		case 'c': d->checksum = 1; break;
 		case 'w': d->watch = 1; break;
 		case 'H': d->hard_links = 1; break;
-		case 'X': d->xattrs |= XA_USER | XA_TRUSTED | XA_SECURITY; break;
+		case 'X': d->xattrs |= XA_XATTRS; break;
 		case 'A': d->xattrs |= XA_ACL; break;
 		case OPT_NO_DELETE: d->no_delete = 1; break;
 		case OPT_EXCLUDE:
@@ -681,6 +683,8 @@ static int dirsync_main(int argc, char **argv)
 	parse_args(&d, argc, argv);
 	d.root = geteuid() == 0;
 	d.pid = getpid();
+	if (d.xattrs)
+		d.xattrs = ds_xattrs_kinds(d.xattrs & XA_XATTRS, d.xattrs & XA_ACL, d.root);
 	/* an unnamed file is linked in through /proc, or by root without it */
 	d.tmpfile_ok = access("/proc/self/fd", X_OK) == 0;
 	/* every mode is given explicitly: new files get SRC's bits exactly */

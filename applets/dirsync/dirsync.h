@@ -56,6 +56,7 @@ struct dir_fix {
 	dev_t dev;		/* DST's directory */
 	ino_t ino;
 	int set;		/* its attributes are due */
+	struct ds_xattrs xa;	/* -X/-A: the source directory's */
 };
 
 /* An entry of DST that SRC does not have; dir indexes d->fixes. */
@@ -102,6 +103,7 @@ struct ds {
 	/* options */
 	int dry, itemize, verbose, checksum, no_delete, watch, hard_links;
 	unsigned xattrs;	/* XA_* of xattr.h: -X and -A */
+	int xattr_warned;	/* DST's filesystem lacks a kind: said once */
 	enum fsync_mode fsync_mode;
 	long long max_delete;	/* -1: no absolute limit */
 	int max_delete_pct;	/* the mass-deletion guard, 100: off */
@@ -126,6 +128,7 @@ struct ds {
 	int64_t gran;		/* DST's timestamp granularity in ns, 0 unknown */
 	/* results of one run */
 	int read_errs, vanished, fatal, interrupted, maxdel_hit, refused, postponed;
+	int partial;		/* entries not completed that do not hold back deletions */
 	long long nfiles, ndirs, nother, nxfer, ndeleted, bytes, dst_entries, dst_total;
 	long long changes;	/* reported changes: a directory needs its times fixed */
 	long long multi_links;	/* transferred files with more than one link */
@@ -166,20 +169,26 @@ void ds_path_pop(struct ds *d, size_t len);
 int ds_reopen_parent(int childfd, int *fd, dev_t dev, ino_t ino);
 int ds_make_writable(struct ds *d, int fd, const struct stat *st);
 void ds_walk(struct ds *d, int sfd, int dfd, const char *rel, int deep);
-size_t ds_add_fix(struct ds *d, const char *rel, const struct stat *ss, int dfd);
-int ds_fix_dir(struct ds *d, int dfd, const struct stat *ss, const char *rel);
+size_t ds_add_fix(struct ds *d, const char *rel, const struct stat *ss, int sfd, int dfd);
+int ds_fix_dir(struct ds *d, int sfd, const struct ds_xattrs *xa, int dfd,
+	const struct stat *ss, const char *rel);
 void ds_run_fixes(struct ds *d);
 
 /* copy.c: one non-directory entry into DST, through an unnamed or temp file */
 void ds_temp_name(struct ds *d, const char *name, char *buf, size_t size);
-int ds_set_attrs(struct ds *d, int dfd, const char *name, const struct stat *ss, int islink);
+int ds_set_attrs(struct ds *d, int sfd, const char *sname, int dfd, const char *name,
+	const struct stat *ss, int islink);
+unsigned ds_xattr_changes(struct ds *d, int sfd, const char *sname, int dfd, const char *dname,
+	unsigned changed);
+int ds_xattr_sync(struct ds *d, const struct ds_xattrs *want, int sfd, const char *sname,
+	int dfd, const char *dname, const char *rel);
 int ds_times_differ(const struct ds *d, const struct timespec *a, const struct timespec *b);
 void ds_detect_granularity(struct ds *d, const struct stat *src_top);
 void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
 void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
-void ds_sync_special(struct ds *d, int dfd, const char *name, const char *rel,
+void ds_sync_special(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
 
 /* delete.c: deletions, after all copies and checks, and the backup directory */

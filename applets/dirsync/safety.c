@@ -101,7 +101,7 @@ static unsigned long long fsid_of(const struct statfs *sf, dev_t dev)
 	return id == enc || id == (enc << 32) ? 0 : id;
 }
 
-static void source_id(int sfd, struct src_id *id)
+static void source_id(int sfd, struct src_id *id, int with_source)
 {
 	struct stat st, up;
 	struct statfs sf;
@@ -116,7 +116,7 @@ static void source_id(int sfd, struct src_id *id)
 		id->type = (unsigned long long)sf.f_type;
 		id->fsid = fsid_of(&sf, st.st_dev);
 	}
-	if (kstatx(sfd, KSTATX_MNT_ID, &sx) == 0 && (sx.mask & KSTATX_MNT_ID))
+	if (with_source && kstatx(sfd, KSTATX_MNT_ID, &sx) == 0 && (sx.mask & KSTATX_MNT_ID))
 		mount_source(sx.mnt_id, id->source, sizeof(id->source));
 	/* the top of the mount: up while the filesystem stays the same */
 	for (int i = 0; fd >= 0 && i < 4096; i++) {
@@ -280,8 +280,10 @@ static int check_identity(struct ds *d, int *gone)
 {
 	struct src_id now, was;
 
-	source_id(d->sfd, &now);
-	if (read_state(d, &was) && !same_source(&was, &now)) {
+	int known = read_state(d, &was);
+	/* the mount's source is read only when nothing better tells */
+	source_id(d->sfd, &now, !known || (!was.fsid && !was.has_btime));
+	if (known && !same_source(&was, &now)) {
 		*gone = 1;
 		ds_refuse(d, REFUSE_OTHER_FS, "source %s is not the filesystem it was on (%s, "
 			"device %u:%u; before: %s, device %u:%u); remove %s if this is intended",
@@ -291,9 +293,11 @@ static int check_identity(struct ds *d, int *gone)
 		return -1;
 	}
 	/* first run, or the same disk under another name: keep it current */
-	if (!d->dry && (was.dev != now.dev || strcmp(was.source, now.source) ||
-	    was.root_ino != now.root_ino))
+	if (!d->dry && (!known || was.dev != now.dev || was.root_ino != now.root_ino)) {
+		if (!*now.source)
+			source_id(d->sfd, &now, 1);
 		write_state(d, &now);
+	}
 	return 0;
 }
 

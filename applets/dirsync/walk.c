@@ -145,7 +145,8 @@ int ds_excluded(const struct ds *d, const char *rel, int isdir)
 
 /* Sets a directory's owner, mode and mtime (and xattrs) to SRC's through
  * its descriptor. */
-int ds_fix_dir(struct ds *d, int dfd, const struct stat *ss, const char *rel)
+int ds_fix_dir(struct ds *d, int sfd, const struct ds_xattrs *xa, int dfd,
+	const struct stat *ss, const char *rel)
 {
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, ss->st_mtim };
 	struct stat cur;
@@ -153,6 +154,8 @@ int ds_fix_dir(struct ds *d, int dfd, const struct stat *ss, const char *rel)
 	if (fstat(dfd, &cur) < 0 ||
 	    (d->root && (cur.st_uid != ss->st_uid || cur.st_gid != ss->st_gid) &&
 	     fchown(dfd, ss->st_uid, ss->st_gid) < 0) ||
+	    (d->xattrs && (xa || sfd >= 0) && ds_xattr_sync(d, xa, sfd, NULL, dfd, NULL, rel) < 0) ||
+	    ((d->xattrs & XA_ACL) && fstat(dfd, &cur) < 0) ||
 	    ((cur.st_mode & 07777) != (ss->st_mode & 07777) && fchmod(dfd, ss->st_mode & 07777) < 0) ||
 	    futimens(dfd, ts) < 0) {
 		ds_dst_error(d, "set attributes of directory", rel);
@@ -162,13 +165,16 @@ int ds_fix_dir(struct ds *d, int dfd, const struct stat *ss, const char *rel)
 }
 
 /* A directory whose attributes wait for the deletions. Returns its index. */
-size_t ds_add_fix(struct ds *d, const char *rel, const struct stat *ss, int dfd)
+size_t ds_add_fix(struct ds *d, const char *rel, const struct stat *ss, int sfd, int dfd)
 {
 	struct stat st = { 0 };
+	struct dir_fix *f = BOX_PUSH(d->fixes, d->nfixes, d->cfixes);
+
 	if (dfd >= 0)
 		fstat(dfd, &st);
-	*BOX_PUSH(d->fixes, d->nfixes, d->cfixes) =
-		(struct dir_fix){ box_xstrdup(rel), *ss, st.st_dev, st.st_ino, 0 };
+	*f = (struct dir_fix){ box_xstrdup(rel), *ss, st.st_dev, st.st_ino, 0, { 0 } };
+	if (d->xattrs && sfd >= 0 && ds_xattrs_read(&f->xa, sfd, NULL, d->xattrs | XA_SOURCE) < 0)
+		ds_src_error(d, "read the attributes of", rel);
 	return d->nfixes - 1;
 }
 
@@ -185,12 +191,13 @@ void ds_run_fixes(struct ds *d)
 				errno = fd < 0 ? errno : ESTALE;
 				ds_dst_error(d, "set attributes of directory", f->rel);
 			} else {
-				ds_fix_dir(d, fd, &f->ss, f->rel);
+				ds_fix_dir(d, -1, &f->xa, fd, &f->ss, f->rel);
 			}
 			if (fd >= 0)
 				box_close(fd);
 		}
 		free(f->rel);
+		ds_xattrs_free(&f->xa);
 	}
 	d->nfixes = 0;
 }
@@ -251,7 +258,7 @@ static void sync_entry(struct ds *d, struct frame *f, const char *name, int in_d
 	else if (S_ISLNK(ss.st_mode))
 		ds_sync_link(d, f->sfd, f->dfd, name, path, &ss, have ? &dst : NULL);
 	else
-		ds_sync_special(d, f->dfd, name, path, &ss, have ? &dst : NULL);
+		ds_sync_special(d, f->sfd, f->dfd, name, path, &ss, have ? &dst : NULL);
 out:
 	ds_path_pop(d, save);
 }
@@ -311,7 +318,7 @@ static void enter(struct ds *d, struct frame *f)
 	}
 	/* A source entry that could not be read may be one DST still needs. */
 	if (nextra && d->read_errs + d->vanished == errs && !d->no_delete) {
-		f->fix_index = ds_add_fix(d, rel, &f->ss, f->dfd);
+		f->fix_index = ds_add_fix(d, rel, &f->ss, f->sfd, f->dfd);
 		for (size_t k = 0; k < nextra; k++)
 			*BOX_PUSH(d->dels, d->ndels, d->cdels) = (struct deletion){ extra[k], f->fix_index };
 	} else {
@@ -358,7 +365,8 @@ static int open_child(struct ds *d, struct frame *f, const char *name, struct fr
 			goto out;
 		have = 0;
 	}
-	unsigned changed = have ? ds_attr_changes(d, &ss, &dst) : CHANGED_NEW;
+	unsigned changed = have ? ds_xattr_changes(d, f->sfd, name, f->dfd, name,
+		ds_attr_changes(d, &ss, &dst)) : CHANGED_NEW;
 	d->ndirs++;
 	if (changed)
 		ds_report(d, have ? UPDATE_NONE : UPDATE_CREATE, KIND_DIR, changed, rel, NULL);
@@ -374,7 +382,7 @@ static int open_child(struct ds *d, struct frame *f, const char *name, struct fr
 			errno = ENOENT;
 		ds_src_error(d, "open directory", rel);
 		if (!have && !d->dry && (c->dfd = openat(f->dfd, name, DIR_FLAGS)) >= 0)
-			ds_fix_dir(d, c->dfd, &ss, rel);
+			ds_fix_dir(d, -1, NULL, c->dfd, &ss, rel);
 		close_frame(c);
 		goto out;
 	}
@@ -396,7 +404,7 @@ static int open_child(struct ds *d, struct frame *f, const char *name, struct fr
 		return 1;
 	}
 	if (c->fix && c->dfd >= 0 && !d->dry)
-		ds_fix_dir(d, c->dfd, &ss, rel);
+		ds_fix_dir(d, c->sfd, NULL, c->dfd, &ss, rel);
 	close_frame(c);
 	goto out;
 src_err:
@@ -434,7 +442,7 @@ static void leave(struct ds *d, struct frame *v, size_t *n)
 	if (f->fix_index != (size_t)-1)
 		d->fixes[f->fix_index].set = 1;
 	else if (due && f->dfd >= 0 && !d->dry && !ds_stopped(d))
-		ds_fix_dir(d, f->dfd, &f->ss, d->path);
+		ds_fix_dir(d, f->sfd, NULL, f->dfd, &f->ss, d->path);
 	if (p && p->sfd < 0) {
 		if (ds_reopen_parent(f->sfd, &p->sfd, p->sdev, p->sino) < 0 ||
 		    (p->has_dst && reopen_dst(d, f, p) < 0)) {
@@ -477,7 +485,7 @@ void ds_walk(struct ds *d, int sfd, int dfd, const char *rel, int deep)
 	enter(d, &v[0]);
 	/* the top's attributes wait for the deletions, like any with some */
 	if (v[0].fix_index == (size_t)-1 && dfd >= 0)
-		v[0].fix_index = ds_add_fix(d, rel, &v[0].ss, dfd);
+		v[0].fix_index = ds_add_fix(d, rel, &v[0].ss, sfd, dfd);
 	while (n) {
 		f = &v[n - 1];
 		if (ds_stopped(d) || f->next == f->subdirs.n) {
