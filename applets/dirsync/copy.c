@@ -328,8 +328,8 @@ static int copy_file(struct ds *d, int sfd, int dfd, const char *name, const cha
 		return -1;
 	}
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, st.st_mtim };
+	/* signals are looked at between 8 MiB chunks and every 64 entries */
 	int r = copy_data(d, in, out, &st, &side);
-	ds_check_signal(d);
 	if (d->interrupted)
 		r = -1;
 	if (r < 0 && side == FAILED_READ) {
@@ -337,7 +337,8 @@ static int copy_file(struct ds *d, int sfd, int dfd, const char *name, const cha
 	} else if (r < 0 && !d->interrupted) {
 		ds_dst_error(d, "write", rel);
 	} else if (r == 0) {
-		if ((d->root && fchown(out, st.st_uid, st.st_gid) < 0) ||
+		if ((d->root && (st.st_uid != 0 || st.st_gid != d->new_gid) &&
+		     fchown(out, st.st_uid, st.st_gid) < 0) ||
 		    (d->xattrs && ds_xattr_sync(d, NULL, in, NULL, out, NULL, rel) < 0) ||
 		    (((st.st_mode & 07000) || (d->xattrs & XA_ACL)) &&
 		     fchmod(out, st.st_mode & 07777) < 0) ||

@@ -284,10 +284,16 @@ static void enter(struct ds *d, struct frame *f)
 		ds_free_names(&sn);
 		return;
 	}
+	d->new_gid = (gid_t)-1;
 	if (f->dfd >= 0) {
 		struct stat st;
-		if (fstat(f->dfd, &st) == 0 && ds_make_writable(d, f->dfd, &st))
-			f->fix = 1;
+		if (fstat(f->dfd, &st) == 0) {
+			if (ds_make_writable(d, f->dfd, &st))
+				f->fix = 1;
+			/* root's new files are root's, or of a setgid directory's group */
+			if (d->root)
+				d->new_gid = st.st_mode & S_ISGID ? st.st_gid : getegid();
+		}
 		if (ds_list_dir(f->dfd, &dn) < 0) {
 			ds_dst_error(d, "read directory", rel);
 			ds_free_names(&sn);
