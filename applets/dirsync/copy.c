@@ -328,8 +328,8 @@ static int copy_file(struct ds *d, int sfd, int dfd, const char *name, const cha
 		return -1;
 	}
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, st.st_mtim };
-	/* signals are looked at between 8 MiB chunks and every 64 entries */
 	int r = copy_data(d, in, out, &st, &side);
+	ds_check_signal(d);
 	if (d->interrupted)
 		r = -1;
 	if (r < 0 && side == FAILED_READ) {
