@@ -140,6 +140,9 @@ unsigned ds_attr_changes(const struct ds *d, const struct stat *src, const struc
 void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
 	const char *rel, const char *target);
 void ds_out_flush(struct ds *d);
+/* name with its control characters, invalid UTF-8 and literal "\#ooo"
+ * escaped as \#ooo, for messages; valid for the next three calls. */
+const char *ds_esc(const char *name);
 
 /* safety.c: refusing to sync when SRC is not what it was */
 int ds_dir_is_empty(struct ds *d, int fd, int dst);
