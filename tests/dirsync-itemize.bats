@@ -227,6 +227,215 @@ EOF
 	grep -q 'bbb\\#012c' "$W/rsync.out"
 }
 
+# ---- the lines of each change
+
+@test "devices, new and with other device numbers, mode or time" {
+	need_root
+	need_cmd rsync
+	old_dst
+	mknod "$S/new" c 1 3
+	mknod "$S/blk" b 7 0
+	mknod "$D0/blk" b 7 0
+	touch -d 2001-01-01 "$D0/blk"
+	mknod -m 600 "$S/mode" c 1 3
+	mknod -m 644 "$D0/mode" c 1 3
+	mknod "$S/rdev" c 1 3
+	mknod "$D0/rdev" c 1 5
+	touch -r "$S/mode" "$D0/mode"
+	touch -r "$S/rdev" "$D0/rdev"
+	old_top
+	side_by_side
+	rsync_printed <<'EOF'
+.d..t...... ./
+cD+++++++++ new
+.D..t...... blk
+.D...p..... mode
+cDc........ rdev
+EOF
+}
+
+@test "a DST whose top directory agrees prints no ./ line; one whose time or mode differs does" {
+	need_cmd rsync
+	echo a >"$S/a"
+	old_dst
+	cp -a "$S/a" "$D0/a"
+	same_top
+	side_by_side
+	rsync_printed </dev/null
+	rm -rf "$W"/rsync* "$W"/dirsync*
+	old_top
+	side_by_side
+	rsync_printed <<<'.d..t...... ./'
+	rm -rf "$W"/rsync* "$W"/dirsync*
+	same_top
+	chmod 700 "$D0"
+	side_by_side
+	rsync_printed <<<'.d...p..... ./'
+}
+
+@test "files: time, size, mode, owner and group changes" {
+	need_root
+	need_cmd rsync
+	old_dst
+	local f
+	for f in time size mode owner group both same; do
+		echo "$f" >"$S/$f"
+		cp -a "$S/$f" "$D0/$f"
+	done
+	touch -d 2001-01-01 "$D0/time"
+	echo longer >"$D0/size"
+	touch -r "$S/size" "$D0/size"
+	chmod 600 "$D0/mode"
+	chown 1 "$D0/owner"
+	chgrp 2 "$D0/group"
+	chown 3:4 "$D0/both"
+	chmod 700 "$D0/both"
+	old_top
+	side_by_side
+	rsync_printed <<'EOF'
+.d..t...... ./
+>f..t...... time
+>f.s....... size
+.f...p..... mode
+.f....o.... owner
+.f.....g... group
+.f...pog... both
+EOF
+}
+
+@test "-c: other contents of the same size and time, and the same contents at another time" {
+	need_cmd rsync
+	old_dst
+	echo abc >"$S/content"
+	echo xyz >"$D0/content"
+	touch -d 2000-01-01 "$S/content" "$D0/content"
+	echo same >"$S/time"
+	echo same >"$D0/time"
+	touch -d 2001-01-01 "$D0/time"
+	old_top
+	side_by_side -c
+	rsync_printed <<'EOF'
+.d..t...... ./
+>fc........ content
+.f..t...... time
+EOF
+}
+
+@test "directories: time, mode and owner changes" {
+	need_root
+	need_cmd rsync
+	old_dst
+	mkdir "$S/time" "$S/mode" "$S/owner" "$D0/time" "$D0/mode" "$D0/owner"
+	touch -d 2001-01-01 "$D0/time"
+	chmod 700 "$D0/mode"
+	chown 5 "$D0/owner"
+	touch -r "$S/mode" "$D0/mode"
+	touch -r "$S/owner" "$D0/owner"
+	old_top
+	side_by_side
+	rsync_printed <<'EOF'
+.d..t...... ./
+.d..t...... time/
+.d...p..... mode/
+.d....o.... owner/
+EOF
+}
+
+@test "symlinks: another target, another time, another owner" {
+	need_root
+	need_cmd rsync
+	old_dst
+	ln -s t "$S/target"
+	ln -s u "$D0/target"
+	ln -s t "$S/time"
+	ln -s t "$D0/time"
+	touch -h -d 2001-01-01 "$D0/time"
+	ln -s t "$S/owner"
+	ln -s t "$D0/owner"
+	chown -h 9 "$D0/owner"
+	touch -h -r "$S/target" "$D0/target"
+	touch -h -r "$S/owner" "$D0/owner"
+	old_top
+	side_by_side
+	rsync_printed <<'EOF'
+.d..t...... ./
+cLc........ target -> t
+.L..t...... time -> t
+.L....o.... owner -> t
+EOF
+}
+
+@test "deletions: files, symlinks, specials and whole trees" {
+	need_cmd rsync
+	echo keep >"$S/keep"
+	old_dst
+	cp -a "$S/keep" "$D0/keep"
+	echo x >"$D0/f"
+	mkdir -p "$D0/d/e"
+	echo y >"$D0/d/e/g"
+	ln -s z "$D0/l"
+	mkfifo "$D0/p"
+	old_top
+	side_by_side
+	rsync_printed <<'EOF'
+.d..t...... ./
+*deleting   f
+*deleting   d/
+*deleting   d/e/
+*deleting   d/e/g
+*deleting   l
+*deleting   p
+EOF
+}
+
+# rsync replaces an entry of another type without a *deleting line for it;
+# a directory's contents deleted on the way are listed.
+@test "type changes print the new entry only, and a replaced directory's contents as deleted" {
+	need_root
+	need_cmd rsync
+	old_dst
+	echo x >"$S/file_for_dir"
+	mkdir "$D0/file_for_dir"
+	echo x >"$S/file_for_tree"
+	mkdir "$D0/file_for_tree"
+	echo y >"$D0/file_for_tree/in"
+	mkdir "$S/dir_for_file"
+	echo x >"$D0/dir_for_file"
+	ln -s t "$S/link_for_file"
+	echo x >"$D0/link_for_file"
+	echo x >"$S/file_for_link"
+	ln -s t "$D0/file_for_link"
+	ln -s t "$S/link_for_tree"
+	mkdir -p "$D0/link_for_tree/sub"
+	echo z >"$D0/link_for_tree/sub/z"
+	mkfifo "$S/fifo_for_file"
+	echo x >"$D0/fifo_for_file"
+	echo x >"$S/file_for_fifo"
+	mkfifo "$D0/file_for_fifo"
+	mknod "$S/device_for_fifo" c 1 3
+	mkfifo "$D0/device_for_fifo"
+	mkdir "$S/dir_for_link"
+	ln -s t "$D0/dir_for_link"
+	old_top
+	side_by_side
+	rsync_printed <<'EOF'
+.d..t...... ./
+>f+++++++++ file_for_dir
+*deleting   file_for_tree/in
+>f+++++++++ file_for_tree
+cd+++++++++ dir_for_file/
+cL+++++++++ link_for_file -> t
+>f+++++++++ file_for_link
+*deleting   link_for_tree/sub/
+*deleting   link_for_tree/sub/z
+cL+++++++++ link_for_tree -> t
+cS+++++++++ fifo_for_file
+>f+++++++++ file_for_fifo
+cD+++++++++ device_for_fifo
+cd+++++++++ dir_for_link/
+EOF
+}
+
 # ---- warnings
 
 # Run as nobody, the unreadable file's warning is the only output.
@@ -246,4 +455,73 @@ EOF
 	[ "$output" = "" ]
 	[ "${#stderr_lines[@]}" = 1 ]
 	[[ "$stderr" == "dirsync: "*'/s/x\#012y\#011z\#033[1m\#177\#302\#233\#377\#134#012'*": Permission denied" ]]
+}
+
+# ---- -H, -X, -A (rsync -aHAX)
+
+# bats test_tags=needs:hard-links
+@test "-H: a new hard-link group prints hf+++++++++ NAME => FIRST, a link added to a group too" {
+	need_cmd rsync
+	echo a >"$S/a"
+	ln "$S/a" "$S/b"
+	echo c >"$S/c"
+	side_by_side -H
+	rsync_printed <<'EOF'
+created directory dst
+cd+++++++++ ./
+>f+++++++++ b
+hf+++++++++ a => b
+>f+++++++++ c
+EOF
+	mkdir -p "$D0"
+	cp -a "$W/rsync/dst/." "$D0"
+	rm -rf "$W"/rsync* "$W"/dirsync*
+	ln "$S/c" "$S/c2"
+	old_top
+	side_by_side -H
+	rsync_printed <<'EOF'
+.d..t...... ./
+hf+++++++++ c2 => c
+EOF
+}
+
+# bats test_tags=needs:xattrs
+@test "-X: an extended attribute changed prints the x column" {
+	need_cmd rsync setfattr
+	old_dst
+	echo a >"$S/a"
+	echo b >"$S/b"
+	cp -a "$S/a" "$S/b" "$D0"
+	setfattr -n user.k -v 1 "$S/a"
+	setfattr -n user.k -v 1 "$D0/b"
+	setfattr -n user.k -v 2 "$S/b"
+	echo new >"$S/new"
+	setfattr -n user.k -v 3 "$S/new"
+	old_top
+	side_by_side -X
+	rsync_printed <<'EOF'
+.d..t...... ./
+.f........x a
+.f........x b
+>f+++++++++ new
+EOF
+}
+
+# bats test_tags=needs:acls
+@test "-A: an ACL changed prints the a column" {
+	need_cmd rsync setfacl
+	old_dst
+	echo a >"$S/a"
+	cp -a "$S/a" "$D0"
+	setfacl -m u:1:r "$S/a"
+	mkdir "$S/d" "$D0/d"
+	setfacl -d -m u:1:rx "$S/d"
+	touch -r "$S/d" "$D0/d"
+	old_top
+	side_by_side -A
+	rsync_printed <<'EOF'
+.d..t...... ./
+.f.......a. a
+.d.......a. d/
+EOF
 }

@@ -140,6 +140,14 @@ unsigned ds_attr_changes(const struct ds *d, const struct stat *src, const struc
 void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
 	const char *rel, const char *target);
 void ds_out_flush(struct ds *d);
+/* A hard link to first, its group's entry already in DST: "hf... rel => first"
+ * (first "": rsync's h line without a name). */
+void ds_report_hlink(struct ds *d, enum ds_kind k, unsigned changed, const char *rel,
+	const char *first);
+enum {
+	CHANGED_ACL = 1 << 9,		/* a: -A */
+	CHANGED_XATTR = 1 << 10,	/* x: -X */
+};
 /* name with its control characters, invalid UTF-8 and literal "\#ooo"
  * escaped as \#ooo, for messages; valid for the next three calls. */
 const char *ds_esc(const char *name);

@@ -10,6 +10,7 @@
 static const char update_letter[] = ".>c*";
 static const char kind_letter[] = "fdLSD";
 static const char changed_letter[] = "  cstpoguax";
+enum { CODE_COLUMNS = 11 };
 
 /* ---- escaping ------------------------------------------------------------ */
 
@@ -124,16 +125,28 @@ void ds_out_flush(struct ds *d)
 	d->out.len = 0;
 }
 
-static void add_code(struct box_buf *b, enum ds_update u, enum ds_kind k, unsigned changed)
+/* rsync's %i. A hard link is a local change naming its group's entry
+ * ('h' for 'c'). A new entry's columns are all '+'; those of an entry not
+ * transferred whose attributes all agree are blank; a symlink has no
+ * size. */
+static void add_code(struct box_buf *b, enum ds_update u, int hlink, enum ds_kind k,
+	unsigned changed)
 {
-	char code[12] = "*deleting  ";
+	char code[CODE_COLUMNS + 1] = "*deleting  ";
+	int same = 1;
 
 	if (u != UPDATE_DELETE) {
-		code[0] = update_letter[u];
+		code[0] = hlink ? 'h' : update_letter[u];
 		code[1] = kind_letter[k];
-		for (int i = 2; i < 11; i++)
+		if (k == KIND_LINK)
+			changed &= ~(unsigned)CHANGED_SIZE;
+		for (int i = 2; i < CODE_COLUMNS; i++) {
 			code[i] = changed & CHANGED_NEW ? '+' :
 				changed & (1u << i) ? changed_letter[i] : '.';
+			same &= code[i] == '.';
+		}
+		if (same && u != UPDATE_SEND)
+			memset(code + 2, ' ', CODE_COLUMNS - 2);
 	}
 	box_buf_adds(b, code);
 	box_buf_addc(b, ' ');
@@ -147,8 +160,8 @@ static void out_line(struct ds *d, struct box_buf *line)
 	line->len = 0;
 }
 
-void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
-	const char *rel, const char *target)
+static void report(struct ds *d, enum ds_update u, int hlink, enum ds_kind k,
+	unsigned changed, const char *rel, const char *target)
 {
 	static struct box_buf line;
 
@@ -156,19 +169,31 @@ void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
 	if (!d->itemize && !d->verbose)
 		return;
 	if (d->itemize)
-		add_code(&line, u, k, changed);
+		add_code(&line, u, hlink, k, changed);
 	else if (u == UPDATE_DELETE)
 		box_buf_adds(&line, "deleting ");
 	box_buf_adds(&line, *rel ? rel : ".");
 	if (k == KIND_DIR)
 		box_buf_addc(&line, '/');
 	if (target) {
-		box_buf_adds(&line, " -> ");
+		box_buf_adds(&line, hlink ? " => " : " -> ");
 		box_buf_adds(&line, target);
 	}
 	out_line(d, &line);
 	if (d->out.len > 65536)
 		ds_out_flush(d);
+}
+
+void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
+	const char *rel, const char *target)
+{
+	report(d, u, 0, k, changed, rel, target);
+}
+
+void ds_report_hlink(struct ds *d, enum ds_kind k, unsigned changed, const char *rel,
+	const char *first)
+{
+	report(d, UPDATE_CREATE, 1, k, changed, rel, *first ? first : NULL);
 }
 
 /* Which of SRC's attributes DST's entry lacks. */
