@@ -229,6 +229,26 @@ EOF
 
 # ---- the lines of each change
 
+@test "new entries of every kind, into a DST that does not exist" {
+	need_cmd rsync
+	echo hi >"$S/f"
+	mkdir -p "$S/d/e"
+	ln -s f "$S/l"
+	mkfifo "$S/p"
+	"$PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$S/sock"
+	side_by_side
+	rsync_printed <<'EOF'
+created directory dst
+cd+++++++++ ./
+>f+++++++++ f
+cd+++++++++ d/
+cd+++++++++ d/e/
+cL+++++++++ l -> f
+cS+++++++++ p
+cS+++++++++ sock
+EOF
+}
+
 @test "devices, new and with other device numbers, mode or time" {
 	need_root
 	need_cmd rsync

@@ -160,6 +160,17 @@ static void out_line(struct ds *d, struct box_buf *line)
 	line->len = 0;
 }
 
+/* rsync's line when it creates DST, named without trailing slashes. */
+static void add_dst_created(struct box_buf *b, const char *dst)
+{
+	size_t n = strlen(dst);
+
+	while (n > 1 && dst[n - 1] == '/')
+		n--;
+	box_buf_adds(b, "created directory ");
+	box_buf_add(b, dst, n);
+}
+
 static void report(struct ds *d, enum ds_update u, int hlink, enum ds_kind k,
 	unsigned changed, const char *rel, const char *target)
 {
@@ -168,6 +179,10 @@ static void report(struct ds *d, enum ds_update u, int hlink, enum ds_kind k,
 	d->changes++;
 	if (!d->itemize && !d->verbose)
 		return;
+	if (u == UPDATE_CREATE && !*rel) {
+		add_dst_created(&line, d->dst);
+		out_line(d, &line);
+	}
 	if (d->itemize)
 		add_code(&line, u, hlink, k, changed);
 	else if (u == UPDATE_DELETE)
