@@ -85,11 +85,12 @@ rsync_printed() {
 	}
 }
 
-# DST before the run: the same top directory time as SRC unless told.
+# A DST that exists before the run.
 old_dst() {
 	mkdir -p "$D0"
 }
 
+# DST's top directory at SRC's time: no ./ line.
 same_top() {
 	settle "$S" "$D0"
 	touch -d "@$(stat -c %Y "$S")" "$D0"
