@@ -493,7 +493,7 @@ static void sync_hardlink(struct ds *d, int dfd, const char *name, const char *r
 	if (pfd >= 0 && fstatat(pfd, box_basename(h->rel), &first, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    dst && dst->st_ino == first.st_ino && dst->st_dev == first.st_dev)
 		goto out;	/* linked already */
-	ds_report(d, UPDATE_LINK, KIND_FILE, CHANGED_NEW, rel, h->rel);
+	ds_report_hlink(d, KIND_FILE, CHANGED_NEW, rel, h->rel);
 	if (d->dry || pfd < 0)
 		goto out;
 	if (!dst) {

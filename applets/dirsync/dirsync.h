@@ -32,7 +32,7 @@ enum refusal { REFUSE_NONE, REFUSE_MISSING, REFUSE_OTHER_FS, REFUSE_EMPTIED, REF
 
 /* What a change does, shown as rsync's itemize code "YXcstpoguax":
  * Y the update, X the kind of entry, then one column per attribute. */
-enum ds_update { UPDATE_NONE, UPDATE_SEND, UPDATE_CREATE, UPDATE_DELETE, UPDATE_LINK };
+enum ds_update { UPDATE_NONE, UPDATE_SEND, UPDATE_CREATE, UPDATE_DELETE };
 enum ds_kind { KIND_FILE, KIND_DIR, KIND_LINK, KIND_SPECIAL, KIND_DEVICE };
 /* Bit i is column i of the code. */
 enum {
@@ -202,6 +202,12 @@ unsigned ds_attr_changes(const struct ds *d, const struct stat *src, const struc
 void ds_report(struct ds *d, enum ds_update u, enum ds_kind k, unsigned changed,
 	const char *rel, const char *target);
 void ds_out_flush(struct ds *d);
+/* A hard link to first, its group's entry already in DST: "hf... rel => first"
+ * (first "": rsync's h line without a name). */
+void ds_report_hlink(struct ds *d, enum ds_kind k, unsigned changed, const char *rel,
+	const char *first);
+/* name with its control characters, invalid UTF-8 and literal "\#ooo"
+ * escaped as \#ooo, for messages; valid for the next three calls. */
 const char *ds_esc(const char *name);
 
 /* safety.c: refusing to sync when SRC is not what it was */
