@@ -487,7 +487,7 @@ EOF
 	chmod 000 "$PUBLIC/s/$name"
 	chown -R nobody "$PUBLIC"
 	run -23 --separate-stderr setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- \
-		"$PROCBOX" dirsync "$PUBLIC/s" "$PUBLIC/t"
+		env XDG_STATE_HOME="$PUBLIC/state" "$PROCBOX" dirsync "$PUBLIC/s" "$PUBLIC/t"
 	[ "$output" = "" ]
 	[ "${#stderr_lines[@]}" = 1 ]
 	[[ "$stderr" == "dirsync: "*'/s/x\#012y\#011z\#033[1m\#177\#302\#233\#377\#134#012'*": Permission denied" ]]

@@ -453,9 +453,9 @@ void ds_detect_granularity(struct ds *d, const struct stat *src_top)
 		d->gran = BOX_NSEC;
 }
 
-/* -H: the first name of each multi-link file of SRC, by device and
- * inode (open addressing over d->links). */
-static struct hardlink *first_link(struct ds *d, const struct stat *ss, const char *rel)
+/* -H: the group of a multi-link file of SRC, by device and inode (open
+ * addressing over d->links), made when it is new. */
+static struct hardlink *link_group(struct ds *d, const struct stat *ss)
 {
 	size_t mask = d->clinks - 1, i;
 
@@ -466,73 +466,30 @@ static struct hardlink *first_link(struct ds *d, const struct stat *ss, const ch
 		d->links = box_xcalloc(d->clinks, sizeof(*d->links));
 		mask = d->clinks - 1;
 		for (size_t k = 0; k < n; k++)
-			if (old[k].rel) {
-				for (i = (size_t)(old[k].ino * 2654435761u) & mask; d->links[i].rel;)
+			if (old[k].n) {
+				for (i = (size_t)(old[k].ino * 2654435761u) & mask; d->links[i].n;)
 					i = (i + 1) & mask;
 				d->links[i] = old[k];
 			}
 		free(old);
 	}
-	for (i = (size_t)(ss->st_ino * 2654435761u) & mask; d->links[i].rel; i = (i + 1) & mask)
+	for (i = (size_t)(ss->st_ino * 2654435761u) & mask; d->links[i].n; i = (i + 1) & mask)
 		if (d->links[i].ino == ss->st_ino && d->links[i].dev == ss->st_dev)
 			return &d->links[i];
-	d->links[i] = (struct hardlink){ ss->st_dev, ss->st_ino, box_xstrdup(rel) };
+	d->links[i] = (struct hardlink){ ss->st_dev, ss->st_ino, NULL, 0, 0 };
 	d->nlinks++;
-	return NULL;
-}
-
-/* Another name of a file already synced as h->rel: a hard link to it. */
-static void sync_hardlink(struct ds *d, int dfd, const char *name, const char *rel,
-	const struct stat *dst, const struct hardlink *h)
-{
-	char *dir = ds_dir_name(h->rel), tmp[NAME_MAX + 1];
-	int pfd = d->dfd < 0 ? -1 : ds_open_dst_dir(d, dir), r;
-	struct stat first;
-
-	free(dir);
-	if (pfd >= 0 && fstatat(pfd, box_basename(h->rel), &first, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    dst && dst->st_ino == first.st_ino && dst->st_dev == first.st_dev)
-		goto out;	/* linked already */
-	ds_report_hlink(d, KIND_FILE, CHANGED_NEW, rel, h->rel);
-	if (d->dry || pfd < 0)
-		goto out;
-	if (!dst) {
-		r = linkat(pfd, box_basename(h->rel), dfd, name, 0);
-		if (r == 0 || errno != EEXIST) {
-			if (r < 0)
-				ds_dst_error(d, "hard link", rel);
-			goto out;
-		}
-	}
-	do {
-		ds_temp_name(d, name, tmp, sizeof(tmp));
-		r = linkat(pfd, box_basename(h->rel), dfd, tmp, 0);
-	} while (r < 0 && errno == EEXIST);
-	if (r < 0)
-		ds_dst_error(d, "hard link", rel);
-	else
-		install(d, dfd, tmp, name, rel, 1);
-out:
-	if (pfd >= 0)
-		box_close(pfd);
+	return &d->links[i];
 }
 
 /* The entries below are new in DST (dst NULL) or compared with DST's
  * entry of the same type; each reports its change once it is made. */
-void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+/* Returns 1 when the data was (or in a dry run would be) sent. */
+static int sync_regular_now(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst)
 {
 	unsigned changed = CHANGED_NEW;
 	int data = 1;
 
-	d->nfiles++;
-	if (d->hard_links && ss->st_nlink > 1) {
-		const struct hardlink *h = first_link(d, ss, rel);
-		if (h) {
-			sync_hardlink(d, dfd, name, rel, dst, h);
-			return;
-		}
-	}
 	if (dst) {
 		changed = ds_attr_changes(d, ss, dst);
 		if (ss->st_size != dst->st_size)
@@ -546,19 +503,136 @@ void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const cha
 		if (!data)
 			changed = ds_xattr_changes(d, sfd, name, dfd, name, changed);
 		if (!data && !changed)
-			return;
+			return 0;
 	}
 	if (!data || d->dry) {
 		ds_report(d, data ? UPDATE_SEND : UPDATE_NONE, KIND_FILE, changed, rel, NULL);
 		if (!d->dry && ds_set_attrs(d, sfd, name, dfd, name, ss, 0) < 0)
 			ds_dst_error(d, "set attributes of", rel);
-		return;
+		return data;
 	}
 	/* a file that could not be read is not reported as sent */
 	if (copy_file(d, sfd, dfd, name, rel, dst != NULL) == 0)
 		ds_report(d, UPDATE_SEND, KIND_FILE, changed, rel, NULL);
 	else
 		d->changes++;
+	return 1;
+}
+
+void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst)
+{
+	d->nfiles++;
+	if (d->hard_links && ss->st_nlink > 1) {
+		/* all names are known at the end of the walk (ds_sync_hardlinks) */
+		struct hardlink *h = link_group(d, ss);
+		*BOX_PUSH(h->rels, h->n, h->cap) = box_xstrdup(rel);
+		d->deferred = 1;
+		return;
+	}
+	sync_regular_now(d, sfd, dfd, name, rel, ss, dst);
+}
+
+/* Opens the directories of SRC and DST that hold rel. */
+static void open_parents(struct ds *d, const char *rel, int *sp, int *dp)
+{
+	char *dir = ds_dir_name(rel);
+	*sp = ds_open_dir_at(d->sfd, dir, 0);
+	*dp = d->dfd < 0 ? -1 : ds_open_dst_dir(d, dir);
+	free(dir);
+}
+
+static void close_parents(int sp, int dp)
+{
+	if (sp >= 0)
+		box_close(sp);
+	if (dp >= 0)
+		box_close(dp);
+}
+
+/* Links DST's name in dq to base in dp, replacing what is there. */
+static void link_name(struct ds *d, int dp, const char *base, int dq, const char *name,
+	const char *rel, int exists)
+{
+	char tmp[NAME_MAX + 1];
+	int r = exists ? -1 : linkat(dp, base, dq, name, 0);
+
+	if (exists || (r < 0 && errno == EEXIST)) {
+		do {
+			ds_temp_name(d, name, tmp, sizeof(tmp));
+			r = linkat(dp, base, dq, tmp, 0);
+		} while (r < 0 && errno == EEXIST);
+		if (r == 0) {
+			install(d, dq, tmp, name, rel, 1);
+			return;
+		}
+	}
+	if (r < 0)
+		ds_dst_error(d, "hard link", rel);
+}
+
+/* -H, after the walk: in each group, the first name whose copy in DST
+ * is up to date, else the last name (in walk order, as rsync takes
+ * them), is synced as a file; the others become hard links to it. */
+static void sync_group(struct ds *d, const struct hardlink *h)
+{
+	const char *last = h->rels[h->n - 1], *base;
+	struct stat ss, dst, dl, di;
+	size_t lead = h->n - 1;
+	int sp, dp;
+
+	for (size_t i = 0; i + 1 < h->n; i++) {
+		int ok;
+		open_parents(d, h->rels[i], &sp, &dp);
+		base = box_basename(h->rels[i]);
+		ok = sp >= 0 && dp >= 0 && fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
+			fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(dst.st_mode) &&
+			ss.st_size == dst.st_size && !ds_times_differ(d, &ss.st_mtim, &dst.st_mtim);
+		close_parents(sp, dp);
+		if (ok) {
+			lead = i;
+			break;
+		}
+	}
+	last = h->rels[lead];
+	base = box_basename(last);
+	open_parents(d, last, &sp, &dp);
+	if (sp < 0 || fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(ss.st_mode)) {
+		errno = ENOENT;	/* gone or replaced since it was listed */
+		ds_src_error(d, "stat", last);
+		close_parents(sp, dp);
+		return;
+	}
+	int have = dp >= 0 && fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(dst.st_mode);
+	int sent = sync_regular_now(d, sp, dp, base, last, &ss, have ? &dst : NULL);
+	int known = dp >= 0 && fstatat(dp, base, &dl, AT_SYMLINK_NOFOLLOW) == 0;
+	for (size_t i = 0; i < h->n && !ds_stopped(d); i++) {
+		const char *rel = h->rels[i], *name = box_basename(rel);
+		int sq, dq;
+		if (i == lead)
+			continue;
+		open_parents(d, rel, &sq, &dq);
+		int exists = dq >= 0 && fstatat(dq, name, &di, AT_SYMLINK_NOFOLLOW) == 0;
+		if (exists && known && !(sent && d->dry) &&
+		    di.st_ino == dl.st_ino && di.st_dev == dl.st_dev) {
+			close_parents(sq, dq);
+			continue;	/* linked already */
+		}
+		ds_report_hlink(d, KIND_FILE, exists && S_ISREG(di.st_mode) ?
+			ds_attr_changes(d, &ss, &di) | (ss.st_size != di.st_size ? CHANGED_SIZE : 0) :
+			CHANGED_NEW, rel, last);
+		if (!d->dry && dq >= 0 && known)
+			link_name(d, dp, base, dq, name, rel, exists);
+		close_parents(sq, dq);
+	}
+	close_parents(sp, dp);
+}
+
+void ds_sync_hardlinks(struct ds *d)
+{
+	for (size_t i = 0; i < d->clinks && !ds_stopped(d); i++)
+		if (d->links[i].n)
+			sync_group(d, &d->links[i]);
 }
 
 void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
@@ -612,7 +686,9 @@ void ds_sync_special(struct ds *d, int sfd, int dfd, const char *name, const cha
 			ds_dst_error(d, "set attributes of", rel);
 		return;
 	}
-	ds_report(d, UPDATE_CREATE, kind, CHANGED_NEW, rel, NULL);
+	/* another device number: made anew, shown as rsync's cDc */
+	ds_report(d, UPDATE_CREATE, kind, dst ? ds_attr_changes(d, ss, dst) | CHANGED_CONTENT :
+		CHANGED_NEW, rel, NULL);
 	if (d->dry)
 		return;
 	create_entry(d, sfd, dfd, name, rel, ss, NULL, dst != NULL);

@@ -23,7 +23,9 @@
 /* One-shot runs: how long SRC must stay still before deletions. */
 #define SETTLE_NS (100 * 1000000LL)
 
-enum { TREE_COUNT = 1, TREE_REPORT = 2, TREE_REMOVE = 4 };
+/* TREE_QUIET_TOP: the entry itself is replaced, not deleted: rsync does
+ * not report it, only what was inside. */
+enum { TREE_COUNT = 1, TREE_REPORT = 2, TREE_REMOVE = 4, TREE_QUIET_TOP = 8 };
 
 struct tnode {
 	int fd;
@@ -81,8 +83,9 @@ static long long tree(struct ds *d, int pfd, const char *rel, int how, int *kept
 	*kept = 0;
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
+	int top_how = how & TREE_QUIET_TOP ? how & ~TREE_REPORT : how;
 	if (!S_ISDIR(st.st_mode)) {
-		*kept = !drop(d, pfd, name, rel, 0, how);
+		*kept = !drop(d, pfd, name, rel, 0, top_how);
 		return !*kept;
 	}
 	int fd = openat(pfd, name, DIR_FLAGS);
@@ -146,7 +149,7 @@ static long long tree(struct ds *d, int pfd, const char *rel, int how, int *kept
 		path[t->rel_len] = 0;
 		plen = t->rel_len;
 		n--;
-		if (!keep && drop(d, p ? p->fd : pfd, box_basename(path), path, 1, how))
+		if (!keep && drop(d, p ? p->fd : pfd, box_basename(path), path, 1, p ? how : top_how))
 			count++;
 		else if (p)
 			p->kept = 1;
@@ -201,11 +204,11 @@ int ds_clear_way(struct ds *d, int pfd, const char *rel, const char *what)
 		return -1;
 	}
 	if (d->bfd >= 0 && !d->dry) {
-		tree(d, pfd, rel, TREE_REPORT, &kept);
+		tree(d, pfd, rel, TREE_REPORT | TREE_QUIET_TOP, &kept);
 		if (!kept)
 			return ds_backup_entry(d, pfd, rel, 0) == 0 ? 0 : -1;
 	} else {
-		tree(d, pfd, rel, TREE_REPORT | TREE_REMOVE, &kept);
+		tree(d, pfd, rel, TREE_REPORT | TREE_REMOVE | TREE_QUIET_TOP, &kept);
 	}
 	if (kept && !d->maxdel_hit) {
 		box_warn("could not make way for new %s: %s/%s", what, d->dst, ds_esc(rel));

@@ -146,8 +146,11 @@ static void close_targets(struct ds *d)
 
 static void free_links(struct ds *d)
 {
-	for (size_t i = 0; i < d->clinks; i++)
-		free(d->links[i].rel);
+	for (size_t i = 0; i < d->clinks; i++) {
+		for (size_t k = 0; k < d->links[i].n; k++)
+			free(d->links[i].rels[k]);
+		free(d->links[i].rels);
+	}
 	free(d->links);
 	d->links = NULL;
 	d->nlinks = d->clinks = 0;
@@ -207,6 +210,7 @@ static int sync_run(struct ds *d, char **rels, const unsigned char *deep, size_t
 		if (dfd >= 0)
 			box_close(dfd);
 	}
+	ds_sync_hardlinks(d);
 	ds_check_signal(d);
 	if (!ds_stopped(d))
 		ds_run_deletions(d, d->watch ? box_now_ns() - d->delete_delay : t0);

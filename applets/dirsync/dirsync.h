@@ -71,11 +71,12 @@ struct names {
 	size_t n;
 };
 
-/* A file of SRC with more than one link (-H), and where its first name went. */
+/* A file of SRC with more than one link (-H): its names met so far. */
 struct hardlink {
 	dev_t dev;
 	ino_t ino;
-	char *rel;
+	char **rels;
+	size_t n, cap;
 };
 
 /* What identifies SRC's filesystem (safety.c). */
@@ -133,6 +134,7 @@ struct ds {
 	long long nfiles, ndirs, nother, nxfer, ndeleted, bytes, dst_entries, dst_total;
 	long long changes;	/* reported changes: a directory needs its times fixed */
 	long long multi_links;	/* transferred files with more than one link */
+	int deferred;		/* -H: the current directory has names left for later */
 	struct deletion *dels;
 	size_t ndels, cdels;
 	struct dir_fix *fixes;
@@ -189,6 +191,7 @@ void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const cha
 	const struct stat *ss, const struct stat *dst);
 void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
+void ds_sync_hardlinks(struct ds *d);
 void ds_sync_special(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
 

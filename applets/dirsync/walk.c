@@ -304,6 +304,7 @@ static void enter(struct ds *d, struct frame *f)
 	}
 	f->subdirs.v = box_xmalloc((sn.n + 1) * sizeof(char *));
 	extra = box_xmalloc((dn.n + 1) * sizeof(char *));
+	d->deferred = 0;
 	for (size_t i = 0, j = 0; (i < sn.n || j < dn.n) && !ds_stopped(d);) {
 		int c = i == sn.n ? 1 : j == dn.n ? -1 : strcmp(sn.v[i], dn.v[j]);
 		if (c > 0) {
@@ -322,9 +323,13 @@ static void enter(struct ds *d, struct frame *f)
 		if ((i & 63) == 0)
 			ds_check_signal(d);
 	}
+	/* -H names are linked in after the walk: attributes after them */
+	if (d->deferred && f->fix_index == (size_t)-1)
+		f->fix_index = ds_add_fix(d, rel, &f->ss, f->sfd, f->dfd);
 	/* A source entry that could not be read may be one DST still needs. */
 	if (nextra && d->read_errs + d->vanished == errs && !d->no_delete) {
-		f->fix_index = ds_add_fix(d, rel, &f->ss, f->sfd, f->dfd);
+		if (f->fix_index == (size_t)-1)
+			f->fix_index = ds_add_fix(d, rel, &f->ss, f->sfd, f->dfd);
 		for (size_t k = 0; k < nextra; k++)
 			*BOX_PUSH(d->dels, d->ndels, d->cdels) = (struct deletion){ extra[k], f->fix_index };
 	} else {
