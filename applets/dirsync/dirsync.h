@@ -56,6 +56,7 @@ struct dir_fix {
 	dev_t dev;		/* DST's directory */
 	ino_t ino;
 	int set;		/* its attributes are due */
+	int dels;		/* it has deletions: kept as it is when they wait */
 	struct ds_xattrs xa;	/* -X/-A: the source directory's */
 };
 

@@ -368,6 +368,67 @@ static int path_inside(const char *inner, const char *outer)
 	return !strncmp(inner, outer, n) && inner[n] == '/';
 }
 
+/* mountinfo's octal escapes (\040 for a space) undone, in place. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+	for (; *s; s++, o++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o = *s;
+		}
+	}
+	*o = 0;
+}
+
+/* Where the real path real is inside its filesystem: the mount holding
+ * it (the longest mount point above it, the last mounted when several),
+ * its device, and root of the mount + the rest of the path. A bind mount
+ * shows the same filesystem path under another name. NULL when unknown. */
+static char *fs_location(const char *real, char *dev, size_t devsize)
+{
+	struct box_buf b = { 0 };
+	char *line, *save = NULL, *best = NULL;
+	size_t best_len = 0;
+
+	if (box_read_file("/proc/self/mountinfo", &b) < 0)
+		return NULL;
+	box_buf_addc(&b, 0);
+	for (line = strtok_r(b.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[5], *sp = line;
+		int i;
+		for (i = 0; i < 5 && sp; i++) {
+			f[i] = sp;
+			sp = strchr(sp, ' ');
+			if (sp)
+				*sp++ = 0;
+		}
+		if (i < 5 || !sp)
+			continue;
+		unescape_octal(f[3]);
+		unescape_octal(f[4]);
+		size_t n = strlen(f[4]);
+		int under = !strcmp(f[4], "/") ? 1 : !strncmp(real, f[4], n) &&
+			(real[n] == '/' || !real[n]);
+		if (!under || (n == 1 ? 0 : n) < best_len)
+			continue;
+		best_len = n == 1 ? 0 : n;
+		free(best);
+		const char *rest = real + best_len;
+		best = box_xasprintf("%s%s", strcmp(f[3], "/") ? f[3] : "", *rest ? rest : "");
+		if (!*best) {
+			free(best);
+			best = box_xstrdup("/");
+		}
+		snprintf(dev, devsize, "%s", f[2]);
+	}
+	box_buf_free(&b);
+	return best;
+}
+
 /* rsync's rule: a colon before the first slash makes a remote path. */
 static void refuse_remote(const char *p)
 {
@@ -419,6 +480,22 @@ void ds_check_paths(struct ds *d)
 		box_die(EXIT_REFUSED, "refusing to sync: destination %s is inside source %s", d->dst, d->src);
 	if (path_inside(src, dst))
 		box_die(EXIT_REFUSED, "refusing to sync: source %s is inside destination %s", d->src, d->dst);
+	/* the same, through bind mounts: paths inside the filesystem */
+	char sdev[32], ddev[32];
+	char *fs_src = fs_location(src, sdev, sizeof(sdev)), *fs_dst = fs_location(dst, ddev, sizeof(ddev));
+	if (fs_src && fs_dst && !strcmp(sdev, ddev)) {
+		if (!strcmp(fs_src, fs_dst))
+			box_die(EXIT_REFUSED, "refusing to sync: source and destination are the same "
+				"directory (through a bind mount)");
+		if (path_inside(fs_dst, fs_src))
+			box_die(EXIT_REFUSED, "refusing to sync: destination %s is inside source %s "
+				"(through a bind mount)", d->dst, d->src);
+		if (path_inside(fs_src, fs_dst))
+			box_die(EXIT_REFUSED, "refusing to sync: source %s is inside destination %s "
+				"(through a bind mount)", d->src, d->dst);
+	}
+	free(fs_src);
+	free(fs_dst);
 	free(src);
 	d->dst_real = dst;
 	d->state_path = state_path(d);
@@ -515,7 +592,18 @@ int ds_open_backup(struct ds *d)
 		d->bk_ino = bs.st_ino;
 	}
 	if (path_inside(in, d->dst_real) && !d->npats_backup) {
-		char *pat = box_xasprintf("/%s/", in + strlen(d->dst_real) + 1);
+		/* the path as a pattern: its wildcards escaped */
+		struct box_buf lit = { 0 };
+		const char *rel = in + strlen(d->dst_real) + 1;
+		int wild = strpbrk(rel, "*?[") != NULL;	/* else compared as it is */
+		for (; *rel; rel++) {
+			if (wild && strchr("*?[\\", *rel))
+				box_buf_addc(&lit, '\\');
+			box_buf_addc(&lit, *rel);
+		}
+		box_buf_addc(&lit, 0);
+		char *pat = box_xasprintf("/%s/", lit.p);
+		box_buf_free(&lit);
 		dirsync_pattern_parse(pat, BOX_PUSH(d->pats, d->npats, d->cpats));
 		d->npats_backup = 1;
 		free(pat);

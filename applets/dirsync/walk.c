@@ -172,20 +172,24 @@ size_t ds_add_fix(struct ds *d, const char *rel, const struct stat *ss, int sfd,
 
 	if (dfd >= 0)
 		fstat(dfd, &st);
-	*f = (struct dir_fix){ box_xstrdup(rel), *ss, st.st_dev, st.st_ino, 0, { 0 } };
+	*f = (struct dir_fix){ .rel = box_xstrdup(rel), .ss = *ss, .dev = st.st_dev, .ino = st.st_ino };
 	if (d->xattrs && sfd >= 0 && ds_xattrs_read(&f->xa, sfd, NULL, d->xattrs | XA_SOURCE) < 0)
 		ds_src_error(d, "read the attributes of", rel);
 	return d->nfixes - 1;
 }
 
 /* The deferred attributes, deepest first, each directory found again by
- * path and checked to be the one the walk saw. */
+ * path and checked to be the one the walk saw. A directory whose
+ * deletions did not happen because SRC changed under the run stays as it
+ * was: its times would be those of a half-deleted source. */
 void ds_run_fixes(struct ds *d)
 {
+	int undone = d->postponed || d->refused || d->vanished || ds_stopped(d);
+
 	for (size_t i = d->nfixes; i-- > 0;) {
 		struct dir_fix *f = &d->fixes[i];
 		struct stat cur;
-		if (f->set && !d->dry && !ds_stopped(d)) {
+		if (f->set && !d->dry && !ds_stopped(d) && !(f->dels && undone)) {
 			int fd = *f->rel ? ds_open_dst_dir(d, f->rel) : openat(d->dfd, ".", DIR_FLAGS);
 			if (fd < 0 || fstat(fd, &cur) < 0 || cur.st_dev != f->dev || cur.st_ino != f->ino) {
 				errno = fd < 0 ? errno : ESTALE;
@@ -323,13 +327,16 @@ static void enter(struct ds *d, struct frame *f)
 		if ((i & 63) == 0)
 			ds_check_signal(d);
 	}
-	/* -H names are linked in after the walk: attributes after them */
-	if (d->deferred && f->fix_index == (size_t)-1)
+	/* (d->path may have moved: sync_entry grows it) */
+	rel = d->path;
+	/* -H names are linked in after the walk, deletions after the checks:
+	 * the directory's attributes after them */
+	if ((d->deferred || nextra) && f->fix_index == (size_t)-1)
 		f->fix_index = ds_add_fix(d, rel, &f->ss, f->sfd, f->dfd);
+	if (nextra)
+		d->fixes[f->fix_index].dels = 1;
 	/* A source entry that could not be read may be one DST still needs. */
 	if (nextra && d->read_errs + d->vanished == errs && !d->no_delete) {
-		if (f->fix_index == (size_t)-1)
-			f->fix_index = ds_add_fix(d, rel, &f->ss, f->sfd, f->dfd);
 		for (size_t k = 0; k < nextra; k++)
 			*BOX_PUSH(d->dels, d->ndels, d->cdels) = (struct deletion){ extra[k], f->fix_index };
 	} else {
@@ -414,8 +421,12 @@ static int open_child(struct ds *d, struct frame *f, const char *name, struct fr
 		c->rel_len = d->plen;
 		return 1;
 	}
-	if (c->fix && c->dfd >= 0 && !d->dry)
-		ds_fix_dir(d, c->sfd, NULL, c->dfd, &ss, rel);
+	/* not walked: its entries are synced (if they changed) from their own
+	 * event; its attributes wait for the run's deletions like theirs */
+	if (c->fix && c->dfd >= 0 && !d->dry) {
+		size_t i = ds_add_fix(d, rel, &ss, c->sfd, c->dfd);
+		d->fixes[i].set = d->fixes[i].dels = 1;
+	}
 	close_frame(c);
 	goto out;
 src_err:
