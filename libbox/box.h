@@ -665,8 +665,33 @@ void box_watch_close(struct box_watch *w);
 
 /* ---- glob patterns (glob.c) ------------------------------------------------ */
 
-/* *, **, ?, [a-z], [!x], \x as dirsync.1 documents them; 1 on a match.
- * Time is bounded for any pattern (failed positions are remembered). */
+/* rsync's wildmatch: *, ** (any run, '/' too), ?, [a-z] [!x] [^x]
+ * [[:alpha:]] and the other POSIX classes of the C locale, \x. Matching
+ * takes O(pattern x text) time for any pattern: no backtracking. */
+struct box_glob {
+	uint64_t *mask;		/* per byte, the tokens that take it */
+	uint64_t *stars;	/* the tokens that stay (* and **) */
+	uint64_t *on, *next;	/* the tokens reached while matching */
+	size_t ntok, words;	/* a bit per token and one for the end */
+	int never;		/* malformed under BOX_GLOB_STRICT */
+};
+
+enum {
+	/* compile: a malformed class or a trailing backslash makes the whole
+	 * pattern match nothing (rsync), not stand for itself (glob(3)) */
+	BOX_GLOB_STRICT = 1,
+	/* exec: the pattern may also start after any '/' of the text */
+	BOX_GLOB_AFTER_SLASH = 2,
+};
+
+void box_glob_compile(struct box_glob *g, const char *pattern, int flags);
+/* 1 when the pattern matches texts, a NULL-terminated list of strings
+ * read as one. Not reentrant for one g (it holds the scratch space). */
+int box_glob_exec(const struct box_glob *g, const char *const *texts, int flags);
+void box_glob_free(struct box_glob *g);
+/* Work done by box_glob_exec, in words of token bits: tests bound it. */
+extern unsigned long box_glob_steps;
+/* Compiles and matches once; a malformed class is a literal '['. */
 int box_glob_match(const char *pattern, const char *s);
 /* The existing paths a pattern names, wildcards in any component, sorted
  * as glob(3) sorts them; hidden names only for a component that starts

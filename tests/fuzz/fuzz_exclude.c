@@ -1,14 +1,39 @@
 /* Fuzz target: dirsync's exclude-pattern matcher. The input is a pattern,
  * a NUL, then a path (a trailing '/' marks a directory). Checks that the
- * matcher stays in bounds and finishes, that a pattern without special
- * characters matches exactly the names equal to it, and that an anchored
- * double star matches every path. */
+ * matcher stays in bounds and does at most one step per byte of the path
+ * and word of the pattern; that a pattern without special characters
+ * matches exactly the names equal to it; that an anchored double star
+ * matches every path; and that a pattern P with "**" inside matches
+ * exactly when P anchored at the top or below some directory does
+ * (rsync retries it after every '/'). */
 #include "../../libbox/box.h"
 #include "../../applets/dirsync/exclude.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int match(const char *pattern, const char *path, int isdir)
+{
+	struct dirsync_pattern p;
+
+	assert(dirsync_pattern_parse(pattern, &p) == 0);
+	int m = dirsync_pattern_match(&p, path, isdir);
+	dirsync_pattern_free(&p);
+	return m;
+}
+
+/* P with "**" inside, not at its start, not anchored. */
+static void check_anywhere(const struct dirsync_pattern *p, const char *path, int isdir, int m)
+{
+	char top[1100], below[1100];
+	const char *dir = (p->flags & PAT_DIRONLY) ? "/" : "";
+
+	snprintf(top, sizeof(top), "/%s%s", p->text, dir);
+	snprintf(below, sizeof(below), "/**/%s%s", p->text, dir);
+	assert(m == (match(top, path, isdir) || match(below, path, isdir)));
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -27,20 +52,22 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	struct dirsync_pattern p;
 	if (dirsync_pattern_parse(pat, &p) == 0) {
+		box_glob_steps = 0;
 		int m = dirsync_pattern_match(&p, path, isdir);
 		assert(m == 0 || m == 1);
-		if (!strpbrk(p.text, "*?[\\/") && !p.dironly && !p.anchored) {
+		assert(box_glob_steps <= (n + 2) * p.glob.words);
+		if (!strpbrk(p.text, "*?[\\/") && !(p.flags & (PAT_DIRONLY | PAT_ANCHORED))) {
 			const char *base = strrchr(path, '/');
 			base = base ? base + 1 : path;
 			assert(m == !strcmp(p.text, base));
 		}
-		free(p.text);
+		if ((p.flags & (PAT_WILD2 | PAT_WILD2_PREFIX | PAT_ANCHORED)) == PAT_WILD2 &&
+		    strlen(p.text) < 1020 && *path)
+			check_anywhere(&p, path, isdir, m);
+		dirsync_pattern_free(&p);
 	}
 	/* an anchored double star matches every non-empty path */
-	struct dirsync_pattern all;
-	assert(dirsync_pattern_parse("/**", &all) == 0);
-	assert(!*path || dirsync_pattern_match(&all, path, isdir));
-	free(all.text);
+	assert(!*path || match("/**", path, isdir));
 	free(buf);
 	return 0;
 }
