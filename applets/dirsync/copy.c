@@ -519,18 +519,15 @@ static int sync_regular_now(struct ds *d, int sfd, int dfd, const char *name, co
 	return 1;
 }
 
+static int defer_link(struct ds *d, const char *rel, const struct stat *ss);
+
 void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst)
 {
 	d->nfiles++;
-	if (d->hard_links && ss->st_nlink > 1) {
-		/* all names are known at the end of the walk (ds_sync_hardlinks) */
-		struct hardlink *h = link_group(d, ss);
-		*BOX_PUSH(h->rels, h->n, h->cap) = box_xstrdup(rel);
-		d->deferred = 1;
-		return;
-	}
-	sync_regular_now(d, sfd, dfd, name, rel, ss, dst);
+	/* -H: all names are known at the end of the walk (ds_sync_hardlinks) */
+	if (!defer_link(d, rel, ss))
+		sync_regular_now(d, sfd, dfd, name, rel, ss, dst);
 }
 
 /* Opens the directories of SRC and DST that hold rel. */
@@ -571,6 +568,94 @@ static void link_name(struct ds *d, int dp, const char *base, int dq, const char
 		ds_dst_error(d, "hard link", rel);
 }
 
+
+/* Returns 1 when the link is (or in a dry run would be) made anew. */
+static int sync_link_now(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst)
+{
+	char target[PATH_MAX + 1], old[PATH_MAX + 1];
+	unsigned changed = CHANGED_NEW;
+	ssize_t n = readlinkat(sfd, name, target, PATH_MAX);
+
+	if (n < 0) {
+		ds_src_error(d, "read link", rel);
+		return 0;
+	}
+	target[n] = 0;
+	int relink = 1;
+	if (dst) {
+		ssize_t m = readlinkat(dfd, name, old, PATH_MAX);
+		relink = m != n || memcmp(old, target, (size_t)n);
+		changed = relink ? ds_attr_changes(d, ss, dst) | CHANGED_CONTENT :
+			ds_xattr_changes(d, sfd, name, dfd, name, ds_attr_changes(d, ss, dst));
+		if (!changed)
+			return 0;
+	}
+	ds_report(d, relink ? UPDATE_CREATE : UPDATE_NONE, KIND_LINK, changed, rel, target);
+	if (d->dry)
+		return relink;
+	if (!relink) {
+		if (ds_set_attrs(d, sfd, name, dfd, name, ss, 1) < 0)
+			ds_dst_error(d, "set attributes of", rel);
+		return 0;
+	}
+	create_entry(d, sfd, dfd, name, rel, ss, target, dst != NULL);
+	return 1;
+}
+
+/* FIFOs, sockets and (as root) device nodes; 1 when made anew. */
+static int sync_special_now(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst)
+{
+	int dev = S_ISCHR(ss->st_mode) || S_ISBLK(ss->st_mode);
+	enum ds_kind kind = dev ? KIND_DEVICE : KIND_SPECIAL;
+
+	if (dst && (!dev || dst->st_rdev == ss->st_rdev)) {
+		unsigned changed = ds_xattr_changes(d, sfd, name, dfd, name,
+			ds_attr_changes(d, ss, dst));
+		if (!changed)
+			return 0;
+		ds_report(d, UPDATE_NONE, kind, changed, rel, NULL);
+		if (!d->dry && ds_set_attrs(d, sfd, name, dfd, name, ss, 0) < 0)
+			ds_dst_error(d, "set attributes of", rel);
+		return 0;
+	}
+	/* another device number: made anew, shown as rsync's cDc */
+	ds_report(d, UPDATE_CREATE, kind, dst ? ds_attr_changes(d, ss, dst) | CHANGED_CONTENT :
+		CHANGED_NEW, rel, NULL);
+	if (d->dry)
+		return 1;
+	create_entry(d, sfd, dfd, name, rel, ss, NULL, dst != NULL);
+	return 1;
+}
+
+/* -H: a name of a multi-link entry waits for the end of the walk. */
+static int defer_link(struct ds *d, const char *rel, const struct stat *ss)
+{
+	if (!d->hard_links || ss->st_nlink < 2)
+		return 0;
+	struct hardlink *h = link_group(d, ss);
+	*BOX_PUSH(h->rels, h->n, h->cap) = box_xstrdup(rel);
+	d->deferred = 1;
+	return 1;
+}
+
+void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst)
+{
+	d->nother++;
+	if (!defer_link(d, rel, ss))
+		sync_link_now(d, sfd, dfd, name, rel, ss, dst);
+}
+
+void ds_sync_special(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
+	const struct stat *ss, const struct stat *dst)
+{
+	d->nother++;
+	if (!defer_link(d, rel, ss))
+		sync_special_now(d, sfd, dfd, name, rel, ss, dst);
+}
+
 /* -H, after the walk: in each group, the first name whose copy in DST
  * is up to date, else the last name (in walk order, as rsync takes
  * them), is synced as a file; the others become hard links to it. */
@@ -586,8 +671,10 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 		open_parents(d, h->rels[i], &sp, &dp);
 		base = box_basename(h->rels[i]);
 		ok = sp >= 0 && dp >= 0 && fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
-			fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(dst.st_mode) &&
-			ss.st_size == dst.st_size && !ds_times_differ(d, &ss.st_mtim, &dst.st_mtim);
+			fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			(dst.st_mode & S_IFMT) == (ss.st_mode & S_IFMT) &&
+			ss.st_size == dst.st_size && ss.st_rdev == dst.st_rdev &&
+			!ds_times_differ(d, &ss.st_mtim, &dst.st_mtim);
 		close_parents(sp, dp);
 		if (ok) {
 			lead = i;
@@ -597,14 +684,19 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 	last = h->rels[lead];
 	base = box_basename(last);
 	open_parents(d, last, &sp, &dp);
-	if (sp < 0 || fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(ss.st_mode)) {
+	if (sp < 0 || fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(ss.st_mode)) {
 		errno = ENOENT;	/* gone or replaced since it was listed */
 		ds_src_error(d, "stat", last);
 		close_parents(sp, dp);
 		return;
 	}
-	int have = dp >= 0 && fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(dst.st_mode);
-	int sent = sync_regular_now(d, sp, dp, base, last, &ss, have ? &dst : NULL);
+	int have = dp >= 0 && fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		(dst.st_mode & S_IFMT) == (ss.st_mode & S_IFMT);
+	int sent = S_ISREG(ss.st_mode) ? sync_regular_now(d, sp, dp, base, last, &ss, have ? &dst : NULL) :
+		S_ISLNK(ss.st_mode) ? sync_link_now(d, sp, dp, base, last, &ss, have ? &dst : NULL) :
+		sync_special_now(d, sp, dp, base, last, &ss, have ? &dst : NULL);
+	enum ds_kind kind = S_ISREG(ss.st_mode) ? KIND_FILE : S_ISLNK(ss.st_mode) ? KIND_LINK :
+		S_ISCHR(ss.st_mode) || S_ISBLK(ss.st_mode) ? KIND_DEVICE : KIND_SPECIAL;
 	int known = dp >= 0 && fstatat(dp, base, &dl, AT_SYMLINK_NOFOLLOW) == 0;
 	for (size_t i = 0; i < h->n && !ds_stopped(d); i++) {
 		const char *rel = h->rels[i], *name = box_basename(rel);
@@ -618,7 +710,7 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 			close_parents(sq, dq);
 			continue;	/* linked already */
 		}
-		ds_report_hlink(d, KIND_FILE, exists && S_ISREG(di.st_mode) ?
+		ds_report_hlink(d, kind, exists && (di.st_mode & S_IFMT) == (ss.st_mode & S_IFMT) ?
 			ds_attr_changes(d, &ss, &di) | (ss.st_size != di.st_size ? CHANGED_SIZE : 0) :
 			CHANGED_NEW, rel, last);
 		if (!d->dry && dq >= 0 && known)
@@ -633,63 +725,4 @@ void ds_sync_hardlinks(struct ds *d)
 	for (size_t i = 0; i < d->clinks && !ds_stopped(d); i++)
 		if (d->links[i].n)
 			sync_group(d, &d->links[i]);
-}
-
-void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
-	const struct stat *ss, const struct stat *dst)
-{
-	char target[PATH_MAX + 1], old[PATH_MAX + 1];
-	unsigned changed = CHANGED_NEW;
-	ssize_t n = readlinkat(sfd, name, target, PATH_MAX);
-
-	d->nother++;
-	if (n < 0) {
-		ds_src_error(d, "read link", rel);
-		return;
-	}
-	target[n] = 0;
-	int relink = 1;
-	if (dst) {
-		ssize_t m = readlinkat(dfd, name, old, PATH_MAX);
-		relink = m != n || memcmp(old, target, (size_t)n);
-		changed = relink ? ds_attr_changes(d, ss, dst) | CHANGED_CONTENT :
-			ds_xattr_changes(d, sfd, name, dfd, name, ds_attr_changes(d, ss, dst));
-		if (!changed)
-			return;
-	}
-	ds_report(d, relink ? UPDATE_CREATE : UPDATE_NONE, KIND_LINK, changed, rel, target);
-	if (d->dry)
-		return;
-	if (!relink) {
-		if (ds_set_attrs(d, sfd, name, dfd, name, ss, 1) < 0)
-			ds_dst_error(d, "set attributes of", rel);
-		return;
-	}
-	create_entry(d, sfd, dfd, name, rel, ss, target, dst != NULL);
-}
-
-/* FIFOs, sockets and (as root) device nodes. */
-void ds_sync_special(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
-	const struct stat *ss, const struct stat *dst)
-{
-	int dev = S_ISCHR(ss->st_mode) || S_ISBLK(ss->st_mode);
-	enum ds_kind kind = dev ? KIND_DEVICE : KIND_SPECIAL;
-
-	d->nother++;
-	if (dst && (!dev || dst->st_rdev == ss->st_rdev)) {
-		unsigned changed = ds_xattr_changes(d, sfd, name, dfd, name,
-			ds_attr_changes(d, ss, dst));
-		if (!changed)
-			return;
-		ds_report(d, UPDATE_NONE, kind, changed, rel, NULL);
-		if (!d->dry && ds_set_attrs(d, sfd, name, dfd, name, ss, 0) < 0)
-			ds_dst_error(d, "set attributes of", rel);
-		return;
-	}
-	/* another device number: made anew, shown as rsync's cDc */
-	ds_report(d, UPDATE_CREATE, kind, dst ? ds_attr_changes(d, ss, dst) | CHANGED_CONTENT :
-		CHANGED_NEW, rel, NULL);
-	if (d->dry)
-		return;
-	create_entry(d, sfd, dfd, name, rel, ss, NULL, dst != NULL);
 }
