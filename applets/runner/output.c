@@ -3,6 +3,7 @@
 #include "runner.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,28 +44,42 @@ static void emit_chunk(struct runner *r, struct job *j, int fd, const char *p, s
 		emit(r, fd, p, n);
 }
 
+struct printing {
+	struct runner *r;
+	struct job *j;
+	int fd, bol;
+};
+
+static void print_piece(void *ctx, const char *p, size_t n)
+{
+	struct printing *pr = ctx;
+	emit_chunk(pr->r, pr->j, pr->fd, p, n, &pr->bol);
+}
+
 static void print_output(struct runner *r, struct job *j)
 {
 	for (int i = 0; i < 2; i++) {
-		struct sink *s = &j->out[i];
-		int bol = 1;
-		if (s->spill >= 0 && lseek(s->spill, 0, SEEK_SET) == 0) {
-			char chunk[65536];
-			ssize_t n;
-			while ((n = box_read(s->spill, chunk, sizeof(chunk))) > 0)
-				emit_chunk(r, j, i + 1, chunk, (size_t)n, &bol);
-		}
-		if (s->mem.len)
-			emit_chunk(r, j, i + 1, s->mem.p, s->mem.len, &bol);
+		struct printing pr = { r, j, i + 1, 1 };
+		if (sink_each(&j->out[i], print_piece, &pr) < 0)
+			box_warn_errno("unable to read back the output of job %d", j->seq);
 	}
 }
 
 static const char *const outcome_name[OUTCOMES] = { "ok", "failed", "timed_out", "unreachable" };
 
+static void gather(void *ctx, const char *p, size_t n)
+{
+	box_buf_add(ctx, p, n);
+}
+
 /* A stream as a JSON string: it may hold NUL bytes, so by its length. */
 static void json_output(struct box_json *js, const char *key, const struct sink *s)
 {
-	box_json_sn(js, key, s->mem.p ? s->mem.p : "", s->mem.len);
+	struct box_buf all = { 0 };
+	if (sink_each(s, gather, &all) < 0)
+		box_warn_errno("unable to read back an output");
+	box_json_sn(js, key, all.p ? all.p : "", all.len);
+	box_buf_free(&all);
 }
 
 static void print_json(struct runner *r, struct job *j)
@@ -115,15 +130,22 @@ void print_ready(struct runner *r, struct job *j)
 		print_job(r, &r->jobs[r->next_print++]);
 }
 
-void open_joblog(struct runner *r, const char *path)
+/* Made new (never through a symlink), or appended to when resuming, as
+ * GNU parallel does. */
+void open_joblog(struct runner *r, const char *path, int append)
 {
-	r->joblog = box_xopen(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-	box_write_str(r->joblog,
-		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n");
+	struct stat st;
+
+	r->joblog = box_xopen_output(path, append);
+	if (!append || (fstat(r->joblog, &st) == 0 && st.st_size == 0))
+		box_write_str(r->joblog,
+			"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n");
 }
 
 /* GNU parallel's joblog: Seq Host Starttime JobRuntime Send Receive
- * Exitval Signal Command; a timed-out job has Exitval -1. */
+ * Exitval Signal Command; a timed-out job has Exitval -1. A newline in
+ * the command is written as a NUL byte, as parallel writes it, so every
+ * job stays one line that parallel --resume can read. */
 void log_job(struct runner *r, struct job *j)
 {
 	struct box_buf b = { 0 };
@@ -136,12 +158,15 @@ void log_job(struct runner *r, struct job *j)
 
 	if (r->joblog < 0)
 		return;
-	box_buf_printf(&b, "%d\t%s\t%lld.%03lld\t%6lld.%03lld\t0\t%zu\t%d\t%d\t%s\n",
-		j->seq, j->host ? j->host : ":",
+	box_buf_printf(&b, "%lld\t%s\t%lld.%03lld\t%6lld.%03lld\t0\t%zu\t%d\t%d\t",
+		(long long)j->seq, j->host ? j->host : ":",
 		(long long)(j->start_wall_ns / BOX_NSEC),
 		(long long)(j->start_wall_ns % BOX_NSEC / 1000000),
 		(long long)(d / BOX_NSEC), (long long)(d % BOX_NSEC / 1000000),
-		j->out[0].bytes + j->out[1].bytes, exitval, sig, j->cmd);
+		j->out[0].bytes + j->out[1].bytes, exitval, sig);
+	for (const char *c = j->cmd; *c; c++)
+		box_buf_addc(&b, *c == '\n' ? 0 : *c);
+	box_buf_addc(&b, '\n');
 	if (box_write_all(r->joblog, b.p, b.len) < 0) {
 		box_warn_errno("unable to write the joblog");
 		close(r->joblog);

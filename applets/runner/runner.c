@@ -107,7 +107,7 @@ static void make_jobs(struct runner *r, const struct list *cmds, const struct li
 		j->seq = i + 1;
 		j->cmd = cmds->v[i / per_cmd];
 		j->host = hosts->n ? hosts->v[i % per_cmd] : NULL;
-		j->out[0].fd = j->out[0].spill = j->out[1].fd = j->out[1].spill = -1;
+		j->out[0].fd = j->out[1].fd = -1;
 	}
 	if (r->maxjobs > r->njobs && r->njobs)
 		r->maxjobs = r->njobs;
@@ -250,7 +250,7 @@ static int runner_main(int argc, char **argv)
 	for (size_t i = 0; i < files.n; i++)
 		read_lines(files.v[i], &cmds);
 	if (joblog)
-		open_joblog(r, joblog);
+		open_joblog(r, joblog, 0);
 
 	make_jobs(r, &cmds, &hosts);
 	make_sentinel(r);

@@ -17,10 +17,16 @@
 enum { WAITING, RUNNING, FINISHED };
 enum { OK, FAILED, TIMED_OUT, UNREACHABLE, OUTCOMES };
 
+struct spill_seg {           /* a piece of a stream in the run's spill file */
+	off_t off;
+	size_t len;
+};
+
 struct sink {                /* one captured output stream of a job */
 	int fd;              /* the pipe's read end, -1 once closed */
-	int spill;           /* temp file holding the output, or -1 */
-	int spill_full;      /* no (more) temp file: what follows is in mem */
+	struct spill_seg *seg;  /* what went to the spill file, in order, */
+	size_t nseg, cseg;   /* then mem */
+	int spill_full;      /* no (more) spill file: what follows is in mem */
 	struct box_buf mem;
 	size_t bytes;
 };
@@ -72,6 +78,8 @@ void sink_reset(struct sink *s);
 void sink_free(struct sink *s);
 void sink_add(struct runner *r, struct job *j, int which, const char *data, size_t n);
 int sink_read(struct runner *r, struct job *j, int which);
+typedef void sink_fn(void *ctx, const char *p, size_t n);
+int sink_each(const struct sink *s, sink_fn *fn, void *ctx);
 
 /* remote.c */
 void make_sentinel(struct runner *r);
@@ -79,7 +87,7 @@ void find_sentinel(struct runner *r, struct job *j);
 char **remote_argv(struct runner *r, struct job *j, char **remote);
 
 /* output.c */
-void open_joblog(struct runner *r, const char *path);
+void open_joblog(struct runner *r, const char *path, int append);
 void log_job(struct runner *r, struct job *j);
 void print_job(struct runner *r, struct job *j);
 void print_ready(struct runner *r, struct job *j);

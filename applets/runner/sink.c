@@ -1,6 +1,10 @@
 /* runner's output capture: a job's stdout and stderr are read from their
- * pipes as they come and kept in memory, or in a temp file once a stream
- * passes SPILL_AT, until the job is printed. */
+ * pipes as they come and kept in memory; whenever a stream holds SPILL_AT
+ * in memory, that much moves to the run's one spill file (unlinked,
+ * O_TMPFILE where possible), so a job waiting to be printed holds no
+ * descriptor and little memory, however many wait and however much they
+ * printed. A printed job's pieces are punched out of the file, and the
+ * file is emptied whenever nothing in it is still waiting. */
 #include "runner.h"
 
 #include <errno.h>
@@ -8,20 +12,21 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Output above this much per stream moves from memory to a temp file. */
+/* Output above this much per stream moves from memory to the spill file. */
 #define SPILL_AT (1 << 20)
+
+static int spill_fd = -1;	/* one per run: runner is one run per process */
+static off_t spill_end;
+static size_t spill_live;	/* pieces in it not yet printed */
 
 static int temp_file(void)
 {
 	const char *dir = getenv("TMPDIR");
 	if (!dir || !*dir)
 		dir = "/tmp";
-	int fd;
-#ifdef O_TMPFILE
-	fd = box_open(dir, O_TMPFILE | O_RDWR | O_EXCL, 0600);
+	int fd = box_open(dir, O_TMPFILE | O_RDWR | O_EXCL, 0600);
 	if (fd >= 0)
 		return fd;
-#endif
 	char *path = box_xasprintf("%s/runner.XXXXXX", dir);
 	fd = mkstemp(path);
 	if (fd >= 0) {
@@ -32,13 +37,47 @@ static int temp_file(void)
 	return fd;
 }
 
+/* Moves what s holds in memory to the spill file; 0, or -1 (it stays). */
+static int spill(struct sink *s)
+{
+	if (spill_fd < 0 && (spill_fd = temp_file()) < 0)
+		return -1;
+	for (size_t done = 0; done < s->mem.len;) {
+		ssize_t n = pwrite(spill_fd, s->mem.p + done, s->mem.len - done, spill_end + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	*BOX_PUSH(s->seg, s->nseg, s->cseg) = (struct spill_seg){ spill_end, s->mem.len };
+	spill_end += (off_t)s->mem.len;
+	spill_live++;
+	s->mem.len = 0;
+	return 0;
+}
+
+/* Gives a printed stream's pieces back to the filesystem. */
+static void unspill(struct sink *s)
+{
+	for (size_t i = 0; i < s->nseg; i++) {
+		fallocate(spill_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			s->seg[i].off, (off_t)s->seg[i].len);
+		spill_live--;
+	}
+	s->nseg = 0;
+	if (spill_fd >= 0 && !spill_live && spill_end) {
+		if (ftruncate(spill_fd, 0) == 0)
+			spill_end = 0;
+	}
+}
+
 void sink_reset(struct sink *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->spill >= 0)
-		close(s->spill);
-	s->fd = s->spill = -1;
+	s->fd = -1;
+	unspill(s);
 	s->spill_full = 0;
 	s->mem.len = 0;
 	if (s->mem.p)
@@ -49,7 +88,33 @@ void sink_reset(struct sink *s)
 void sink_free(struct sink *s)
 {
 	sink_reset(s);
+	free(s->seg);
+	s->seg = NULL;
+	s->cseg = 0;
 	box_buf_free(&s->mem);
+}
+
+/* Hands the stream to fn in order: its spilled pieces, then memory.
+ * -1 when a piece could not be read back. */
+int sink_each(const struct sink *s, sink_fn *fn, void *ctx)
+{
+	char chunk[65536];
+
+	for (size_t i = 0; i < s->nseg; i++)
+		for (size_t done = 0; done < s->seg[i].len;) {
+			size_t want = s->seg[i].len - done;
+			ssize_t n = pread(spill_fd, chunk, want < sizeof(chunk) ? want : sizeof(chunk),
+				s->seg[i].off + (off_t)done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return -1;
+			fn(ctx, chunk, (size_t)n);
+			done += (size_t)n;
+		}
+	if (s->mem.len)
+		fn(ctx, s->mem.p, s->mem.len);
+	return 0;
 }
 
 void sink_add(struct runner *r, struct job *j, int which, const char *data, size_t n)
@@ -58,31 +123,16 @@ void sink_add(struct runner *r, struct job *j, int which, const char *data, size
 	int marker = which == 0 && j->sentinel_pending;
 
 	s->bytes += n;
-	if (s->spill >= 0 && !s->spill_full) {
-		off_t at = lseek(s->spill, 0, SEEK_CUR);
-		if (box_write_all(s->spill, data, n) >= 0)
-			return;
-		/* the file keeps what it has; the rest stays in memory */
-		box_warn_errno("unable to write a temp file");
-		if (at < 0 || ftruncate(s->spill, at) < 0)
-			box_warn_errno("unable to truncate a temp file");
-		s->spill_full = 1;
-	}
 	box_buf_add(&s->mem, data, n);
 	if (marker)
 		find_sentinel(r, j);
-	if (r->json || j->sentinel_pending || s->spill >= 0 || s->spill_full ||
-	    s->mem.len < SPILL_AT)
+	if (j->sentinel_pending || s->spill_full || s->mem.len < SPILL_AT)
 		return;
-	s->spill = temp_file();
-	if (s->spill >= 0 && box_write_all(s->spill, s->mem.p, s->mem.len) >= 0) {
-		s->mem.len = 0;
-		return;
+	if (spill(s) < 0) {
+		/* no room for a spill file: this job's output stays in memory */
+		box_warn_errno("unable to write a temp file; keeping output in memory");
+		s->spill_full = 1;
 	}
-	/* no temp file: this job's output stays in memory */
-	box_close(s->spill);
-	s->spill = -1;
-	s->spill_full = 1;
 }
 
 /* Reads what the pipe has now; returns 0 at EOF or error (fd closed). */
