@@ -686,6 +686,7 @@ static int dirsync_main(int argc, char **argv)
 
 	parse_args(&d, argc, argv);
 	d.root = geteuid() == 0;
+	d.egid = getegid();
 	d.pid = getpid();
 	if (d.xattrs)
 		d.xattrs = ds_xattrs_kinds(d.xattrs & XA_XATTRS, d.xattrs & XA_ACL, d.root);

@@ -128,6 +128,7 @@ struct ds {
 	int clone_ok, cfr_ok, tmpfile_ok;
 	int npats_backup;	/* the backup directory's exclude is in pats */
 	gid_t new_gid;		/* the group a new file gets in the current directory */
+	gid_t egid;
 	int64_t gran;		/* DST's timestamp granularity in ns, 0 unknown */
 	/* results of one run */
 	int read_errs, vanished, fatal, interrupted, maxdel_hit, refused, postponed;

@@ -10,7 +10,8 @@
  * must be the same directory (device and inode) as before. */
 #include "dirsync.h"
 
-#include <dirent.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -26,28 +27,37 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The kernel's directory record, as getdents64 fills it. */
+struct kdirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* The names in the directory open on fd, sorted; read straight from the
+ * descriptor the walk holds (its offset is rewound first). */
 int ds_list_dir(int fd, struct names *ns)
 {
+	char buf[32768] __attribute__((aligned(8)));
 	size_t cap = 0;
-	int lfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dir = lfd < 0 ? NULL : fdopendir(lfd);
-	struct dirent *e;
+	long n;
 
 	ns->v = NULL;
 	ns->n = 0;
-	if (!dir) {
-		if (lfd >= 0)
-			box_close(lfd);
+	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -1;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < n;) {
+			struct kdirent *e = (struct kdirent *)(buf + at);
+			at += e->reclen;
+			if (e->name[0] == '.' && (!e->name[1] || (e->name[1] == '.' && !e->name[2])))
+				continue;
+			*BOX_PUSH(ns->v, ns->n, cap) = box_xstrdup(e->name);
+		}
 	}
-	errno = 0;
-	while ((e = readdir(dir))) {
-		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-			continue;
-		*BOX_PUSH(ns->v, ns->n, cap) = box_xstrdup(e->d_name);
-	}
-	int err = errno;
-	closedir(dir);
+	int err = n < 0 ? errno : 0;
 	if (ns->n)
 		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
 	errno = err;
@@ -296,7 +306,7 @@ static void enter(struct ds *d, struct frame *f)
 				f->fix = 1;
 			/* root's new files are root's, or of a setgid directory's group */
 			if (d->root)
-				d->new_gid = st.st_mode & S_ISGID ? st.st_gid : getegid();
+				d->new_gid = st.st_mode & S_ISGID ? st.st_gid : d->egid;
 		}
 		if (ds_list_dir(f->dfd, &dn) < 0) {
 			ds_dst_error(d, "read directory", rel);
@@ -496,13 +506,14 @@ void ds_walk(struct ds *d, int sfd, int dfd, const char *rel, int deep)
 	if (*rel)
 		ds_path_push(d, rel);
 	v[0] = (struct frame){ .sfd = sfd, .dfd = dfd, .deep = deep, .has_dst = dfd >= 0,
-		.rel_len = d->plen, .fix = 1 };
+		.rel_len = d->plen };
 	fstat(sfd, &v[0].ss);
 	v[0].sdev = v[0].ss.st_dev;
 	v[0].sino = v[0].ss.st_ino;
 	if (dfd >= 0 && fstat(dfd, &st) == 0) {
 		v[0].ddev = st.st_dev;
 		v[0].dino = st.st_ino;
+		v[0].fix = d->xattrs || ds_attr_changes(d, &v[0].ss, &st) != 0;
 	}
 	enter(d, &v[0]);
 	/* the top's attributes wait for the deletions, like any with some */

@@ -62,12 +62,11 @@ interleave() {	# interleave ROUNDS FRESH(0/1) [FLAGS]: sets t_pb t_rs t_cp (best
 	t_pb=999999999999 t_rs=999999999999 t_cp=999999999999
 	for ((r = 0; r < rounds; r++)); do
 		[ "$fresh" = 1 ] && rm -rf "$B/d" "$B/r" "$B/c"
-		flags=${flags#-}
 		sync
 		t0=$(now); "$PB" dirsync $flags "$S" "$B/d"; t1=$(now)
 		[ $((t1 - t0)) -lt $t_pb ] && t_pb=$((t1 - t0))
 		sync
-		t0=$(now); rsync -a$flags --delete "$S/" "$B/r/"; t1=$(now)
+		t0=$(now); rsync -a${flags#-} --delete "$S/" "$B/r/"; t1=$(now)
 		[ $((t1 - t0)) -lt $t_rs ] && t_rs=$((t1 - t0))
 		[ "$fresh" = 1 ] || continue
 		sync
