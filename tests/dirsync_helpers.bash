@@ -61,12 +61,13 @@ ds_mirrored() {
 }
 
 # wait_until SECONDS CMD...: like retry_until, bounded by the clock rather
-# than by a number of tries (for conditions that take long to check).
+# than by a number of tries (for conditions that take long to check); only
+# the last try's complaints are shown.
 wait_until() {
 	local end=$((SECONDS + $1))
 	shift
 	while ((SECONDS < end)); do
-		"$@" && return 0
+		"$@" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	"$@" && return 0
@@ -74,13 +75,13 @@ wait_until() {
 	return 1
 }
 
-# ds_synced SRC DST: only for waiting until a sync happened: like
-# ds_mirrored, but a state file of an older dirsync in DST is not a
-# difference (the tests of DST's exactness use ds_mirrored).
+# ds_synced SRC DST: for waiting until a sync happened, and for tests whose
+# subject is not DST's exactness: like ds_mirrored, but a state file of an
+# older dirsync in DST is not a difference.
 ds_synced() {
 	local out
-	out=$(rsync -a --delete -n -i -@-1 --exclude=/.dirsync-source "$1/" "$2/" 2>/dev/null) || return 1
-	[ -z "$out" ]
+	out=$(rsync -a --delete -n -i -@-1 --exclude=/.dirsync-source "$1/" "$2/") || return 1
+	[ -z "$out" ] || { echo "rsync would still change: $out" >&2; return 1; }
 }
 
 # count_entries DIR: entries below DIR (any names, newlines included).
