@@ -46,7 +46,9 @@ rm_rf_while_watching() {
 	rm_rf "$S" "$us"
 	echo "rm -rf took about $((SECONDS - t0)) s" >&2
 	wait_until 60 said_source_gone
-	# past every delay a pending deletion could have waited for
+	# a check that nothing happens: a deletion decided before SRC vanished
+	# waits at most --delete-delay (2 s by default) after the last removal;
+	# give it that long to go wrong
 	sleep 3
 	watch_alive
 	[ "$(count_entries "$T")" = "$before" ]

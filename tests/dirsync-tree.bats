@@ -344,6 +344,10 @@ EOF
 	echo c >"$S/d/c"
 	echo n >"$S/d/new/n"
 	wait_until 30 ds_synced "$S" "$T"
+	# and it is watched like the one it replaced
+	echo later >"$S/d/new/later"
+	echo more >>"$S/d/c"
+	wait_until 30 ds_synced "$S" "$T"
 	watch_alive
 }
 
@@ -370,7 +374,6 @@ EOF
 	start_watch --delay 100ms "$S" "$T"
 	wait_until 20 ds_synced "$S" "$T"
 	rm -rf "$T"
-	sleep 0.5
 	echo c >"$S/c"
 	wait_until 30 ds_synced "$S" "$T"
 	watch_alive
@@ -407,6 +410,9 @@ EOF
 	umount "$S/m"
 	mount --bind "$W/second" "$S/m"
 	MOUNTS+=("$S/m")
+	wait_until 30 ds_synced "$S" "$T"
+	# and the new one is watched
+	echo later >"$S/m/e/later"
 	wait_until 30 ds_synced "$S" "$T"
 	watch_alive
 }
