@@ -397,12 +397,12 @@ temp_lookalike() {
 	MOUNTS+=("$W/m")
 	# found while walking SRC: what was copied before may stay, but never a
 	# copy of the copy
-	run -16 timeout 20 "$DIRSYNC" "$S" "$W/m/dst"
+	run -16 timeout 10 "$DIRSYNC" "$S" "$W/m/dst"
 	echo "$output"
 	[ ! -e "$S/sub/dst/sub/dst" ]
 	# the same again with DST already there, and with -H -X -A
-	run -16 timeout 20 "$DIRSYNC" "$S" "$W/m/dst"
-	run -16 timeout 20 "$DIRSYNC" -HXA "$S" "$W/m/dst"
+	run -16 timeout 10 "$DIRSYNC" "$S" "$W/m/dst"
+	run -16 timeout 10 "$DIRSYNC" -HXA "$S" "$W/m/dst"
 	[ ! -e "$S/sub/dst/sub/dst" ]
 	[ "$(find "$S" -name dst | wc -l)" = 1 ]
 }

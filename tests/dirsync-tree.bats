@@ -458,20 +458,20 @@ EOF
 
 # ---- -H as rsync -aH
 
+# Groups of different sizes and mtimes: rsync's quick check must not take
+# one group's file for another's.
 link_tree() {
 	mkdir -p "$1/d1" "$1/d2" "$1/d3"
 	echo group-one >"$1/d1/a"
+	touch -d '2020-01-01 00:00:00.1' "$1/d1/a"
 	ln "$1/d1/a" "$1/d2/b"
 	ln "$1/d1/a" "$1/c"
-	echo group-two >"$1/d1/x"
+	echo group-two, longer >"$1/d1/x"
+	touch -d '2020-02-02 00:00:00.2' "$1/d1/x"
 	ln "$1/d1/x" "$1/d2/y"
-	echo alone >"$1/d3/alone"
-	echo linked-outside >"$1/d3/out"
+	echo alone, and longer still >"$1/d3/alone"
+	echo linked outside the tree >"$1/d3/out"
 	ln "$1/d3/out" "$W/outside-link"
-	mkfifo "$1/d1/fifo"
-	ln "$1/d1/fifo" "$1/d3/fifo2"
-	ln -s d1/a "$1/sym"
-	ln "$1/sym" "$1/d2/sym2"
 }
 
 @test "-H keeps hard-link groups across directories as rsync -aH, also when a group changes" {
@@ -479,16 +479,19 @@ link_tree() {
 	link_tree "$S"
 	rsync -aH -@-1 "$S/" "$R/"
 	tc "$S" "$R"
-	run -0 "$DIRSYNC" -H "$S" "$T"
+	run "$DIRSYNC" -H "$S" "$T"
+	echo "$output"
+	[ "$status" = 0 ]
 	tc "$R" "$T"
 	tc "$S" "$T"
 	# a link broken off, one added, one moved to another group, a new group
 	rm "$S/d2/b"
-	echo now-alone >"$S/d2/b"
+	echo now alone, the longest of them all >"$S/d2/b"
 	ln "$S/d1/x" "$S/d3/z"
 	rm "$S/c"
 	ln "$S/d1/x" "$S/c"
-	echo group-three >"$S/d3/p"
+	echo group-three: a new group >"$S/d3/p"
+	touch -d '2020-03-03 00:00:00.3' "$S/d3/p"
 	ln "$S/d3/p" "$S/d1/q"
 	rm "$S/d2/y"
 	rsync -aH -@-1 --delete "$S/" "$R/"
@@ -498,4 +501,25 @@ link_tree() {
 	tc "$S" "$T"
 	run -0 "$DIRSYNC" -H -i "$S" "$T"
 	[ "$output" = "" ]
+}
+
+@test "-H links hard-linked symlinks and fifos as rsync -aH does" {
+	need_cmd rsync
+	mkdir -p "$S/d1" "$S/d2"
+	mkfifo "$S/d1/fifo"
+	ln "$S/d1/fifo" "$S/d2/fifo2"
+	ln -s d1/fifo "$S/sym"
+	ln "$S/sym" "$S/d2/sym2"
+	echo f >"$S/d1/f"
+	rsync -aH -@-1 "$S/" "$R/"
+	treecmp "$S" "$R"
+	run -0 "$DIRSYNC" -H "$S" "$T"
+	tc "$R" "$T"
+	rm "$S/d2/sym2"
+	ln -s elsewhere "$S/d2/sym2"
+	ln "$S/d1/fifo" "$S/d1/fifo3"
+	rsync -aH -@-1 --delete "$S/" "$R/"
+	treecmp "$S" "$R"
+	run -0 "$DIRSYNC" -H "$S" "$T"
+	tc "$R" "$T"
 }
