@@ -395,16 +395,17 @@ temp_lookalike() {
 	mkdir "$W/m"
 	mount --bind "$S/sub" "$W/m"
 	MOUNTS+=("$W/m")
-	# found while walking SRC: what was copied before may stay, but never a
-	# copy of the copy
+	# the mount table tells: refused before anything is made
 	run -16 timeout 10 "$DIRSYNC" "$S" "$W/m/dst"
 	echo "$output"
-	[ ! -e "$S/sub/dst/sub/dst" ]
+	[[ "$output" == *"inside source"* ]]
+	[ ! -e "$S/sub/dst" ]
 	# the same again with DST already there, and with -H -X -A
+	mkdir "$W/m/dst"
+	echo keep >"$W/m/dst/keep"
 	run -16 timeout 10 "$DIRSYNC" "$S" "$W/m/dst"
 	run -16 timeout 10 "$DIRSYNC" -HXA "$S" "$W/m/dst"
-	[ ! -e "$S/sub/dst/sub/dst" ]
-	[ "$(find "$S" -name dst | wc -l)" = 1 ]
+	[ "$(ls -A "$S/sub/dst")" = keep ]
 }
 
 # ---- the mass-deletion guard
