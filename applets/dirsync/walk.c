@@ -293,8 +293,7 @@ static void enter(struct ds *d, struct frame *f)
 	f->fix_index = (size_t)-1;
 	f->changes = d->changes;
 	if (ds_list_dir(f->sfd, &sn) < 0) {
-		box_warn_errno("unable to read directory %s/%s", d->src, ds_esc(rel));
-		d->read_errs++;
+		ds_src_error(d, "read directory", rel);	/* ENOENT: removed meanwhile */
 		ds_free_names(&sn);
 		return;
 	}
