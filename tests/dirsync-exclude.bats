@@ -39,7 +39,7 @@ teardown() {
 # file left out).
 listing() {
 	[ -d "$1" ] || return 0
-	(cd "$1" && find . -mindepth 1 ! -path ./.dirsync-source -printf '%y %P\n') | sort
+	(cd "$1" && find . -mindepth 1 -printf '%y %P\n') | sort
 }
 
 # DST before each run, $DST0: entries SRC does not have (dir/ for a
