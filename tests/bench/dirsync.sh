@@ -129,7 +129,7 @@ for ex in "" "**/*.tmp"; do
 		rm -rf "$B/dd" "$B/dr"
 		t0=$(now); "$PB" dirsync ${ex:+--exclude "$ex"} "$B/deep" "$B/dd"; t1=$(now)
 		[ $((t1 - t0)) -lt $best_pb ] && best_pb=$((t1 - t0))
-		t0=$(now); rsync -a --delete ${ex:+--exclude "$ex"} "$B/deep/" "$B/dr/" 2>/dev/null; t1=$(now)
+		t0=$(now); rsync -a --delete ${ex:+--exclude "$ex"} "$B/deep/" "$B/dr/" 2>/dev/null || true; t1=$(now)
 		[ $((t1 - t0)) -lt $best_rs ] && best_rs=$((t1 - t0))
 	done
 	awk -v a="$best_pb" -v b="$best_rs" -v e="${ex:-none}" 'BEGIN {
