@@ -602,6 +602,28 @@ int box_smtp_parse_server(const char *spec, char *host, size_t hostsize, const c
 /* local@domain, with nothing a header or command line would need quoted. */
 int box_smtp_valid_address(const char *a);
 
+/* ---- the mount table (mounts.c) ------------------------------------------- */
+
+/* One line of /proc/self/mountinfo; the strings are valid during the
+ * call only. */
+struct box_mount {
+	unsigned long long id;   /* the mount's id (statx STATX_MNT_ID) */
+	dev_t dev;               /* st_dev of what it mounts */
+	char *root;              /* the mounted directory inside its filesystem */
+	char *dir;               /* where it is mounted */
+	char *type, *source;
+};
+/* Returns nonzero to stop. */
+typedef int box_mount_fn(void *ctx, const struct box_mount *m);
+/* Calls fn for every mount, in the kernel's order (a later mount on the
+ * same directory hides an earlier one); -1 when there is no mountinfo or
+ * nothing in it. */
+int box_mountinfo(box_mount_fn *fn, void *ctx);
+/* The mtab/mountinfo escapes (\ooo) undone in place; the next field of a
+ * blank-separated line. */
+void box_mount_unescape(char *s);
+char *box_mount_field(char **p);
+
 /* ---- watching paths: inotify, else polling (watch.c) --------------------- */
 
 /* Watches a set of directories or files and says which of them changed,

@@ -345,29 +345,30 @@ static int source_replaced(const struct ds *d)
 	return stat(d->src, &st) < 0 || st.st_dev != d->root_dev || st.st_ino != d->root_ino;
 }
 
+struct below {
+	const char *src;
+	uint64_t h;
+};
+
+static int mount_below(void *ctx, const struct box_mount *m)
+{
+	struct below *q = ctx;
+	size_t n = strlen(q->src);
+	if (strncmp(m->dir, q->src, n) || m->dir[n] != '/')
+		return 0;
+	for (const char *c = m->dir; *c; c++)
+		q->h = (q->h ^ (unsigned char)*c) * 1099511628211ULL;
+	q->h = (q->h ^ m->id) * 1099511628211ULL;
+	return 0;
+}
+
 /* The mounts below SRC, as one number: when it changes, a filesystem
  * inside SRC was mounted, unmounted or replaced. */
 static uint64_t mounts_below(const char *src_real)
 {
-	struct box_buf b = { 0 };
-	uint64_t h = 14695981039346656037ULL;
-	size_t n = strlen(src_real);
-	char *line, *save = NULL;
-
-	if (box_read_file("/proc/self/mountinfo", &b) < 0)
-		return 0;
-	box_buf_addc(&b, 0);
-	for (line = strtok_r(b.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f = line;
-		for (int i = 0; i < 4 && f; i++)
-			f = strchr(f + 1, ' ');
-		if (!f || strncmp(f + 1, src_real, n) || f[n + 1] != '/')
-			continue;
-		for (const char *c = line; *c; c++)
-			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	}
-	box_buf_free(&b);
-	return h;
+	struct below q = { src_real, 14695981039346656037ULL };
+	box_mountinfo(mount_below, &q);
+	return q.h;
 }
 
 /* Between syncs no fd may pin SRC: it must stay unmountable. */

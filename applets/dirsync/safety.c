@@ -67,28 +67,27 @@ static int kstatx(int fd, unsigned mask, struct kstatx *sx)
 	return (int)syscall(SYS_statx, fd, "", AT_EMPTY_PATH, mask, sx);
 }
 
+struct source_of {
+	uint64_t id;
+	char *out;
+	size_t size;
+};
+
+static int source_seen(void *ctx, const struct box_mount *m)
+{
+	struct source_of *q = ctx;
+	if (m->id != q->id)
+		return 0;
+	snprintf(q->out, q->size, "%s", m->source);
+	return 1;
+}
+
 /* The mount's source (device, server:path, "tmpfs") from mountinfo. */
 static void mount_source(uint64_t mnt_id, char *out, size_t size)
 {
-	struct box_buf b = { 0 };
-	char *line, *save = NULL;
-
+	struct source_of q = { mnt_id, out, size };
 	*out = 0;
-	if (box_read_file("/proc/self/mountinfo", &b) < 0)
-		return;
-	box_buf_addc(&b, 0);
-	for (line = strtok_r(b.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *end, *dash = strstr(line, " - ");
-		if (strtoull(line, &end, 10) != mnt_id || end == line || !dash)
-			continue;
-		char *src = strchr(dash + 3, ' ');
-		if (src) {
-			size_t n = strcspn(src + 1, " ");
-			snprintf(out, size, "%.*s", (int)n, src + 1);
-		}
-		break;
-	}
-	box_buf_free(&b);
+	box_mountinfo(source_seen, &q);
 }
 
 /* fsids that are only the device number say nothing more than it. */
@@ -368,20 +367,35 @@ static int path_inside(const char *inner, const char *outer)
 	return !strncmp(inner, outer, n) && inner[n] == '/';
 }
 
-/* mountinfo's octal escapes (\040 for a space) undone, in place. */
-static void unescape_octal(char *s)
+struct location {
+	const char *real;
+	size_t best_len;
+	char *best, *dev;
+	size_t devsize;
+};
+
+static int location_seen(void *ctx, const struct box_mount *m)
 {
-	char *o = s;
-	for (; *s; s++, o++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o = *s;
-		}
+	struct location *q = ctx;
+	size_t n = strlen(m->dir);
+	int top = !strcmp(m->dir, "/");
+
+	if (!top && (strncmp(q->real, m->dir, n) || (q->real[n] != '/' && q->real[n])))
+		return 0;
+	if (top)
+		n = 0;
+	if (n < q->best_len)
+		return 0;
+	q->best_len = n;
+	free(q->best);
+	const char *rest = q->real + n;
+	q->best = box_xasprintf("%s%s", strcmp(m->root, "/") ? m->root : "", rest);
+	if (!*q->best) {
+		free(q->best);
+		q->best = box_xstrdup("/");
 	}
-	*o = 0;
+	snprintf(q->dev, q->devsize, "%u:%u", major(m->dev), minor(m->dev));
+	return 0;
 }
 
 /* Where the real path real is inside its filesystem: the mount holding
@@ -390,43 +404,9 @@ static void unescape_octal(char *s)
  * shows the same filesystem path under another name. NULL when unknown. */
 static char *fs_location(const char *real, char *dev, size_t devsize)
 {
-	struct box_buf b = { 0 };
-	char *line, *save = NULL, *best = NULL;
-	size_t best_len = 0;
-
-	if (box_read_file("/proc/self/mountinfo", &b) < 0)
-		return NULL;
-	box_buf_addc(&b, 0);
-	for (line = strtok_r(b.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[5], *sp = line;
-		int i;
-		for (i = 0; i < 5 && sp; i++) {
-			f[i] = sp;
-			sp = strchr(sp, ' ');
-			if (sp)
-				*sp++ = 0;
-		}
-		if (i < 5 || !sp)
-			continue;
-		unescape_octal(f[3]);
-		unescape_octal(f[4]);
-		size_t n = strlen(f[4]);
-		int under = !strcmp(f[4], "/") ? 1 : !strncmp(real, f[4], n) &&
-			(real[n] == '/' || !real[n]);
-		if (!under || (n == 1 ? 0 : n) < best_len)
-			continue;
-		best_len = n == 1 ? 0 : n;
-		free(best);
-		const char *rest = real + best_len;
-		best = box_xasprintf("%s%s", strcmp(f[3], "/") ? f[3] : "", *rest ? rest : "");
-		if (!*best) {
-			free(best);
-			best = box_xstrdup("/");
-		}
-		snprintf(dev, devsize, "%s", f[2]);
-	}
-	box_buf_free(&b);
-	return best;
+	struct location q = { real, 0, NULL, dev, devsize };
+	box_mountinfo(location_seen, &q);
+	return q.best;
 }
 
 /* rsync's rule: a colon before the first slash makes a remote path. */

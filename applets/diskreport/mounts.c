@@ -43,53 +43,6 @@ static int is_remote(const char *dev, const char *type)
 	return 0;
 }
 
-/* mountinfo escapes blanks, newlines and backslashes as \ooo. */
-static void unescape(char *s)
-{
-	char *d = s;
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 4;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = 0;
-}
-
-static char *next_field(char **p)
-{
-	char *s = *p, *e;
-	while (*s == ' ')
-		s++;
-	if (!*s)
-		return NULL;
-	e = strchr(s, ' ');
-	if (e)
-		*e++ = 0;
-	else
-		e = s + strlen(s);
-	*p = e;
-	return s;
-}
-
-/* Decimal digits up to `stop`; -1 when there are none or others. */
-static long long digits_until(const char **s, char stop)
-{
-	long long v = 0;
-	const char *p = *s;
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (*p - '0') > 0xffffffffLL ? 0xffffffffLL : v * 10 + (*p - '0');
-	if (*p != stop)
-		return -1;
-	*s = p + 1;
-	return v;
-}
-
 static void add_mount(struct mount_list *l, char *dev, char *dir, char *root,
 		      char *type, dev_t me_dev)
 {
@@ -105,49 +58,16 @@ static void add_mount(struct mount_list *l, char *dev, char *dir, char *root,
 	};
 }
 
-/* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw" */
-static int parse_mountinfo_line(char *line, struct mount_list *l)
+static int mount_seen(void *ctx, const struct box_mount *m)
 {
-	char *p = line, *f[5];
-	const char *d;
-	long long maj, min;
-
-	for (int i = 0; i < 5; i++)
-		if (!(f[i] = next_field(&p)))
-			return -1;
-	d = f[2];
-	if ((maj = digits_until(&d, ':')) < 0 || (min = digits_until(&d, 0)) < 0)
-		return -1;
-	/* optional fields, then a lone "-" */
-	for (char *opt; (opt = next_field(&p)) && strcmp(opt, "-");)
-		;
-	char *type = next_field(&p), *src = next_field(&p);
-	if (!type || !src)
-		return -1;
-	unescape(f[3]);
-	unescape(f[4]);
-	unescape(type);
-	unescape(src);
-	add_mount(l, src, f[4], f[3], type, makedev((unsigned)maj, (unsigned)min));
+	add_mount(ctx, m->source, m->dir, m->root, m->type, m->dev);
 	return 0;
 }
 
 /* -1 when there is no mountinfo, or nothing in it to use. */
 static int read_mountinfo(struct mount_list *l)
 {
-	struct box_buf b = { 0 };
-	if (box_read_file("/proc/self/mountinfo", &b) < 0 || !b.len) {
-		box_buf_free(&b);
-		return -1;
-	}
-	for (char *line = b.p, *nl; line && *line; line = nl) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl++ = 0;
-		parse_mountinfo_line(line, l);
-	}
-	box_buf_free(&b);
-	return l->n ? 0 : -1;
+	return box_mountinfo(mount_seen, l) < 0 || !l->n ? -1 : 0;
 }
 
 /* The getmntent(3) format, "fsname dir type options freq passno", read
@@ -166,12 +86,12 @@ static void read_mtab(struct mount_list *l)
 		nl = strchr(line, '\n');
 		if (nl)
 			*nl++ = 0;
-		char *p = line, *dev = next_field(&p), *dir = next_field(&p), *type = next_field(&p);
+		char *p = line, *dev = box_mount_field(&p), *dir = box_mount_field(&p), *type = box_mount_field(&p);
 		if (!type || dev[0] == '#')
 			continue;
-		unescape(dev);
-		unescape(dir);
-		unescape(type);
+		box_mount_unescape(dev);
+		box_mount_unescape(dir);
+		box_mount_unescape(type);
 		add_mount(l, dev, dir, NULL, type, (dev_t)-1);
 	}
 	box_buf_free(&b);
