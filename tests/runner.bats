@@ -127,10 +127,10 @@ sshd_up() {
 	[ "$output" = "$(printf 'one\ntwo')" ]
 }
 
-@test "-f - reads commands from stdin, after the operands" {
-	run -0 --separate-stderr sh -c 'printf "echo two\necho three\n" | runner -f - "echo one"'
-	[ "$output" = "$(printf 'one\ntwo\nthree')" ]
-	[ "$stderr" = "runner: 3 jobs: 3 ok, 0 failed" ]
+@test "-f - reads commands from stdin" {
+	run -0 --separate-stderr sh -c 'printf "echo two\necho three\n" | runner -f -'
+	[ "$output" = "$(printf 'two\nthree')" ]
+	[ "$stderr" = "runner: 2 jobs: 2 ok, 0 failed" ]
 }
 
 @test "an empty command file runs nothing and succeeds" {

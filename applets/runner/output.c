@@ -38,7 +38,7 @@ static void emit_tagged(struct runner *r, int fd, const char *tag, const char *p
 static void emit_chunk(struct runner *r, struct job *j, int fd, const char *p, size_t n, int *bol)
 {
 	if (r->tag)
-		emit_tagged(r, fd, j->host ? j->host : j->cmd, p, n, bol);
+		emit_tagged(r, fd, j->host ? j->host : j->arg ? j->arg : j->cmd, p, n, bol);
 	else
 		emit(r, fd, p, n);
 }
@@ -103,18 +103,6 @@ void print_job(struct runner *r, struct job *j)
 	sink_free(&j->out[1]);
 }
 
-/* Completion order prints at once; -k prints every finished job that has
- * no unfinished job before it. */
-void print_ready(struct runner *r, struct job *j)
-{
-	if (!r->keep_order) {
-		print_job(r, j);
-		return;
-	}
-	while (r->next_print < r->njobs && r->jobs[r->next_print].state == FINISHED)
-		print_job(r, &r->jobs[r->next_print++]);
-}
-
 void open_joblog(struct runner *r, const char *path)
 {
 	r->joblog = box_xopen(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
@@ -136,7 +124,7 @@ void log_job(struct runner *r, struct job *j)
 
 	if (r->joblog < 0)
 		return;
-	box_buf_printf(&b, "%d\t%s\t%lld.%03lld\t%6lld.%03lld\t0\t%zu\t%d\t%d\t%s\n",
+	box_buf_printf(&b, "%lld\t%s\t%lld.%03lld\t%6lld.%03lld\t0\t%zu\t%d\t%d\t%s\n",
 		j->seq, j->host ? j->host : ":",
 		(long long)(j->start_wall_ns / BOX_NSEC),
 		(long long)(j->start_wall_ns % BOX_NSEC / 1000000),
