@@ -362,8 +362,10 @@ sshd_up() {
 	run -255 runner -j abc true
 	[ "${lines[0]}" = "runner: invalid job count 'abc': not a number" ]
 	[ "${lines[1]}" = "$(usage)" ]
-	run -255 runner -j 0 true
-	[ "${lines[0]}" = "runner: invalid job count '0': out of range 1-10000" ]
+	run -255 runner -j 10001 true
+	[ "${lines[0]}" = "runner: invalid job count '10001': out of range 0-10000" ]
+	run -255 runner -j 5x% true
+	[ "${lines[0]}" = "runner: invalid job count '5x%': expected N, N%, +N or -N" ]
 	run -255 runner -j
 	[ "${lines[0]}" = "runner: option '-j' needs an argument" ]
 }

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"runner [-j N] [-k] [-d DUR] [-v] [--tag] [--timeout DUR] [--retries N] [--halt] "
@@ -33,7 +34,8 @@ static const char help[] =
 	"                     commands are trimmed, blank and # lines skipped\n"
 	"  -a, --arg-file FILE  the same as -f\n"
 	"  -0, --null         input records end with a NUL byte, not a newline\n"
-	"  -j, --jobs N       run N jobs at once (default 1)\n"
+	"  -j, --jobs N       run N jobs at once (default 1; 0: one per core;\n"
+	"                     N%: that share of the cores; +N, -N: cores plus, minus N)\n"
 	"  -k, --keep-order   print output in input order, not completion order\n"
 	"  -d, --delay DUR    wait DUR between job starts\n"
 	"  -v, --verbose      say on stderr what starts when\n"
@@ -102,6 +104,37 @@ static void set_ssh(struct runner *r, const char *ssh)
 		box_usage("invalid --ssh '%s': %s", ssh, err);
 	if (!r->ssh_argc)
 		box_usage("empty --ssh command");
+}
+
+/* -j: N, or as GNU parallel has it N% of the cores (rounded up), +N and
+ * -N cores; 0 is one per core (parallel's 0 is "as many as possible"). */
+static int job_count(const char *s)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t len = strlen(s);
+	long long n;
+
+	if (cores < 1)
+		cores = 1;
+	if (len && s[len - 1] == '%') {
+		long long pct = 0, div = 1;
+		const char *p = s;
+		for (; *p >= '0' && *p <= '9' && pct < 1000000; p++)
+			pct = pct * 10 + (*p - '0');
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9' && div < 1000000; p++, div *= 10)
+				pct = pct * 10 + (*p - '0');
+		if (p == s || p != s + len - 1 || p[-1] == '.')
+			box_usage("invalid job count '%s': expected N, N%%, +N or -N", s);
+		n = (cores * pct + 100 * div - 1) / (100 * div);
+	} else if (*s == '+' || *s == '-') {
+		n = cores + box_xparse_ll("job count", s, -MAX_JOBS_AT_ONCE, MAX_JOBS_AT_ONCE);
+	} else {
+		n = box_xparse_ll("job count", s, 0, MAX_JOBS_AT_ONCE);
+		if (!n)
+			n = cores;
+	}
+	return n < 1 ? 1 : n > MAX_JOBS_AT_ONCE ? MAX_JOBS_AT_ONCE : (int)n;
 }
 
 /* Operands, before a ::: list, are commands; with an input (a ::: list or
@@ -274,7 +307,7 @@ static int runner_main(int argc, char **argv)
 	box_getopt_init(&g, argc, argv);
 	while ((c = box_getopt(&g, opts)) != -1) {
 		switch (c) {
-		case 'j': r->maxjobs = (int)box_xparse_ll("job count", g.arg, 1, MAX_JOBS_AT_ONCE); break;
+		case 'j': r->maxjobs = job_count(g.arg); break;
 		case 'k': r->keep_order = 1; break;
 		case 'd': r->delay_ns = box_xparse_duration("delay", g.arg); break;
 		case 'v': r->verbose = 1; break;
