@@ -313,3 +313,36 @@ slots_used() {
 	run -255 runner ::: ''
 	[ "${lines[0]}" = "runner: empty command" ]
 }
+
+# ---- stopping -----------------------------------------------------------------------
+
+@test "SIGTERM while runner waits for input stops it at once, and the run fails" {
+	mkfifo fifo
+	# before a writer has opened the FIFO
+	runner -f fifo 2> err &
+	pid=$!
+	retry_until 10 sh -c "ls -l /proc/$pid/fd | grep -q fifo"
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 1 ]
+	[ "$(cat err)" = "runner: 0 jobs: 0 ok, 0 failed, the rest of the input not read (stopped by SIGTERM)" ]
+	# and once jobs ran
+	runner -f fifo > out 2> err &
+	pid=$!
+	exec 7> fifo
+	echo 'touch started' >&7
+	retry_until 10 test -e started
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	exec 7>&-
+	[ "$rc" -eq 1 ]
+	[ "$(cat err)" = "runner: 1 job: 1 ok, 0 failed, the rest of the input not read (stopped by SIGTERM)" ]
+}
+
+@test "--halt on a pipe counts what was read and says the rest was not" {
+	# one write: runner reads both lines at once, and nothing after them
+	run -1 --separate-stderr sh -c 'printf "exit 1\ntrue\n" | runner --halt -f -'
+	[ "${stderr_lines[0]}" = "runner: 1 job: 0 ok, 1 failed, 1 not started, the rest of the input not read" ]
+}

@@ -49,12 +49,14 @@ static const char *input_name(const struct input *in)
 	return strcmp(path, "-") ? path : "standard input";
 }
 
+/* Without waiting for a FIFO's writer to come: runner still answers
+ * signals meanwhile, and poll waits for the writer's data. */
 static void open_file(struct input *in)
 {
 	const char *path = in->paths[in->file];
 	struct stat st;
 
-	in->fd = strcmp(path, "-") ? box_open(path, O_RDONLY, 0) : 0;
+	in->fd = strcmp(path, "-") ? box_open(path, O_RDONLY | O_NONBLOCK, 0) : 0;
 	if (in->fd < 0 || fstat(in->fd, &st) < 0) {
 		box_warn_errno("unable to read %s", input_name(in));
 		in->failed = 1;

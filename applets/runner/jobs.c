@@ -467,4 +467,5 @@ void end_jobs(struct runner *r)
 	}
 	print_in_order(r);
 	r->not_started += count_rest(r);
+	r->input_left = input_total(&r->in) < 0;
 }

@@ -80,6 +80,7 @@ struct runner {
 	struct job **failed; /* for the summary: what did not end ok */
 	size_t nfailed, failed_cap;
 	long long count[OUTCOMES], not_started;
+	int input_left;      /* runner stopped before the end of its input */
 	int keep_order, verbose, tag, json, halt, retries;
 	int64_t delay_ns, timeout_ns, next_start_ns, t0;
 	char **ssh_argv;

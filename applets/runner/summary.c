@@ -37,6 +37,8 @@ static void summary_line(struct runner *r, const long long count[OUTCOMES],
 		box_buf_printf(&b, ", %lld unreachable", count[UNREACHABLE]);
 	if (not_started)
 		box_buf_printf(&b, ", %lld not started", not_started);
+	if (r->input_left)
+		box_buf_adds(&b, ", the rest of the input not read");
 	if (r->interrupted && !r->own_error)
 		box_buf_printf(&b, " (stopped by SIG%s)", box_signame(r->interrupted));
 	box_warn("%s", b.p);
@@ -57,7 +59,7 @@ int summarize(struct runner *r)
 	not_started = r->not_started;
 	for (int i = 0; i < OUTCOMES; i++)
 		started += r->count[i];
-	int full = started > 1 || not_started;
+	int full = started > 1 || not_started || r->input_left;
 	if (full)
 		summary_line(r, r->count, started, not_started);
 	if (r->nfailed)
@@ -73,6 +75,8 @@ int summarize(struct runner *r)
 	}
 	if (r->own_error)
 		return 255;
-	long long bad = started - r->count[OK] + (r->interrupted ? not_started : 0);
+	/* an interrupt before the end of the input fails the run */
+	long long bad = started - r->count[OK] +
+		(r->interrupted ? not_started + (!not_started && r->input_left) : 0);
 	return bad > 100 ? 101 : (int)bad;
 }
