@@ -165,7 +165,9 @@ int input_next(struct input *in, char **record)
 /* How many records there are in all, once that is known; else -1. */
 long long input_total(const struct input *in)
 {
-	return in->file >= in->nfiles || in->failed ? in->records + (long long)(in->nitems - in->item) : -1;
+	if (in->file < in->nfiles && !in->failed)
+		return -1;
+	return in->records + (long long)(in->nitems - in->item);
 }
 
 /* ---- templates ------------------------------------------------------------ */
