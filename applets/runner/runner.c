@@ -63,8 +63,8 @@ struct list {
 	size_t n, cap;
 };
 
-/* Hosts, one per line; blank lines and # comments skipped, blanks
- * trimmed at both ends. The text stays allocated for the run. */
+/* One entry per line; blank lines and # comments skipped, blanks trimmed
+ * at both ends. The text stays allocated for the run. */
 static void read_lines(const char *path, struct list *l)
 {
 	struct box_buf b = { 0 };
