@@ -127,10 +127,10 @@ sshd_up() {
 	[ "$output" = "$(printf 'one\ntwo')" ]
 }
 
-@test "-f - reads commands from stdin, after the operands" {
-	run -0 --separate-stderr sh -c 'printf "echo two\necho three\n" | runner -f - "echo one"'
-	[ "$output" = "$(printf 'one\ntwo\nthree')" ]
-	[ "$stderr" = "runner: 3 jobs: 3 ok, 0 failed" ]
+@test "-f - reads commands from stdin" {
+	run -0 --separate-stderr sh -c 'printf "echo two\necho three\n" | runner -f -'
+	[ "$output" = "$(printf 'two\nthree')" ]
+	[ "$stderr" = "runner: 2 jobs: 2 ok, 0 failed" ]
 }
 
 @test "an empty command file runs nothing and succeeds" {
@@ -362,8 +362,10 @@ sshd_up() {
 	run -255 runner -j abc true
 	[ "${lines[0]}" = "runner: invalid job count 'abc': not a number" ]
 	[ "${lines[1]}" = "$(usage)" ]
-	run -255 runner -j 0 true
-	[ "${lines[0]}" = "runner: invalid job count '0': out of range 1-10000" ]
+	run -255 runner -j 10001 true
+	[ "${lines[0]}" = "runner: invalid job count '10001': out of range 0-10000" ]
+	run -255 runner -j 5x% true
+	[ "${lines[0]}" = "runner: invalid job count '5x%': expected N, N%, +N or -N" ]
 	run -255 runner -j
 	[ "${lines[0]}" = "runner: option '-j' needs an argument" ]
 }

@@ -1,6 +1,8 @@
-/* runner's jobs: starting one in its own process group (directly, by
+/* runner's jobs: making them from the input (each record on each host, as
+ * they are needed), starting one in its own process group (directly, by
  * /bin/sh -c or over ssh), deciding what starts next (retries first, then
- * new jobs, N at a time, -d apart), timing it out, and reaping it. */
+ * new jobs, N at a time, -d apart), timing it out, reaping it, and freeing
+ * it once it is printed and logged. */
 #include "runner.h"
 
 #include <errno.h>
@@ -13,12 +15,137 @@
 
 const char *const outcome_text[OUTCOMES] = { "ok", "failed", "timed out", "unreachable" };
 
+/* "start 3/10", or "start 3" while the number of jobs is not known. */
 void job_msg(struct runner *r, struct job *j, const char *what)
 {
 	int64_t t = box_now_ns() - r->t0;
-	box_warn("+%lld.%03llds %s %d/%d%s%s: %s", (long long)(t / BOX_NSEC),
-		(long long)(t % BOX_NSEC / 1000000), what, j->seq, r->njobs,
+	long long total = input_total(&r->in);
+	char of[32] = "";
+
+	if (total >= 0)
+		snprintf(of, sizeof(of), "/%lld", total * (long long)(r->nhosts ? r->nhosts : 1));
+	box_warn("+%lld.%03llds %s %lld%s%s%s: %s", (long long)(t / BOX_NSEC),
+		(long long)(t % BOX_NSEC / 1000000), what, j->seq, of,
 		j->host ? " on " : "", j->host ? j->host : "", j->cmd);
+}
+
+/* ---- the job source ------------------------------------------------------ */
+
+/* The next job of the input, or NULL when the input has none yet
+ * (r->want_input) or none left. A record runs on every host in turn; its
+ * jobs are numbered (record - 1) * hosts + host + 1, records counted as
+ * read, the skipped comments of a command file too, so that a job's
+ * number is its line number when there are no hosts. */
+static struct job *new_job(struct runner *r)
+{
+	size_t nh = r->nhosts ? r->nhosts : 1;
+	char *rec;
+
+	if (!r->record) {
+		int got = input_next(&r->in, &rec);
+		if (r->in.failed)
+			r->own_error = 1;
+		if (got != IN_RECORD) {
+			r->want_input = got == IN_WAIT;
+			return NULL;
+		}
+		r->record = box_xstrdup(rec);
+		r->record_host = 0;
+		r->record_no = r->in.records;
+	}
+	struct job *j = box_xcalloc(1, sizeof(*j));
+	j->r = r;
+	j->seq = (r->record_no - 1) * (long long)nh + (long long)r->record_host + 1;
+	j->host = r->nhosts ? r->hosts[r->record_host] : NULL;
+	j->out[0].fd = j->out[1].fd = -1;
+	char *text = ++r->record_host < nh ? box_xstrdup(r->record) : r->record;
+	if (text == r->record)
+		r->record = NULL;
+	if (r->tpl)
+		j->arg = text;
+	else
+		j->cmd = text;
+	if (r->keep_order) {
+		if (r->last_made && r->unprinted)
+			r->last_made->later = j;
+		else
+			r->unprinted = j;
+		r->last_made = j;
+	}
+	return j;
+}
+
+static void free_job(struct job *j)
+{
+	free(j->cmd);
+	free(j->argv);
+	free(j->arg);
+	free(j);
+}
+
+/* A job printed and logged: gone, unless the summary names it. */
+static void release_job(struct runner *r, struct job *j)
+{
+	if (j->outcome == OK) {
+		free_job(j);
+		return;
+	}
+	free(j->argv);
+	free(j->arg);
+	j->argv = NULL;
+	j->arg = NULL;
+	*BOX_PUSH(r->failed, r->nfailed, r->failed_cap) = j;
+}
+
+/* -k prints every finished job that has no unfinished job before it
+ * (one that never started, when runner stopped, has nothing to print). */
+static void print_in_order(struct runner *r)
+{
+	struct job *j;
+
+	while ((j = r->unprinted) && j->state == FINISHED) {
+		r->unprinted = j->later;
+		if (!j->tries) {
+			free_job(j);
+			continue;
+		}
+		print_job(r, j);
+		release_job(r, j);
+	}
+}
+
+/* Finished for good: counted, logged, printed now or (-k) when its turn
+ * comes, then freed. */
+static void job_done(struct runner *r, struct job *j)
+{
+	j->state = FINISHED;
+	r->count[j->outcome]++;
+	log_job(r, j);
+	if (r->keep_order) {
+		print_in_order(r);
+		return;
+	}
+	print_job(r, j);
+	release_job(r, j);
+}
+
+static void retry_push(struct runner *r, struct job *j)
+{
+	j->next = NULL;
+	if (r->retry_tail)
+		r->retry_tail->next = j;
+	else
+		r->retry_head = j;
+	r->retry_tail = j;
+}
+
+static struct job *retry_pop(struct runner *r)
+{
+	struct job *j = r->retry_head;
+
+	if (j && !(r->retry_head = j->next))
+		r->retry_tail = NULL;
+	return j;
 }
 
 static const char *restore_nofile(void *ctx)
@@ -42,19 +169,22 @@ static char **job_argv(struct runner *r, struct job *j, int direct, char **words
 
 /* Starts the job's first process in a new process group. Returns the
  * pid, or -1 after an exec failure (reported in the job's stderr). A
- * simple command that is not found as a program goes to the shell, which
- * knows builtins like exit and cd and reports "not found" its usual way. */
+ * simple command, or a template's words, that is not found as a program
+ * goes to the shell, which knows builtins like exit and cd and reports
+ * "not found" its usual way. */
 static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 {
 	struct box_spawn sp = { .fd_in = r->devnull, .fd_out = fdout, .fd_err = fderr,
 		.pgroup = 0, .inherit_fds = 1 };
 	struct box_spawn_error e;
-	char **words = NULL, *remote = NULL;
+	char **split = NULL, **words = j->argv, *remote = NULL;
 	const char *err;
-	int direct = !j->host && box_is_simple_command(j->cmd) &&
-		box_split(j->cmd, &words, &err) > 0;
+	int direct = !j->host && (words || (box_is_simple_command(j->cmd) &&
+		box_split(j->cmd, &split, &err) > 0));
 	pid_t pid;
 
+	if (!words)
+		words = split;
 	if (r->nofile_raised) {
 		sp.setup = restore_nofile;
 		sp.ctx = &r->nofile;
@@ -69,7 +199,7 @@ static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 			break;
 		direct = 0;
 	}
-	free(words);
+	free(split);
 	free(remote);
 	if (pid < 0 && !e.err) {
 		box_warn_errno("unable to start a job");
@@ -112,14 +242,12 @@ static void finish_job(struct runner *r, struct job *j)
 		job_msg(r, j, outcome_text[j->outcome]);
 	if (j->outcome != OK && j->tries <= r->retries && !stopping(r)) {
 		j->state = WAITING;
-		r->retry_q[(r->retry_head + r->retry_len++) % r->njobs] = (int)(j - r->jobs);
+		retry_push(r, j);
 		return;
 	}
-	j->state = FINISHED;
-	log_job(r, j);
 	if (j->outcome != OK && r->halt)
 		r->halting = 1;
-	print_ready(r, j);
+	job_done(r, j);
 }
 
 /* Pipes for the job's stdout and stderr; a failure stops runner after
@@ -137,12 +265,21 @@ static int job_pipes(struct runner *r, int po[2], int pe[2])
 	return -1;
 }
 
+/* A template's command is made when the job starts: {%} is its slot. */
 static void start_job(struct runner *r, struct job *j)
 {
 	int po[2], pe[2];
 
-	if (job_pipes(r, po, pe) < 0)
+	if (job_pipes(r, po, pe) < 0) {
+		retry_push(r, j);
 		return;
+	}
+	j->slot = r->free_slots[--r->nfree];
+	if (r->tpl) {
+		free(j->cmd);
+		free(j->argv);
+		j->cmd = template_expand(r->tpl, r->tpl_direct, j, &j->argv);
+	}
 	sink_reset(&j->out[0]);
 	sink_reset(&j->out[1]);
 	j->tries++;
@@ -163,8 +300,11 @@ static void start_job(struct runner *r, struct job *j)
 		close(po[0]);
 		close(pe[0]);
 		j->out[0].fd = j->out[1].fd = -1;
+		r->free_slots[r->nfree++] = j->slot;
 		if (r->own_error) {
 			j->tries--;
+			j->state = WAITING;
+			retry_push(r, j);
 			return;
 		}
 		finish_job(r, j);
@@ -178,29 +318,31 @@ static void start_job(struct runner *r, struct job *j)
 
 static struct job *next_job(struct runner *r)
 {
-	if (stopping(r))
-		return NULL;
-	if (r->retry_len) {
-		struct job *j = &r->jobs[r->retry_q[r->retry_head]];
-		r->retry_head = (r->retry_head + 1) % r->njobs;
-		r->retry_len--;
-		return j;
-	}
-	return r->next_new < r->njobs ? &r->jobs[r->next_new++] : NULL;
+	struct job *j = retry_pop(r);
+
+	return j ? j : new_job(r);
 }
 
+/* Retries, the hosts left for the current record, or input not yet at
+ * its end. */
 int more_to_start(struct runner *r)
 {
-	return !stopping(r) && (r->retry_len || r->next_new < r->njobs);
+	return !stopping(r) && (r->retry_head || r->record || input_total(&r->in) < 0 ||
+		r->in.item < r->in.nitems);
 }
 
+/* Starts jobs while slots are free; r->want_input says that the loop
+ * must wait for the input before more can start. */
 void start_ready(struct runner *r)
 {
+	r->want_input = 0;
 	while (r->nrunning < r->maxjobs && more_to_start(r)) {
 		int64_t now = box_now_ns();
 		if (r->delay_ns && now < r->next_start_ns)
 			return;
 		struct job *j = next_job(r);
+		if (!j)
+			return;
 		start_job(r, j);
 		r->next_start_ns = now + r->delay_ns;
 	}
@@ -222,6 +364,7 @@ static void job_exited(struct runner *r, struct job *j, int status)
 	for (int i = 0; i < r->nrunning; i++)
 		if (r->running[i] == j)
 			r->running[i] = r->running[--r->nrunning];
+	r->free_slots[r->nfree++] = j->slot;
 	j->status = status;
 	/* what is left of a stopped job must not outlive it */
 	if (j->killed)
@@ -286,4 +429,43 @@ int64_t next_deadline(struct runner *r)
 		d = box_earliest(box_earliest(d, r->running[i]->deadline_ns),
 			r->running[i]->kill_at_ns);
 	return d;
+}
+
+/* How many jobs of the input were not started when runner stopped: the
+ * rest of the operands and ::: items, of regular files, and of what was
+ * read ahead from a pipe or terminal (runner does not wait for more). */
+static long long count_rest(struct runner *r)
+{
+	long long nh = r->nhosts ? (long long)r->nhosts : 1, n = 0;
+	char *rec;
+
+	if (r->record) {
+		n = nh - (long long)r->record_host;
+		free(r->record);
+		r->record = NULL;
+	}
+	while (input_next(&r->in, &rec) == IN_RECORD)
+		n += nh;
+	return n;
+}
+
+/* The end of the run: a job waiting for a retry ends as it last did, one
+ * never started is counted as such, -k's held output is printed. */
+void end_jobs(struct runner *r)
+{
+	struct job *j;
+
+	while ((j = retry_pop(r))) {
+		if (j->tries) {
+			job_done(r, j);
+		} else {
+			r->not_started++;
+			j->state = FINISHED;
+			if (!r->keep_order)
+				free_job(j);
+		}
+	}
+	print_in_order(r);
+	r->not_started += count_rest(r);
+	r->input_left = input_total(&r->in) < 0;
 }

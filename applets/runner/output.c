@@ -39,7 +39,7 @@ static void emit_tagged(struct runner *r, int fd, const char *tag, const char *p
 static void emit_chunk(struct runner *r, struct job *j, int fd, const char *p, size_t n, int *bol)
 {
 	if (r->tag)
-		emit_tagged(r, fd, j->host ? j->host : j->cmd, p, n, bol);
+		emit_tagged(r, fd, j->host ? j->host : j->arg ? j->arg : j->cmd, p, n, bol);
 	else
 		emit(r, fd, p, n);
 }
@@ -61,7 +61,7 @@ static void print_output(struct runner *r, struct job *j)
 	for (int i = 0; i < 2; i++) {
 		struct printing pr = { r, j, i + 1, 1 };
 		if (sink_each(&j->out[i], print_piece, &pr) < 0)
-			box_warn_errno("unable to read back the output of job %d", j->seq);
+			box_warn_errno("unable to read back the output of job %lld", j->seq);
 	}
 }
 
@@ -116,18 +116,6 @@ void print_job(struct runner *r, struct job *j)
 		print_output(r, j);
 	sink_free(&j->out[0]);
 	sink_free(&j->out[1]);
-}
-
-/* Completion order prints at once; -k prints every finished job that has
- * no unfinished job before it. */
-void print_ready(struct runner *r, struct job *j)
-{
-	if (!r->keep_order) {
-		print_job(r, j);
-		return;
-	}
-	while (r->next_print < r->njobs && r->jobs[r->next_print].state == FINISHED)
-		print_job(r, &r->jobs[r->next_print++]);
 }
 
 /* Made new (never through a symlink), or appended to when resuming, as

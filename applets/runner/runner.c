@@ -1,7 +1,9 @@
 /* runner: run many commands, in order or N at a time, locally or on many
  * hosts over OpenSSH, with each job's output kept together, per-job
  * timeouts that kill the whole process group, retries, a GNU parallel
- * joblog, JSON records and a summary of what failed.
+ * joblog, JSON records and a summary of what failed. Commands, or the
+ * arguments of a command template, come from the operands, a ::: list or
+ * files and pipes read as jobs need them.
  *
  * One event loop: a poll over every running job's stdout and stderr pipes
  * and a signal fd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), woken at the nearest
@@ -12,22 +14,32 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"runner [-j N] [-k] [-d DUR] [-v] [--tag] [--timeout DUR] [--retries N] [--halt] "
-	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [-f FILE]... [CMD...]";
+	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [-0] [-f FILE]... "
+	"[CMD...] [::: ARG...]";
 
 static const char help[] =
 	"Run each CMD (a shell command string); output is kept together per job.\n"
 	"A CMD without shell syntax is executed directly, anything else by /bin/sh -c.\n"
+	"With an input (-f or :::), CMD... is a template, run once for each input\n"
+	"line or ARG: {} is replaced by it, quoted for the shell or as one argument\n"
+	"(appended when CMD has no {}); {.} without extension, {/} base name,\n"
+	"{//} directory, {/.} base name without extension, {#} job number, {%} slot.\n"
+	"Without CMD, each input line is a command.\n"
 	"\n"
-	"  -f, --file FILE    read commands from FILE, one per line ('-': stdin);\n"
-	"                     blank lines and lines starting with # are skipped\n"
-	"  -j, --jobs N       run N jobs at once (default 1)\n"
+	"  -f, --file FILE    read the input from FILE ('-': stdin) as it arrives;\n"
+	"                     commands are trimmed, blank and # lines skipped\n"
+	"  -a, --arg-file FILE  the same as -f\n"
+	"  -0, --null         input records end with a NUL byte, not a newline\n"
+	"  -j, --jobs N       run N jobs at once (default 1; 0: one per core;\n"
+	"                     N%: that share of the cores; +N, -N: cores plus, minus N)\n"
 	"  -k, --keep-order   print output in input order, not completion order\n"
 	"  -d, --delay DUR    wait DUR between job starts\n"
 	"  -v, --verbose      say on stderr what starts when\n"
-	"      --tag          prefix each output line with the host or command and a tab\n"
+	"      --tag          prefix each output line with the host, argument or command\n"
 	"      --timeout DUR  kill a job's process group after DUR (TERM, then KILL)\n"
 	"      --retries N    run a failed job up to N more times\n"
 	"      --halt         start nothing new after the first failed job\n"
@@ -94,25 +106,85 @@ static void set_ssh(struct runner *r, const char *ssh)
 		box_usage("empty --ssh command");
 }
 
-/* Every command, on every host in turn. */
-static void make_jobs(struct runner *r, const struct list *cmds, const struct list *hosts)
+/* -j: N, or as GNU parallel has it N% of the cores (rounded up), +N and
+ * -N cores; 0 is one per core (parallel's 0 is "as many as possible"). */
+static int job_count(const char *s)
 {
-	int per_cmd = hosts->n ? (int)hosts->n : 1;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t len = strlen(s);
+	long long n;
 
-	r->njobs = (int)cmds->n * per_cmd;
-	r->jobs = box_xcalloc((size_t)r->njobs, sizeof(*r->jobs));
-	for (int i = 0; i < r->njobs; i++) {
-		struct job *j = &r->jobs[i];
-		j->r = r;
-		j->seq = i + 1;
-		j->cmd = cmds->v[i / per_cmd];
-		j->host = hosts->n ? hosts->v[i % per_cmd] : NULL;
-		j->out[0].fd = j->out[1].fd = -1;
+	if (cores < 1)
+		cores = 1;
+	if (len && s[len - 1] == '%') {
+		long long pct = 0, div = 1;
+		const char *p = s;
+		for (; *p >= '0' && *p <= '9' && pct < 1000000; p++)
+			pct = pct * 10 + (*p - '0');
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9' && div < 1000000; p++, div *= 10)
+				pct = pct * 10 + (*p - '0');
+		if (p == s || p != s + len - 1 || p[-1] == '.')
+			box_usage("invalid job count '%s': expected N, N%%, +N or -N", s);
+		n = (cores * pct + 100 * div - 1) / (100 * div);
+	} else if (*s == '+' || *s == '-') {
+		n = cores + box_xparse_ll("job count", s, -MAX_JOBS_AT_ONCE, MAX_JOBS_AT_ONCE);
+	} else {
+		n = box_xparse_ll("job count", s, 0, MAX_JOBS_AT_ONCE);
+		if (!n)
+			n = cores;
 	}
-	if (r->maxjobs > r->njobs && r->njobs)
-		r->maxjobs = r->njobs;
+	return n < 1 ? 1 : n > MAX_JOBS_AT_ONCE ? MAX_JOBS_AT_ONCE : (int)n;
+}
+
+/* Operands, before a ::: list, are commands; with an input (a ::: list or
+ * -f files) they are a template instead, and the input its arguments.
+ * Standard input is read when -f - says so, or with -0 and no other
+ * input: never just because it is not a terminal, as parallel does,
+ * since operands alone are commands. */
+static void set_input(struct runner *r, int argc, char **argv, struct list *files)
+{
+	struct input *in = &r->in;
+	int ncmd = 0;
+
+	while (ncmd < argc && strcmp(argv[ncmd], ":::"))
+		ncmd++;
+	int list = ncmd < argc;
+	in->items = list ? argv + ncmd + 1 : argv;
+	in->nitems = (size_t)(list ? argc - ncmd - 1 : argc);
+	for (size_t i = 0; list && i < in->nitems; i++)
+		if (!strcmp(in->items[i], ":::"))
+			box_usage("more than one ::: list (runner takes one input)");
+	if (list && files->n)
+		box_usage("both -f and a ::: list (runner takes one input)");
+	if (!list && !files->n && !in->sep)
+		*BOX_PUSH(files->v, files->n, files->cap) = "-";
+	if (!argc && !files->n)
+		box_usage("no command given");
+	if (ncmd && (list || files->n)) {
+		r->tpl = template_make(argv, (size_t)ncmd, &r->tpl_direct);
+		if (!list)
+			in->nitems = 0;
+	} else {
+		for (size_t i = 0; i < in->nitems; i++)
+			if (!in->items[i][strspn(in->items[i], " \t\n")])
+				box_usage("empty command");
+		in->commands = 1;
+	}
+	input_open(in, files->v, files->n);
+}
+
+/* One slot per job at once (for {%}), the lowest handed out first. */
+static void make_slots(struct runner *r)
+{
+	long long known = input_total(&r->in) * (long long)(r->nhosts ? r->nhosts : 1);
+
+	if (known >= 0 && known < r->maxjobs)
+		r->maxjobs = known ? (int)known : 1;
 	r->running = box_xcalloc((size_t)r->maxjobs, sizeof(*r->running));
-	r->retry_q = box_xcalloc((size_t)r->njobs, sizeof(int));
+	r->free_slots = box_xcalloc((size_t)r->maxjobs, sizeof(int));
+	for (int i = 0; i < r->maxjobs; i++)
+		r->free_slots[r->nfree++] = r->maxjobs - i;
 }
 
 /* Every running job holds two pipe ends; more than the soft limit allows
@@ -145,6 +217,17 @@ static void on_signal(void *ctx, int sig)
 	r->interrupted = sig;
 }
 
+static void on_input(void *ctx, int fd, short revents)
+{
+	struct runner *r = ctx;
+
+	(void)fd;
+	(void)revents;
+	input_fill(&r->in);
+	if (r->in.failed)
+		r->own_error = 1;
+}
+
 static void on_output(void *ctx, int fd, short revents)
 {
 	struct job *j = ctx;
@@ -155,9 +238,10 @@ static void on_output(void *ctx, int fd, short revents)
 			sink_read(j->r, j, k);
 }
 
-/* Start what may start, wait for output, a signal or the nearest
- * deadline, and act on it, until no job runs and none is left to start.
- * The signal fd comes last: a job's output is read before it is reaped. */
+/* Start what may start, wait for output, input when a slot waits for it,
+ * a signal or the nearest deadline, and act on it, until no job runs and
+ * none is left to start. The signal fd comes last: a job's output is read
+ * before it is reaped. */
 static void run_jobs(struct runner *r)
 {
 	struct box_loop *l = &r->loop;
@@ -175,6 +259,8 @@ static void run_jobs(struct runner *r)
 			for (int k = 0; k < 2; k++)
 				box_loop_fd(l, r->running[i]->out[k].fd, POLLIN, on_output,
 					r->running[i]);
+		if (r->want_input)
+			box_loop_fd(l, input_fd(&r->in), POLLIN, on_input, r);
 		box_loop_signals(l);
 		box_loop_deadline(l, next_deadline(r));
 		box_loop_wait(l);
@@ -194,6 +280,8 @@ static const struct box_opt opts[] = {
 	{ "delay", 'd', 'd', 1 },
 	{ "verbose", 'v', 'v', 0 },
 	{ "file", 'f', 'f', 1 },
+	{ "arg-file", 'a', 'a', 1 },
+	{ "null", '0', '0', 0 },
 	{ "hosts", 'H', 'H', 1 },
 	{ "host-file", 'h', 'h', 1 },
 	{ "tag", OPT_TAG, 0, 0 },
@@ -209,9 +297,9 @@ static const struct box_opt opts[] = {
 
 static int runner_main(int argc, char **argv)
 {
-	struct runner run = { .maxjobs = 1, .joblog = -1 };
+	struct runner run = { .maxjobs = 1, .joblog = -1, .in.sep = '\n' };
 	struct runner *r = &run;
-	struct list cmds = { 0 }, hosts = { 0 }, files = { 0 };
+	struct list hosts = { 0 }, files = { 0 };
 	const char *joblog = NULL, *ssh = NULL;
 	struct box_getopt g;
 	int c;
@@ -219,11 +307,12 @@ static int runner_main(int argc, char **argv)
 	box_getopt_init(&g, argc, argv);
 	while ((c = box_getopt(&g, opts)) != -1) {
 		switch (c) {
-		case 'j': r->maxjobs = (int)box_xparse_ll("job count", g.arg, 1, MAX_JOBS_AT_ONCE); break;
+		case 'j': r->maxjobs = job_count(g.arg); break;
 		case 'k': r->keep_order = 1; break;
 		case 'd': r->delay_ns = box_xparse_duration("delay", g.arg); break;
 		case 'v': r->verbose = 1; break;
-		case 'f': *BOX_PUSH(files.v, files.n, files.cap) = g.arg; break;
+		case 'f': case 'a': *BOX_PUSH(files.v, files.n, files.cap) = g.arg; break;
+		case '0': r->in.sep = 0; break;
 		case 'H': add_hosts(g.arg, &hosts); break;
 		case 'h': read_lines(g.arg, &hosts); break;
 		case OPT_TAG: r->tag = 1; break;
@@ -236,23 +325,17 @@ static int runner_main(int argc, char **argv)
 		case OPT_SSH: ssh = g.arg; break;
 		}
 	}
-	for (int i = g.ind; i < argc; i++) {
-		if (!argv[i][strspn(argv[i], " \t\n")])
-			box_usage("empty command");
-		*BOX_PUSH(cmds.v, cmds.n, cmds.cap) = argv[i];
-	}
-	if (!cmds.n && !files.n)
-		box_usage("no command given");
+	set_input(r, argc - g.ind, argv + g.ind, &files);
 	if (ssh && !hosts.n)
 		box_usage("--ssh needs hosts (-H or -h)");
 	if (hosts.n)
 		set_ssh(r, ssh);
-	for (size_t i = 0; i < files.n; i++)
-		read_lines(files.v[i], &cmds);
+	r->hosts = hosts.v;
+	r->nhosts = hosts.n;
 	if (joblog)
 		open_joblog(r, joblog, 0);
 
-	make_jobs(r, &cmds, &hosts);
+	make_slots(r);
 	make_sentinel(r);
 	ensure_fds(r);
 	r->devnull = box_xopen("/dev/null", O_RDONLY, 0);

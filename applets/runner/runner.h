@@ -1,6 +1,8 @@
 /* runner: what the files of applets/runner/ share. runner.c is the
- * applet (options, setup, the loop, the exit status); jobs.c starts,
- * times out and reaps jobs; sink.c captures a job's output; remote.c is
+ * applet (options, setup, the loop, the exit status); input.c reads the
+ * records jobs are made of, as they arrive, and expands a template with
+ * them; jobs.c makes jobs of them (each record on each host), starts,
+ * times out, reaps and frees them; sink.c captures a job's output; remote.c is
  * the ssh side (the marker that tells "unreachable" from "exited 255");
  * output.c prints a finished job (plain, tagged, JSON, joblog);
  * summary.c the end of the run. */
@@ -15,6 +17,7 @@
 #define KILL_GRACE_NS BOX_NSEC
 
 enum { WAITING, RUNNING, FINISHED };
+enum { IN_RECORD, IN_WAIT, IN_END };   /* what input_next found */
 enum { OK, FAILED, TIMED_OUT, UNREACHABLE, OUTCOMES };
 
 struct spill_seg {           /* a piece of a stream in the run's spill file */
@@ -31,24 +34,59 @@ struct sink {                /* one captured output stream of a job */
 	size_t bytes;
 };
 
+/* Where jobs come from: the operands or a ::: list (items), then -f
+ * files read CHUNK bytes at a time when a job needs a record. */
+struct input {
+	char **items;
+	size_t nitems, item;
+	char **paths;        /* -f files, each opened when its turn comes */
+	size_t nfiles, file;
+	int fd, regular;     /* the file being read; regular: never waits */
+	int at_eof, failed;
+	int commands;        /* records are commands: file lines are trimmed,
+	                        blank ones and # comments skipped */
+	char sep;            /* '\n', or '\0' with -0 */
+	struct box_buf buf;  /* read ahead: the records from pos on */
+	size_t pos, scanned;
+	long long records;   /* records taken so far, skipped ones too */
+};
+
 struct job {
 	struct runner *r;    /* the run it belongs to, for the loop's handlers */
-	int seq;             /* 1-based, in input order */
-	const char *cmd;
+	long long seq;       /* 1-based, in input order: see jobs.c */
+	char *cmd;           /* the command line as /bin/sh would run it */
+	char **argv;         /* a template's words, run without a shell, or NULL */
+	char *arg;           /* a template's value for {}, or NULL */
 	const char *host;    /* NULL: run here */
+	int slot;            /* {%}: 1 to -j, while running */
 	int state, tries, outcome;
 	pid_t pid;           /* also the job's process group */
 	int status;          /* wait status, or exit code << 8 for exec failures */
 	int timed_out, killed, sentinel_pending;
 	int64_t start_ns, end_ns, start_wall_ns, deadline_ns, kill_at_ns;
 	struct sink out[2];  /* stdout, stderr */
+	struct job *next;    /* in the retry queue */
+	struct job *later;   /* with -k: the next job in input order */
 };
 
 struct runner {
-	struct job *jobs;
-	int njobs, maxjobs, nrunning, next_new, next_print;
+	struct input in;
+	char *tpl;           /* the template, or NULL: records are commands */
+	int tpl_direct;      /* it has no shell syntax: its words run directly */
+	char **hosts;
+	size_t nhosts;
+	char *record;        /* the record whose jobs are being made */
+	size_t record_host;  /* the host its next job runs on */
+	long long record_no;
+	int maxjobs, nrunning, want_input;
 	struct job **running;
-	int *retry_q, retry_head, retry_len;
+	int *free_slots, nfree;
+	struct job *retry_head, *retry_tail;
+	struct job *unprinted, *last_made;  /* -k: jobs not printed yet, in order */
+	struct job **failed; /* for the summary: what did not end ok */
+	size_t nfailed, failed_cap;
+	long long count[OUTCOMES], not_started;
+	int input_left;      /* runner stopped before the end of its input */
 	int keep_order, verbose, tag, json, halt, retries;
 	int64_t delay_ns, timeout_ns, next_start_ns, t0;
 	char **ssh_argv;
@@ -63,6 +101,15 @@ struct runner {
 
 extern const char *const outcome_text[OUTCOMES];
 
+/* input.c */
+void input_open(struct input *in, char **paths, size_t n);
+int input_next(struct input *in, char **record);
+int input_fd(const struct input *in);
+void input_fill(struct input *in);
+long long input_total(const struct input *in);
+char *template_make(char **words, size_t n, int *direct);
+char *template_expand(const char *tpl, int direct, const struct job *j, char ***argv);
+
 /* jobs.c */
 int stopping(struct runner *r);
 int more_to_start(struct runner *r);
@@ -72,6 +119,7 @@ void reap(struct runner *r);
 void check_deadlines(struct runner *r);
 int64_t next_deadline(struct runner *r);
 void job_msg(struct runner *r, struct job *j, const char *what);
+void end_jobs(struct runner *r);
 
 /* sink.c */
 void sink_reset(struct sink *s);
@@ -90,7 +138,6 @@ char **remote_argv(struct runner *r, struct job *j, char **remote);
 void open_joblog(struct runner *r, const char *path, int append);
 void log_job(struct runner *r, struct job *j);
 void print_job(struct runner *r, struct job *j);
-void print_ready(struct runner *r, struct job *j);
 
 /* summary.c */
 int summarize(struct runner *r);

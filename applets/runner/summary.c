@@ -1,8 +1,9 @@
 /* The end of a run: jobs left waiting for a retry, the summary line, one
- * line per job that failed, and the exit status. */
+ * line per job that failed (in input order), and the exit status. */
 #include "runner.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static void job_problem(struct job *j, const char *what, const char *why)
 {
@@ -23,64 +24,48 @@ static void report_failure(struct job *j)
 		box_warn("failed: %s (%s)", j->cmd, how);
 }
 
-/* A job waiting for a retry when runner stopped ends as it last did. */
-static void finish_leftovers(struct runner *r)
-{
-	for (int i = 0; i < r->njobs; i++) {
-		struct job *j = &r->jobs[i];
-		if (j->state == WAITING && j->tries) {
-			j->state = FINISHED;
-			log_job(r, j);
-			if (!r->keep_order)
-				print_job(r, j);
-		}
-	}
-	if (r->keep_order)
-		for (; r->next_print < r->njobs; r->next_print++)
-			if (r->jobs[r->next_print].state == FINISHED)
-				print_job(r, &r->jobs[r->next_print]);
-}
-
-static void summary_line(struct runner *r, const int count[OUTCOMES], int started,
-	int not_started)
+static void summary_line(struct runner *r, const long long count[OUTCOMES],
+	long long started, long long not_started)
 {
 	struct box_buf b = { 0 };
 
-	box_buf_printf(&b, "%d job%s: %d ok, %d failed", started, started == 1 ? "" : "s",
+	box_buf_printf(&b, "%lld job%s: %lld ok, %lld failed", started, started == 1 ? "" : "s",
 		count[OK], count[FAILED]);
 	if (count[TIMED_OUT])
-		box_buf_printf(&b, ", %d timed out", count[TIMED_OUT]);
+		box_buf_printf(&b, ", %lld timed out", count[TIMED_OUT]);
 	if (count[UNREACHABLE])
-		box_buf_printf(&b, ", %d unreachable", count[UNREACHABLE]);
+		box_buf_printf(&b, ", %lld unreachable", count[UNREACHABLE]);
 	if (not_started)
-		box_buf_printf(&b, ", %d not started", not_started);
+		box_buf_printf(&b, ", %lld not started", not_started);
+	if (r->input_left)
+		box_buf_adds(&b, ", the rest of the input not read");
 	if (r->interrupted && !r->own_error)
 		box_buf_printf(&b, " (stopped by SIG%s)", box_signame(r->interrupted));
 	box_warn("%s", b.p);
 	box_buf_free(&b);
 }
 
+static int by_seq(const void *a, const void *b)
+{
+	long long x = (*(struct job *const *)a)->seq, y = (*(struct job *const *)b)->seq;
+	return (x > y) - (x < y);
+}
+
 int summarize(struct runner *r)
 {
-	int count[OUTCOMES] = { 0 }, started = 0, not_started = 0;
+	long long started = 0, not_started;
 
-	finish_leftovers(r);
-	for (int i = 0; i < r->njobs; i++) {
-		struct job *j = &r->jobs[i];
-		if (j->state == FINISHED) {
-			count[j->outcome]++;
-			started++;
-		} else {
-			not_started++;
-		}
-	}
-	int full = started > 1 || not_started;
+	end_jobs(r);
+	not_started = r->not_started;
+	for (int i = 0; i < OUTCOMES; i++)
+		started += r->count[i];
+	int full = started > 1 || not_started || r->input_left;
 	if (full)
-		summary_line(r, count, started, not_started);
-	for (int i = 0; i < r->njobs; i++) {
-		struct job *j = &r->jobs[i];
-		if (j->state != FINISHED)
-			continue;
+		summary_line(r, r->count, started, not_started);
+	if (r->nfailed)
+		qsort(r->failed, r->nfailed, sizeof(*r->failed), by_seq);
+	for (size_t i = 0; i < r->nfailed; i++) {
+		struct job *j = r->failed[i];
 		if (j->outcome == FAILED && full)
 			report_failure(j);
 		else if (j->outcome == TIMED_OUT)
@@ -90,6 +75,8 @@ int summarize(struct runner *r)
 	}
 	if (r->own_error)
 		return 255;
-	int bad = started - count[OK] + (r->interrupted ? not_started : 0);
-	return bad > 100 ? 101 : bad;
+	/* an interrupt before the end of the input fails the run */
+	long long bad = started - r->count[OK] +
+		(r->interrupted ? not_started + (!not_started && r->input_left) : 0);
+	return bad > 100 ? 101 : (int)bad;
 }
