@@ -46,8 +46,8 @@ static char **job_argv(struct runner *r, struct job *j, int direct, char **words
  * knows builtins like exit and cd and reports "not found" its usual way. */
 static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 {
-	struct box_spawn sp = { .fd_in = r->devnull, .fd_out = fdout, .fd_err = fderr,
-		.pgroup = 0, .inherit_fds = 1 };
+	struct box_spawn sp = { .fd_in = j->host ? r->ssh_stdin : r->devnull,
+		.fd_out = fdout, .fd_err = fderr, .pgroup = 0, .inherit_fds = 1 };
 	struct box_spawn_error e;
 	char **words = NULL, *remote = NULL;
 	const char *err;

@@ -245,8 +245,10 @@ static int runner_main(int argc, char **argv)
 		box_usage("no command given");
 	if (ssh && !hosts.n)
 		box_usage("--ssh needs hosts (-H or -h)");
-	if (hosts.n)
+	if (hosts.n) {
 		set_ssh(r, ssh);
+		remote_setup(r);
+	}
 	for (size_t i = 0; i < files.n; i++)
 		read_lines(files.v[i], &cmds);
 	if (joblog)

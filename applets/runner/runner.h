@@ -47,6 +47,7 @@ struct runner {
 	int64_t delay_ns, timeout_ns, next_start_ns, t0;
 	char **ssh_argv;
 	int ssh_argc;
+	int ssh_stdin;         /* ssh's standard input: a pipe kept open */
 	char sentinel[40];
 	int devnull, joblog;
 	struct box_loop loop;
@@ -75,6 +76,7 @@ int sink_read(struct runner *r, struct job *j, int which);
 
 /* remote.c */
 void make_sentinel(struct runner *r);
+void remote_setup(struct runner *r);
 void find_sentinel(struct runner *r, struct job *j);
 char **remote_argv(struct runner *r, struct job *j, char **remote);
 
