@@ -1,5 +1,7 @@
-/* runner's ssh side: the ssh command line, the remote wrapper that
- * stops the command when its connection goes, and the marker that tells
+/* runner's ssh side: the hosts ([user@]host[:port], checked before
+ * anything runs), the ssh command line (the host after "--", so ssh
+ * never takes it for an option), the remote wrapper that stops the
+ * command when its connection goes, and the marker that tells
  * "unreachable" from "exited 255".
  *
  * Stopping. Without a terminal, sshd does not signal a command whose
@@ -41,13 +43,83 @@ void make_sentinel(struct runner *r)
 		(unsigned long long)v);
 }
 
-/* ssh's standard input is the read end of a pipe whose write end runner
+/* ---- hosts ---------------------------------------------------------------- */
+
+struct dest {
+	char *user, *host, *port;   /* user and port NULL when not given */
+};
+
+/* Bytes a host or user name never holds: blanks, control characters and
+ * what a shell would interpret if ssh handed the name to one (%h and %u
+ * in a ProxyCommand). */
+static int bad_name(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr("'\"`$\\;&<>|(){}", *s))
+			return 1;
+	return 0;
+}
+
+/* Splits spec, a writable copy of [user@]host[:port] or
+ * [user@][address]:port, in place. Returns NULL or what is wrong. */
+static const char *parse_dest(char *spec, struct dest *d)
+{
+	char *at = strrchr(spec, '@'), *h = spec, *colon;
+
+	d->user = d->port = NULL;
+	if (*spec == '-')
+		return "begins with '-'";
+	if (at) {
+		*at = 0;
+		d->user = spec;
+		h = at + 1;
+		if (!*d->user)
+			return "empty user name";
+	}
+	if (*h == '[') {
+		char *close = strchr(h, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return "expected [ADDRESS] or [ADDRESS]:PORT";
+		*close = 0;
+		if (close[1])
+			d->port = close + 2;
+		h++;
+	} else if ((colon = strchr(h, ':')) && !strchr(colon + 1, ':')) {
+		*colon = 0;     /* one colon: host:port; more: an IPv6 address */
+		d->port = colon + 1;
+	}
+	d->host = h;
+	if (!*h)
+		return "no host name";
+	if (*h == '-')
+		return "the host name begins with '-'";
+	if ((d->user && bad_name(d->user)) || bad_name(h) || strchr(h, '[') || strchr(h, ']'))
+		return "a blank, a control character or a shell metacharacter in it";
+	if (d->port) {
+		char *end;
+		long p = strtol(d->port, &end, 10);
+		if (!*d->port || *end || *d->port < '0' || *d->port > '9' || p < 1 || p > 65535)
+			return "invalid port (1-65535)";
+	}
+	return NULL;
+}
+
+/* Every host is checked before a job starts: a bad one is a usage error.
+ * ssh's standard input is the read end of a pipe whose write end runner
  * holds until it exits, so the remote wrapper sees end of file only when
  * the connection or runner goes. */
-void remote_setup(struct runner *r)
+void remote_setup(struct runner *r, char **hosts, size_t n)
 {
 	int fd[2];
 
+	for (size_t i = 0; i < n; i++) {
+		struct dest d;
+		char *copy = box_xstrdup(hosts[i]);
+		const char *err = parse_dest(copy, &d);
+		free(copy);
+		if (err)
+			box_usage("invalid host '%s': %s", hosts[i], err);
+	}
 	box_xpipe(fd);
 	r->ssh_stdin = fd[0];
 }
@@ -111,20 +183,39 @@ static void add_remote(struct runner *r, struct box_buf *b, const char *cmd)
 	box_buf_addc(b, '\'');
 }
 
-/* ssh [--ssh words] -o BatchMode=yes HOST -- WRAPPER; *remote is the
- * last word, for the caller to free. */
+/* [--ssh words | ssh] [-p PORT] [-l USER] -o BatchMode=yes -- HOST
+ * WRAPPER. What the returned argv points
+ * to, apart from runner's own words, lives in *remote, for the caller to
+ * free. */
 char **remote_argv(struct runner *r, struct job *j, char **remote)
 {
-	char **argv = box_xcalloc((size_t)r->ssh_argc + 6, sizeof(char *));
+	char **argv = box_xcalloc((size_t)r->ssh_argc + 10, sizeof(char *));
+	size_t hostlen = strlen(j->host) + 1;
 	struct box_buf b = { 0 };
+	struct dest d;
+	int n = r->ssh_argc;
 
+	/* the host's parts, then the wrapper */
+	box_buf_add(&b, j->host, hostlen);
+	size_t wrapper_at = b.len;
 	add_remote(r, &b, j->cmd);
-	memcpy(argv, r->ssh_argv, (size_t)r->ssh_argc * sizeof(char *));
-	argv[r->ssh_argc] = "-o";
-	argv[r->ssh_argc + 1] = "BatchMode=yes";
-	argv[r->ssh_argc + 2] = (char *)j->host;
-	argv[r->ssh_argc + 3] = "--";
-	argv[r->ssh_argc + 4] = *remote = b.p;
+	parse_dest(b.p, &d);     /* checked by remote_setup */
+
+	memcpy(argv, r->ssh_argv, (size_t)n * sizeof(char *));
+	if (d.port) {
+		argv[n++] = "-p";
+		argv[n++] = d.port;
+	}
+	if (d.user) {
+		argv[n++] = "-l";
+		argv[n++] = d.user;
+	}
+	argv[n++] = "-o";
+	argv[n++] = "BatchMode=yes";
+	argv[n++] = "--";
+	argv[n++] = d.host;
+	argv[n] = b.p + wrapper_at;
+	*remote = b.p;
 	return argv;
 }
 

@@ -35,7 +35,8 @@ static const char help[] =
 	"      --default-signals  run jobs with every signal at default, even those\n"
 	"                     ignored when runner started (nohup)\n"
 	"      --json         one JSON object per job on stdout, output included\n"
-	"  -H, --hosts H,...  run every command on every host over ssh\n"
+	"  -H, --hosts H,...  run every command on every host over ssh; a host is\n"
+	"                     [USER@]HOST[:PORT] or [USER@][ADDRESS]:PORT\n"
 	"  -h, --host-file FILE  read hosts from FILE, one per line\n"
 	"      --ssh CMD      the ssh command (default: ssh); BatchMode is always on\n"
 	"\n"
@@ -247,7 +248,7 @@ static int runner_main(int argc, char **argv)
 		box_usage("--ssh needs hosts (-H or -h)");
 	if (hosts.n) {
 		set_ssh(r, ssh);
-		remote_setup(r);
+		remote_setup(r, hosts.v, hosts.n);
 	}
 	for (size_t i = 0; i < files.n; i++)
 		read_lines(files.v[i], &cmds);

@@ -76,7 +76,7 @@ int sink_read(struct runner *r, struct job *j, int which);
 
 /* remote.c */
 void make_sentinel(struct runner *r);
-void remote_setup(struct runner *r);
+void remote_setup(struct runner *r, char **hosts, size_t n);
 void find_sentinel(struct runner *r, struct job *j);
 char **remote_argv(struct runner *r, struct job *j, char **remote);
 
