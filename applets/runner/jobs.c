@@ -110,7 +110,9 @@ static void finish_job(struct runner *r, struct job *j)
 	j->outcome = job_outcome(j);
 	if (r->verbose)
 		job_msg(r, j, outcome_text[j->outcome]);
-	if (j->outcome != OK && j->tries <= r->retries && !stopping(r)) {
+	int retries = r->retry_unreachable && !r->retries ? 1 : r->retries;
+	if (j->outcome != OK && j->tries <= retries && !stopping(r) &&
+	    (!r->retry_unreachable || j->outcome == UNREACHABLE)) {
 		j->state = WAITING;
 		r->retry_q[(r->retry_head + r->retry_len++) % r->njobs] = (int)(j - r->jobs);
 		return;

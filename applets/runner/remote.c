@@ -25,6 +25,7 @@
  * started. */
 #include "runner.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@
 /* Where the remote shell's start marker must show up, at the latest. */
 #define SENTINEL_WINDOW (1 << 16)
 
+/* ssh's ConnectTimeout when --connect-timeout is not given, as pdsh's. */
+#define DEFAULT_CONNECT_TIMEOUT 10
+
 void make_sentinel(struct runner *r)
 {
 	uint64_t v;
@@ -41,6 +45,13 @@ void make_sentinel(struct runner *r)
 		v = (uint64_t)box_wall_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)box_now_ns();
 	snprintf(r->sentinel, sizeof(r->sentinel), "procbox-runner-%016llx",
 		(unsigned long long)v);
+}
+
+/* --connect-timeout: whole seconds, rounded up; 0 means no limit. */
+void set_connect_timeout(struct runner *r, const char *arg)
+{
+	int64_t s = (box_xparse_duration("connect timeout", arg) + BOX_NSEC - 1) / BOX_NSEC;
+	r->connect_timeout = !s ? -1 : s > INT_MAX ? INT_MAX : (int)s;
 }
 
 /* ---- hosts ---------------------------------------------------------------- */
@@ -183,20 +194,26 @@ static void add_remote(struct runner *r, struct box_buf *b, const char *cmd)
 	box_buf_addc(b, '\'');
 }
 
-/* [--ssh words | ssh] [-p PORT] [-l USER] -o BatchMode=yes -- HOST
- * WRAPPER. What the returned argv points
+/* [--ssh words | ssh] [-p PORT] [-l USER] -o BatchMode=yes
+ * [-o ConnectTimeout=N] -- HOST WRAPPER. What the returned argv points
  * to, apart from runner's own words, lives in *remote, for the caller to
  * free. */
 char **remote_argv(struct runner *r, struct job *j, char **remote)
 {
-	char **argv = box_xcalloc((size_t)r->ssh_argc + 10, sizeof(char *));
+	char **argv = box_xcalloc((size_t)r->ssh_argc + 12, sizeof(char *));
 	size_t hostlen = strlen(j->host) + 1;
 	struct box_buf b = { 0 };
 	struct dest d;
 	int n = r->ssh_argc;
 
-	/* the host's parts, then the wrapper */
+	/* the host's parts, then the connect timeout, then the wrapper */
 	box_buf_add(&b, j->host, hostlen);
+	size_t timeout_at = b.len;
+	if (r->connect_timeout >= 0) {
+		box_buf_printf(&b, "ConnectTimeout=%d",
+			r->connect_timeout ? r->connect_timeout : DEFAULT_CONNECT_TIMEOUT);
+		box_buf_addc(&b, 0);
+	}
 	size_t wrapper_at = b.len;
 	add_remote(r, &b, j->cmd);
 	parse_dest(b.p, &d);     /* checked by remote_setup */
@@ -212,6 +229,10 @@ char **remote_argv(struct runner *r, struct job *j, char **remote)
 	}
 	argv[n++] = "-o";
 	argv[n++] = "BatchMode=yes";
+	if (r->connect_timeout >= 0) {
+		argv[n++] = "-o";
+		argv[n++] = b.p + timeout_at;
+	}
 	argv[n++] = "--";
 	argv[n++] = d.host;
 	argv[n] = b.p + wrapper_at;

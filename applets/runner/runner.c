@@ -15,7 +15,8 @@
 
 static const char usage[] =
 	"runner [-j N] [-k] [-d DUR] [-v] [--tag] [--timeout DUR] [--retries N] [--halt] "
-	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [-f FILE]... [CMD...]";
+	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [--connect-timeout DUR] "
+	"[--retry-unreachable] [-f FILE]... [CMD...]";
 
 static const char help[] =
 	"Run each CMD (a shell command string); output is kept together per job.\n"
@@ -39,6 +40,9 @@ static const char help[] =
 	"                     [USER@]HOST[:PORT] or [USER@][ADDRESS]:PORT\n"
 	"  -h, --host-file FILE  read hosts from FILE, one per line\n"
 	"      --ssh CMD      the ssh command (default: ssh); BatchMode is always on\n"
+	"      --connect-timeout DUR  a host that does not answer within DUR is\n"
+	"                     unreachable (default 10s; 0: as ssh decides)\n"
+	"      --retry-unreachable  retry only unreachable hosts (--retries N, or once)\n"
 	"\n"
 	"Exit status: 0 all jobs succeeded; 1-100 the number of failed jobs;\n"
 	"101 more than 100 failed; 255 usage or runner's own failure.\n";
@@ -187,7 +191,7 @@ static void run_jobs(struct runner *r)
 /* ---- the applet -------------------------------------------------------- */
 
 enum { OPT_TAG = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_JOBLOG, OPT_JSON, OPT_SSH,
-	OPT_DEFAULT_SIGNALS };
+	OPT_DEFAULT_SIGNALS, OPT_CONNECT_TIMEOUT, OPT_RETRY_UNREACHABLE };
 
 static const struct box_opt opts[] = {
 	{ "jobs", 'j', 'j', 1 },
@@ -205,6 +209,8 @@ static const struct box_opt opts[] = {
 	{ "joblog", OPT_JOBLOG, 0, 1 },
 	{ "json", OPT_JSON, 0, 0 },
 	{ "ssh", OPT_SSH, 0, 1 },
+	{ "connect-timeout", OPT_CONNECT_TIMEOUT, 0, 1 },
+	{ "retry-unreachable", OPT_RETRY_UNREACHABLE, 0, 0 },
 	{ 0 },
 };
 
@@ -235,6 +241,8 @@ static int runner_main(int argc, char **argv)
 		case OPT_JOBLOG: joblog = g.arg; break;
 		case OPT_JSON: r->json = 1; break;
 		case OPT_SSH: ssh = g.arg; break;
+		case OPT_CONNECT_TIMEOUT: set_connect_timeout(r, g.arg); break;
+		case OPT_RETRY_UNREACHABLE: r->retry_unreachable = 1; break;
 		}
 	}
 	for (int i = g.ind; i < argc; i++) {
