@@ -467,6 +467,22 @@ fake_ssh() {
 	[ "$(sed -n '5,6p' argv)" = "$(printf '%s\n' -- ::1)" ]
 }
 
+@test "each ssh runs in a session of its own, as pdsh and pssh run it" {
+	mkdir spy
+	printf '#!/bin/sh\nps -o pid=,sid= -p $$\n' > spy/ssh
+	chmod +x spy/ssh
+	run -0 runner -H h --ssh "$S/spy/ssh" true
+	read -r pid sid <<< "$output"
+	[ "$pid" = "$sid" ]
+	need_cmd pdsh parallel-ssh
+	run -0 env PATH="$S/spy:$PATH" pdsh -R ssh -w h true
+	read -r _ pid sid <<< "$output"
+	[ "$pid" = "$sid" ]
+	run -0 env PATH="$S/spy:$PATH" parallel-ssh -i -H h true
+	read -r pid sid <<< "${lines[1]}"
+	[ "$pid" = "$sid" ]
+}
+
 @test "a host from -h that begins with '-' never reaches ssh's option parser" {
 	sshd_up
 	printf '%s\n' 127.0.0.1 "-oProxyCommand=touch $S/proxied" -V > hosts

@@ -47,7 +47,8 @@ static char **job_argv(struct runner *r, struct job *j, int direct, char **words
 static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 {
 	struct box_spawn sp = { .fd_in = j->host ? r->ssh_stdin : r->devnull,
-		.fd_out = fdout, .fd_err = fderr, .pgroup = 0, .inherit_fds = 1 };
+		.fd_out = fdout, .fd_err = fderr, .pgroup = j->host ? -1 : 0,
+		.setsid = j->host != NULL, .inherit_fds = 1 };
 	struct box_spawn_error e;
 	char **words = NULL, *remote = NULL;
 	const char *err;
