@@ -174,8 +174,9 @@ static char **job_argv(struct runner *r, struct job *j, int direct, char **words
  * "not found" its usual way. */
 static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 {
-	struct box_spawn sp = { .fd_in = r->devnull, .fd_out = fdout, .fd_err = fderr,
-		.pgroup = 0, .inherit_fds = 1 };
+	struct box_spawn sp = { .fd_in = j->host ? r->ssh_stdin : r->devnull,
+		.fd_out = fdout, .fd_err = fderr, .pgroup = j->host ? -1 : 0,
+		.setsid = j->host != NULL, .inherit_fds = 1 };
 	struct box_spawn_error e;
 	char **split = NULL, **words = j->argv, *remote = NULL;
 	const char *err;
@@ -240,7 +241,9 @@ static void finish_job(struct runner *r, struct job *j)
 	j->outcome = job_outcome(j);
 	if (r->verbose)
 		job_msg(r, j, outcome_text[j->outcome]);
-	if (j->outcome != OK && j->tries <= r->retries && !stopping(r)) {
+	int retries = r->retry_unreachable && !r->retries ? 1 : r->retries;
+	if (j->outcome != OK && j->tries <= retries && !stopping(r) &&
+	    (!r->retry_unreachable || j->outcome == UNREACHABLE)) {
 		j->state = WAITING;
 		retry_push(r, j);
 		return;

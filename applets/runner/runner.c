@@ -18,8 +18,8 @@
 
 static const char usage[] =
 	"runner [-j N] [-k] [-d DUR] [-v] [--tag] [--timeout DUR] [--retries N] [--halt] "
-	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [-0] [-f FILE]... "
-	"[CMD...] [::: ARG...]";
+	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [--connect-timeout DUR] "
+	"[--retry-unreachable] [-0] [-f FILE]... [CMD...] [::: ARG...]";
 
 static const char help[] =
 	"Run each CMD (a shell command string); output is kept together per job.\n"
@@ -47,9 +47,13 @@ static const char help[] =
 	"      --default-signals  run jobs with every signal at default, even those\n"
 	"                     ignored when runner started (nohup)\n"
 	"      --json         one JSON object per job on stdout, output included\n"
-	"  -H, --hosts H,...  run every command on every host over ssh\n"
+	"  -H, --hosts H,...  run every command on every host over ssh; a host is\n"
+	"                     [USER@]HOST[:PORT] or [USER@][ADDRESS]:PORT\n"
 	"  -h, --host-file FILE  read hosts from FILE, one per line\n"
 	"      --ssh CMD      the ssh command (default: ssh); BatchMode is always on\n"
+	"      --connect-timeout DUR  a host that does not answer within DUR is\n"
+	"                     unreachable (default 10s; 0: as ssh decides)\n"
+	"      --retry-unreachable  retry only unreachable hosts (--retries N, or once)\n"
 	"\n"
 	"Exit status: 0 all jobs succeeded; 1-100 the number of failed jobs;\n"
 	"101 more than 100 failed; 255 usage or runner's own failure.\n";
@@ -272,7 +276,7 @@ static void run_jobs(struct runner *r)
 /* ---- the applet -------------------------------------------------------- */
 
 enum { OPT_TAG = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_JOBLOG, OPT_JSON, OPT_SSH,
-	OPT_DEFAULT_SIGNALS };
+	OPT_DEFAULT_SIGNALS, OPT_CONNECT_TIMEOUT, OPT_RETRY_UNREACHABLE };
 
 static const struct box_opt opts[] = {
 	{ "jobs", 'j', 'j', 1 },
@@ -292,6 +296,8 @@ static const struct box_opt opts[] = {
 	{ "joblog", OPT_JOBLOG, 0, 1 },
 	{ "json", OPT_JSON, 0, 0 },
 	{ "ssh", OPT_SSH, 0, 1 },
+	{ "connect-timeout", OPT_CONNECT_TIMEOUT, 0, 1 },
+	{ "retry-unreachable", OPT_RETRY_UNREACHABLE, 0, 0 },
 	{ 0 },
 };
 
@@ -323,13 +329,17 @@ static int runner_main(int argc, char **argv)
 		case OPT_JOBLOG: joblog = g.arg; break;
 		case OPT_JSON: r->json = 1; break;
 		case OPT_SSH: ssh = g.arg; break;
+		case OPT_CONNECT_TIMEOUT: set_connect_timeout(r, g.arg); break;
+		case OPT_RETRY_UNREACHABLE: r->retry_unreachable = 1; break;
 		}
 	}
 	set_input(r, argc - g.ind, argv + g.ind, &files);
 	if (ssh && !hosts.n)
 		box_usage("--ssh needs hosts (-H or -h)");
-	if (hosts.n)
+	if (hosts.n) {
 		set_ssh(r, ssh);
+		remote_setup(r, hosts.v, hosts.n);
+	}
 	r->hosts = hosts.v;
 	r->nhosts = hosts.n;
 	if (joblog)

@@ -91,6 +91,9 @@ struct runner {
 	int64_t delay_ns, timeout_ns, next_start_ns, t0;
 	char **ssh_argv;
 	int ssh_argc;
+	int ssh_stdin;         /* ssh's standard input: a pipe kept open */
+	int connect_timeout;   /* seconds; 0: the default, -1: none */
+	int retry_unreachable; /* --retries only for unreachable hosts */
 	char sentinel[40];
 	int devnull, joblog;
 	struct box_loop loop;
@@ -131,6 +134,8 @@ int sink_each(const struct sink *s, sink_fn *fn, void *ctx);
 
 /* remote.c */
 void make_sentinel(struct runner *r);
+void set_connect_timeout(struct runner *r, const char *arg);
+void remote_setup(struct runner *r, char **hosts, size_t n);
 void find_sentinel(struct runner *r, struct job *j);
 char **remote_argv(struct runner *r, struct job *j, char **remote);
 
