@@ -41,21 +41,33 @@ static struct job *new_job(struct runner *r)
 	size_t nh = r->nhosts ? r->nhosts : 1;
 	char *rec;
 
-	if (!r->record) {
-		int got = input_next(&r->in, &rec);
-		if (r->in.failed)
-			r->own_error = 1;
-		if (got != IN_RECORD) {
-			r->want_input = got == IN_WAIT;
-			return NULL;
+	long long seq;
+
+	for (;;) {
+		if (!r->record) {
+			int got = input_next(&r->in, &rec);
+			if (r->in.failed)
+				r->own_error = 1;
+			if (got != IN_RECORD) {
+				r->want_input = got == IN_WAIT;
+				return NULL;
+			}
+			r->record = box_xstrdup(rec);
+			r->record_host = 0;
+			r->record_no = r->in.records;
 		}
-		r->record = box_xstrdup(rec);
-		r->record_host = 0;
-		r->record_no = r->in.records;
+		seq = (r->record_no - 1) * (long long)nh + (long long)r->record_host + 1;
+		if (!already_done(r, seq))
+			break;
+		r->skipped++;    /* --resume: the joblog has it */
+		if (++r->record_host == nh) {
+			free(r->record);
+			r->record = NULL;
+		}
 	}
 	struct job *j = box_xcalloc(1, sizeof(*j));
 	j->r = r;
-	j->seq = (r->record_no - 1) * (long long)nh + (long long)r->record_host + 1;
+	j->seq = seq;
 	j->host = r->nhosts ? r->hosts[r->record_host] : NULL;
 	j->out[0].fd = j->out[1].fd = -1;
 	char *text = ++r->record_host < nh ? box_xstrdup(r->record) : r->record;

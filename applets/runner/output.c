@@ -2,7 +2,10 @@
  * (tagged with --tag), or one JSON object (--json), and its joblog line. */
 #include "runner.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,6 +131,85 @@ void open_joblog(struct runner *r, const char *path, int append)
 	if (!append || (fstat(r->joblog, &st) == 0 && st.st_size == 0))
 		box_write_str(r->joblog,
 			"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n");
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+/* A joblog line: its Seq, and whether Exitval and Signal are both 0.
+ * -1 when it is not a joblog line. */
+static int joblog_line(char *line, long long *seq, int *ok)
+{
+	char *f[9], *end;
+	size_t n = 0;
+
+	f[n++] = line;
+	for (char *p = line; *p && n < 9; p++)
+		if (*p == '\t') {
+			*p = 0;
+			f[n++] = p + 1;
+		}
+	if (n < 9 || !*f[0] || *f[0] < '0' || *f[0] > '9')
+		return -1;
+	errno = 0;
+	*seq = strtoll(f[0], &end, 10);
+	if (*end || errno)
+		return -1;
+	for (int i = 1; i < 6; i++)
+		if (!*f[i])
+			return -1;
+	strtoll(f[6], &end, 10);
+	if (!*f[6] || *end)
+		return -1;
+	strtoll(f[7], &end, 10);
+	if (!*f[7] || *end)
+		return -1;
+	*ok = !strcmp(f[6], "0") && !strcmp(f[7], "0");
+	return 0;
+}
+
+/* --resume (failed_too 0): every job the joblog names is done;
+ * --resume-failed: only those it has with Exitval 0 and Signal 0, so the
+ * others run again, as GNU parallel reads it. The first line is the
+ * header; a missing joblog is an empty one. */
+void read_joblog(struct runner *r, const char *path, int failed_too)
+{
+	struct box_buf b = { 0 };
+	size_t cap = 0, lineno = 1;
+
+	if (box_read_file(path, &b) < 0) {
+		if (errno == ENOENT)
+			return;
+		box_die_errno(255, "unable to read the joblog %s", path);
+	}
+	box_buf_addc(&b, 0);   /* a spare byte for the last line's end */
+	b.len--;
+	char *end = b.p + b.len, *p = b.len ? memchr(b.p, '\n', b.len) : NULL;
+	while (p && ++p < end) {
+		char *eol = memchr(p, '\n', (size_t)(end - p));
+		long long seq;
+		int ok;
+		lineno++;
+		if (!eol)
+			eol = end;
+		*eol = 0;
+		if (joblog_line(p, &seq, &ok) < 0)
+			box_die(255, "%s:%zu: not a joblog line", path, lineno);
+		if (ok || !failed_too)
+			*BOX_PUSH(r->done_seq, r->ndone, cap) = seq;
+		p = eol;
+	}
+	box_buf_free(&b);
+	if (r->ndone)
+		qsort(r->done_seq, r->ndone, sizeof(*r->done_seq), cmp_ll);
+}
+
+int already_done(const struct runner *r, long long seq)
+{
+	return r->ndone && bsearch(&seq, r->done_seq, r->ndone, sizeof(seq), cmp_ll);
 }
 
 /* GNU parallel's joblog: Seq Host Starttime JobRuntime Send Receive

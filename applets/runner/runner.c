@@ -18,7 +18,7 @@
 
 static const char usage[] =
 	"runner [-j N] [-k] [-d DUR] [-v] [--tag] [--timeout DUR] [--retries N] [--halt] "
-	"[--joblog FILE] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [--connect-timeout DUR] "
+	"[--joblog FILE [--resume|--resume-failed]] [--json] [-H HOST,...] [-h FILE] [--ssh CMD] [--connect-timeout DUR] "
 	"[--retry-unreachable] [-0] [-f FILE]... [CMD...] [::: ARG...]";
 
 static const char help[] =
@@ -44,6 +44,8 @@ static const char help[] =
 	"      --retries N    run a failed job up to N more times\n"
 	"      --halt         start nothing new after the first failed job\n"
 	"      --joblog FILE  log every job in GNU parallel's joblog format\n"
+	"      --resume       skip the jobs the joblog already has; add to it\n"
+	"      --resume-failed  skip only the jobs it has as succeeded\n"
 	"      --default-signals  run jobs with every signal at default, even those\n"
 	"                     ignored when runner started (nohup)\n"
 	"      --json         one JSON object per job on stdout, output included\n"
@@ -276,7 +278,8 @@ static void run_jobs(struct runner *r)
 /* ---- the applet -------------------------------------------------------- */
 
 enum { OPT_TAG = 256, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_JOBLOG, OPT_JSON, OPT_SSH,
-	OPT_DEFAULT_SIGNALS, OPT_CONNECT_TIMEOUT, OPT_RETRY_UNREACHABLE };
+	OPT_DEFAULT_SIGNALS, OPT_CONNECT_TIMEOUT, OPT_RETRY_UNREACHABLE, OPT_RESUME,
+	OPT_RESUME_FAILED };
 
 static const struct box_opt opts[] = {
 	{ "jobs", 'j', 'j', 1 },
@@ -295,6 +298,8 @@ static const struct box_opt opts[] = {
 	{ "default-signals", OPT_DEFAULT_SIGNALS, 0, 0 },
 	{ "joblog", OPT_JOBLOG, 0, 1 },
 	{ "json", OPT_JSON, 0, 0 },
+	{ "resume", OPT_RESUME, 0, 0 },
+	{ "resume-failed", OPT_RESUME_FAILED, 0, 0 },
 	{ "ssh", OPT_SSH, 0, 1 },
 	{ "connect-timeout", OPT_CONNECT_TIMEOUT, 0, 1 },
 	{ "retry-unreachable", OPT_RETRY_UNREACHABLE, 0, 0 },
@@ -308,7 +313,7 @@ static int runner_main(int argc, char **argv)
 	struct list hosts = { 0 }, files = { 0 };
 	const char *joblog = NULL, *ssh = NULL;
 	struct box_getopt g;
-	int c;
+	int c, resume = 0;
 
 	box_getopt_init(&g, argc, argv);
 	while ((c = box_getopt(&g, opts)) != -1) {
@@ -328,6 +333,8 @@ static int runner_main(int argc, char **argv)
 		case OPT_DEFAULT_SIGNALS: box_sig_forget_ignored(); break;
 		case OPT_JOBLOG: joblog = g.arg; break;
 		case OPT_JSON: r->json = 1; break;
+		case OPT_RESUME: resume = resume ? resume : 1; break;
+		case OPT_RESUME_FAILED: resume = 2; break;
 		case OPT_SSH: ssh = g.arg; break;
 		case OPT_CONNECT_TIMEOUT: set_connect_timeout(r, g.arg); break;
 		case OPT_RETRY_UNREACHABLE: r->retry_unreachable = 1; break;
@@ -342,8 +349,12 @@ static int runner_main(int argc, char **argv)
 	}
 	r->hosts = hosts.v;
 	r->nhosts = hosts.n;
+	if (resume && !joblog)
+		box_usage("--resume and --resume-failed need --joblog");
+	if (resume)
+		read_joblog(r, joblog, resume == 2);
 	if (joblog)
-		open_joblog(r, joblog, 0);
+		open_joblog(r, joblog, resume);
 
 	make_slots(r);
 	make_sentinel(r);

@@ -96,6 +96,9 @@ struct runner {
 	int retry_unreachable; /* --retries only for unreachable hosts */
 	char sentinel[40];
 	int devnull, joblog;
+	long long *done_seq;   /* --resume: jobs the joblog has as done, sorted */
+	size_t ndone;
+	long long skipped;
 	struct box_loop loop;
 	int halting, interrupted, own_error, stdout_broken;
 	struct rlimit nofile;  /* restored in jobs when raised for runner */
@@ -141,6 +144,8 @@ char **remote_argv(struct runner *r, struct job *j, char **remote);
 
 /* output.c */
 void open_joblog(struct runner *r, const char *path, int append);
+void read_joblog(struct runner *r, const char *path, int failed_too);
+int already_done(const struct runner *r, long long seq);
 void log_job(struct runner *r, struct job *j);
 void print_job(struct runner *r, struct job *j);
 

@@ -37,6 +37,8 @@ static void summary_line(struct runner *r, const long long count[OUTCOMES],
 		box_buf_printf(&b, ", %lld unreachable", count[UNREACHABLE]);
 	if (not_started)
 		box_buf_printf(&b, ", %lld not started", not_started);
+	if (r->skipped)
+		box_buf_printf(&b, ", %lld done before (--resume)", r->skipped);
 	if (r->input_left)
 		box_buf_adds(&b, ", the rest of the input not read");
 	if (r->interrupted && !r->own_error)
@@ -59,7 +61,7 @@ int summarize(struct runner *r)
 	not_started = r->not_started;
 	for (int i = 0; i < OUTCOMES; i++)
 		started += r->count[i];
-	int full = started > 1 || not_started || r->input_left;
+	int full = started > 1 || not_started || r->input_left || r->skipped;
 	if (full)
 		summary_line(r, r->count, started, not_started);
 	if (r->nfailed)
