@@ -282,7 +282,8 @@ void box_loop_free(struct box_loop *l);
 /* ---- spawning (spawn.c) -------------------------------------------------- */
 
 struct box_spawn {
-	char *const *argv;       /* argv[0] is looked up in PATH */
+	char *const *argv;       /* argv[0] is looked up in PATH, */
+	const char *file;        /* unless this names the file to run */
 	char *const *envp;       /* NULL: inherit environ */
 	int fd_in, fd_out, fd_err;  /* -1: inherit */
 	const int *keep_fds;     /* extra fds to pass (besides 0-2), -1 ends */
@@ -339,6 +340,11 @@ pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e);
  * process, for a forked child (it allocates): returns only on failure,
  * -1 with *e filled as box_spawn fills it. */
 int box_execvp(const char *file, char *const *argv, struct box_spawn_error *e);
+/* The file box_spawn would run for file: itself when it has a '/', else
+ * the first regular file of that name in PATH that may be executed, in
+ * out. For a caller that runs one program many times (runner), to search
+ * PATH once; -1 when nothing is found (the exec then says why). */
+int box_which(const char *file, char *out, size_t size);
 /* 127 for ENOENT (not found), 126 for anything else (cannot execute). */
 int box_exec_fail_code(int err);
 /* Marks every fd >= from close-on-exec (close_range or a loop). */

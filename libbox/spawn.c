@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,8 +135,30 @@ static void box_exec_file(struct box_exec *x, const char *file)
 		for (size_t i = 1; x->argv[i]; i++)
 			x->sh_argv[i + 1] = x->argv[i];
 		execve("/bin/sh", x->sh_argv, x->envp);
-	} else if (err == ENOENT && !x->why[0]) {
-		box_exec_note_interpreter(x, file);
+	}
+	errno = err;
+}
+
+/* Nothing in PATH could be executed, each "not found": if one of the
+ * candidates exists after all, what is missing is its interpreter. Only
+ * this failure pays for looking, not every miss of a search that finds
+ * the program further on. path is a PATH_MAX buffer to build names in. */
+static void box_exec_why_missing(struct box_exec *x, char *path)
+{
+	size_t len = strlen(x->file);
+	int err = errno;
+
+	for (const char *dir = x->path, *end; !x->why[0]; dir = end + 1) {
+		end = strchrnul(dir, ':');
+		size_t n = (size_t)(end - dir);
+		if (n + 1 + len < PATH_MAX) {
+			memcpy(path, dir, n);
+			path[n] = '/';
+			memcpy(path + n + (n > 0), x->file, len + 1);
+			box_exec_note_interpreter(x, path);
+		}
+		if (!*end)
+			break;
 	}
 	errno = err;
 }
@@ -153,6 +176,10 @@ static void box_exec_search(struct box_exec *x)
 
 	if (strchr(file, '/')) {
 		box_exec_file(x, file);
+		if (errno == ENOENT) {
+			box_exec_note_interpreter(x, file);
+			errno = ENOENT;
+		}
 		return;
 	}
 	if (!len || len > NAME_MAX) {
@@ -180,6 +207,8 @@ static void box_exec_search(struct box_exec *x)
 	}
 	if (eacces)
 		errno = EACCES;
+	else if (errno == ENOENT)
+		box_exec_why_missing(x, path);
 }
 
 /* What failed, for box_spawn_error: the missing interpreter when that is
@@ -197,6 +226,30 @@ static void box_spawn_error_set(struct box_spawn_error *e, int err, const char *
 		e->what[i] = what[i];
 	e->what[i] = 0;
 	e->err = err ? err : EINVAL;
+}
+
+int box_which(const char *file, char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	size_t len = strlen(file);
+	struct stat st;
+
+	if (strchr(file, '/') || !len || len > NAME_MAX)
+		return -1;
+	for (const char *dir = path ? path : BOX_DEFAULT_PATH, *end;; dir = end + 1) {
+		end = strchrnul(dir, ':');
+		size_t n = (size_t)(end - dir);
+		if (n + 2 + len <= size) {
+			memcpy(out, dir, n);
+			out[n] = '/';
+			memcpy(out + n + (n > 0), file, len + 1);
+			if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+			    access(out, X_OK) == 0)
+				return 0;
+		}
+		if (!*end)
+			return -1;
+	}
 }
 
 int box_execvp(const char *file, char *const *argv, struct box_spawn_error *e)
@@ -296,7 +349,7 @@ pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e)
 	_Alignas(16) char stack[BOX_CHILD_STACK];
 
 	memset(e, 0, sizeof(*e));
-	if (box_exec_prepare(&arg.x, sp->argv[0], sp->argv, sp->envp) < 0)
+	if (box_exec_prepare(&arg.x, sp->file ? sp->file : sp->argv[0], sp->argv, sp->envp) < 0)
 		return -1;
 	/* no handler of the parent's may run in the child before its
 	 * dispositions are reset: everything stays blocked until then */

@@ -457,3 +457,15 @@ sshd_up() {
 	[ "$stderr" = "runner: timed out: 127.0.0.2: sleep 30" ]
 	grep -qP '^1\t127\.0\.0\.2\t\d+\.\d{3}\t +\d+\.\d{3}\t0\t0\t-1\t15\tsleep 30$' log
 }
+
+@test "a program is found in PATH once per run, and again when it is gone from there" {
+	mkdir a b
+	printf '#!/bin/sh\necho from-a\n' >a/prog
+	printf '#!/bin/sh\necho from-b\n' >b/prog
+	chmod +x a/prog b/prog
+	PATH="$S/a:$S/b:$PATH" run -0 --separate-stderr runner prog "rm $S/a/prog" prog
+	[ "$output" = "$(printf 'from-a\nfrom-b')" ]
+	PATH="$S/a:$S/b:$PATH" run -1 --separate-stderr runner prog "rm $S/b/prog" prog
+	[ "$(printf '%s\n' "$output" | head -n 1)" = from-b ]
+	[[ "$stderr" == *"prog: not found"* ]]
+}

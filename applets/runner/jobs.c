@@ -179,6 +179,25 @@ static char **job_argv(struct runner *r, struct job *j, int direct, char **words
 	return argv;
 }
 
+static void forget_program(struct runner *r)
+{
+	free(r->which_name);
+	r->which_name = NULL;
+}
+
+/* Where PATH has the program name, found once for a run of jobs of the
+ * same program (as a shell hashes it); NULL to let the exec search. */
+static const char *find_program(struct runner *r, const char *name)
+{
+	if (r->which_name && !strcmp(r->which_name, name))
+		return r->which_path;
+	forget_program(r);
+	if (box_which(name, r->which_path, sizeof(r->which_path)) < 0)
+		return NULL;
+	r->which_name = box_xstrdup(name);
+	return r->which_path;
+}
+
 /* Starts the job's first process in a new process group. Returns the
  * pid, or -1 after an exec failure (reported in the job's stderr). A
  * simple command, or a template's words, that is not found as a program
@@ -205,9 +224,14 @@ static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 	for (;;) {
 		char **argv = job_argv(r, j, direct, words, &remote);
 		sp.argv = argv;
+		sp.file = direct && argv == words ? find_program(r, argv[0]) : NULL;
 		pid = box_spawn(&sp, &e);
 		if (argv != words)
 			free(argv);
+		if (pid < 0 && e.err && sp.file) {
+			forget_program(r);     /* gone since: search again */
+			continue;
+		}
 		if (pid >= 0 || !e.err || !direct || e.err != ENOENT || strcmp(e.what, "execute"))
 			break;
 		direct = 0;
@@ -325,8 +349,9 @@ static void start_job(struct runner *r, struct job *j)
 		finish_job(r, j);
 		return;
 	}
-	box_set_nonblock(po[0], 1);
-	box_set_nonblock(pe[0], 1);
+	/* a new pipe's read end has no other status flag to keep */
+	fcntl(po[0], F_SETFL, O_NONBLOCK);
+	fcntl(pe[0], F_SETFL, O_NONBLOCK);
 	j->state = RUNNING;
 	r->running[r->nrunning++] = j;
 }

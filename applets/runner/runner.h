@@ -96,6 +96,8 @@ struct runner {
 	int retry_unreachable; /* --retries only for unreachable hosts */
 	char sentinel[40];
 	int devnull, joblog;
+	char *which_name;      /* the program last found in PATH, */
+	char which_path[4096]; /* and where: searched once, not per job */
 	long long *done_seq;   /* --resume: jobs the joblog has as done, sorted */
 	size_t ndone;
 	long long skipped;
