@@ -476,7 +476,7 @@ static struct hardlink *link_group(struct ds *d, const struct stat *ss)
 	for (i = (size_t)(ss->st_ino * 2654435761u) & mask; d->links[i].n; i = (i + 1) & mask)
 		if (d->links[i].ino == ss->st_ino && d->links[i].dev == ss->st_dev)
 			return &d->links[i];
-	d->links[i] = (struct hardlink){ ss->st_dev, ss->st_ino, NULL, 0, 0 };
+	d->links[i] = (struct hardlink){ ss->st_dev, ss->st_ino, NULL, 0, 0, d->nlinks };
 	d->nlinks++;
 	return &d->links[i];
 }
@@ -530,17 +530,51 @@ void ds_sync_regular(struct ds *d, int sfd, int dfd, const char *name, const cha
 		sync_regular_now(d, sfd, dfd, name, rel, ss, dst);
 }
 
-/* Opens the directories of SRC and DST that hold rel. */
+/* Opens the directories of SRC and DST that hold rel; the names of a
+ * group, and groups one after the other, mostly share them, so the last
+ * few stay open until ds_sync_hardlinks ends. */
 static void open_parents(struct ds *d, const char *rel, int *sp, int *dp)
 {
 	char *dir = ds_dir_name(rel);
+	struct parents *free_slot = NULL;
+
+	for (int i = 0; i < 4; i++) {
+		struct parents *p = &d->parents[i];
+		if (p->dir && !strcmp(p->dir, dir)) {
+			p->refs++;
+			*sp = p->sp;
+			*dp = p->dp;
+			free(dir);
+			return;
+		}
+		if (!p->refs && (!free_slot || !p->dir))
+			free_slot = p;
+	}
 	*sp = ds_open_dir_at(d->sfd, dir, 0);
 	*dp = d->dfd < 0 ? -1 : ds_open_dst_dir(d, dir);
-	free(dir);
+	if (!free_slot) {       /* cannot happen: a group holds two at most */
+		free(dir);
+		return;
+	}
+	if (free_slot->dir) {
+		free(free_slot->dir);
+		if (free_slot->sp >= 0)
+			box_close(free_slot->sp);
+		if (free_slot->dp >= 0)
+			box_close(free_slot->dp);
+	}
+	*free_slot = (struct parents){ dir, *sp, *dp, 1 };
 }
 
-static void close_parents(int sp, int dp)
+static void close_parents(struct ds *d, int sp, int dp)
 {
+	for (int i = 0; i < 4; i++) {
+		struct parents *p = &d->parents[i];
+		if (p->dir && p->refs && p->sp == sp && p->dp == dp) {
+			p->refs--;
+			return;
+		}
+	}
 	if (sp >= 0)
 		box_close(sp);
 	if (dp >= 0)
@@ -675,7 +709,7 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 			(dst.st_mode & S_IFMT) == (ss.st_mode & S_IFMT) &&
 			ss.st_size == dst.st_size && ss.st_rdev == dst.st_rdev &&
 			!ds_times_differ(d, &ss.st_mtim, &dst.st_mtim);
-		close_parents(sp, dp);
+		close_parents(d, sp, dp);
 		if (ok) {
 			lead = i;
 			break;
@@ -687,7 +721,7 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 	if (sp < 0 || fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(ss.st_mode)) {
 		errno = ENOENT;	/* gone or replaced since it was listed */
 		ds_src_error(d, "stat", last);
-		close_parents(sp, dp);
+		close_parents(d, sp, dp);
 		return;
 	}
 	int have = dp >= 0 && fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -707,7 +741,7 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 		int exists = dq >= 0 && fstatat(dq, name, &di, AT_SYMLINK_NOFOLLOW) == 0;
 		if (exists && known && !(sent && d->dry) &&
 		    di.st_ino == dl.st_ino && di.st_dev == dl.st_dev) {
-			close_parents(sq, dq);
+			close_parents(d, sq, dq);
 			continue;	/* linked already */
 		}
 		ds_report_hlink(d, kind, exists && (di.st_mode & S_IFMT) == (ss.st_mode & S_IFMT) ?
@@ -715,14 +749,40 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 			CHANGED_NEW, rel, last);
 		if (!d->dry && dq >= 0 && known)
 			link_name(d, dp, base, dq, name, rel, exists);
-		close_parents(sq, dq);
+		close_parents(d, sq, dq);
 	}
-	close_parents(sp, dp);
+	close_parents(d, sp, dp);
 }
 
+static int by_order(const void *a, const void *b)
+{
+	size_t x = (*(struct hardlink *const *)a)->order, y = (*(struct hardlink *const *)b)->order;
+	return (x > y) - (x < y);
+}
+
+/* The groups in walk order: as rsync lists them, and a group's
+ * directories are mostly the ones the group before had open. */
 void ds_sync_hardlinks(struct ds *d)
 {
-	for (size_t i = 0; i < d->clinks && !ds_stopped(d); i++)
+	struct hardlink **v = box_xmalloc((d->nlinks + 1) * sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->clinks; i++)
 		if (d->links[i].n)
-			sync_group(d, &d->links[i]);
+			v[n++] = &d->links[i];
+	qsort(v, n, sizeof(*v), by_order);
+	for (size_t i = 0; i < n && !ds_stopped(d); i++)
+		sync_group(d, v[i]);
+	free(v);
+	for (int i = 0; i < 4; i++) {
+		struct parents *p = &d->parents[i];
+		if (!p->dir)
+			continue;
+		free(p->dir);
+		if (p->sp >= 0)
+			box_close(p->sp);
+		if (p->dp >= 0)
+			box_close(p->dp);
+		*p = (struct parents){ NULL, -1, -1, 0 };
+	}
 }

@@ -59,9 +59,15 @@ static const char help[] =
 
 /* ---- errors, counted for the exit status ---------------------------------- */
 
+/* Called per file and per chunk of a large one: the signal fd is read
+ * at most every 10 ms, not with a system call per small file. */
 void ds_check_signal(struct ds *d)
 {
 	int err = errno;	/* callers report the error before this */
+	int64_t now = box_now_ns();
+	if (now - d->sig_checked < BOX_NSEC / 100)
+		return;
+	d->sig_checked = now;
 	if (d->sigfd >= 0 && box_sigfd_read(d->sigfd) > 0)
 		d->interrupted = 1;
 	errno = err;

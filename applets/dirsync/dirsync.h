@@ -78,6 +78,7 @@ struct hardlink {
 	ino_t ino;
 	char **rels;
 	size_t n, cap;
+	size_t order;        /* the group's place in walk order */
 };
 
 /* What identifies SRC's filesystem (safety.c). */
@@ -118,6 +119,7 @@ struct ds {
 	const char *src, *dst;
 	char *dst_real, *backup_real, *state_path;
 	int sfd, dfd, bfd, sigfd;
+	int64_t sig_checked;  /* when sigfd was last read */
 	dev_t dst_dev, bk_dev;	/* DST's and the backup directory's top */
 	ino_t dst_ino, bk_ino;
 	int root;		/* running as root: owners are copied */
@@ -143,6 +145,10 @@ struct ds {
 	size_t nfixes, cfixes;
 	struct hardlink *links;
 	size_t nlinks, clinks;
+	struct parents {     /* -H: directories of SRC and DST open for links */
+		char *dir;
+		int sp, dp, refs;
+	} parents[4];
 	char *path;		/* the walk's current path below the top */
 	size_t plen, pcap;
 	unsigned tmp_seq;
