@@ -27,6 +27,7 @@
 /* The kernel's limits for a name list and for one value. */
 #define LIST_MAX 65536
 #define VALUE_MAX 65536
+#define SMALL 1024
 
 #define ACL_ACCESS "system.posix_acl_access"
 #define ACL_DEFAULT "system.posix_acl_default"
@@ -203,7 +204,11 @@ static int unsupported(int err)
 static int read_target(struct ds_xattrs *xl, struct target *t, unsigned kinds)
 {
 	static char names[LIST_MAX], value[VALUE_MAX];
-	ssize_t n = t_list(t, names, sizeof(names));
+	/* the kernel allocates (and may zero) as much as it is offered, per
+	 * call: a small buffer first, the largest only when it is too small */
+	ssize_t n = t_list(t, names, SMALL);
+	if (n < 0 && errno == ERANGE)
+		n = t_list(t, names, sizeof(names));
 
 	xl->v = NULL;
 	xl->n = xl->cap = 0;
@@ -214,7 +219,9 @@ static int read_target(struct ds_xattrs *xl, struct target *t, unsigned kinds)
 		if (!(kind_of(name) & kinds) ||
 		    ((kinds & XA_SOURCE) && !strncmp(name, RSYNC_META, sizeof(RSYNC_META) - 1)))
 			continue;
-		ssize_t len = t_get(t, name, value, sizeof(value));
+		ssize_t len = t_get(t, name, value, SMALL);
+		if (len < 0 && errno == ERANGE)
+			len = t_get(t, name, value, sizeof(value));
 		if (len < 0 && (errno == ENODATA || unsupported(errno)))
 			continue;	/* removed since the listing */
 		if (len < 0) {
