@@ -25,12 +25,13 @@ tc() {
 
 # deep_mirror SRC DST [RUNNER...]: dirsync on a 12,000-level tree mirrors it
 # (0, treecmp-equal) or stops with a clean error (23 and a message, DST the
-# tree down to where it stopped), never a crash. rsync, run on the same
+# tree down to where it stopped), never a crash, with the 512 KiB stack of
+# a small board (deep recursion overflows it). rsync, run on the same
 # tree, stops with 23 near PATH_MAX.
 deep_mirror() {
 	local src=$1 dst=$2
 	shift 2
-	run "$@" timeout 600 "$DIRSYNC" "$src" "$dst"
+	run "$@" sh -c 'ulimit -s 512 && exec "$@"' sh timeout 600 "$DIRSYNC" "$src" "$dst"
 	echo "dirsync: $status" >&2
 	printf '%s\n' "$output" | cut -c1-300 | head -5 >&2
 	if [ "$status" = 0 ]; then
