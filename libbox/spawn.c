@@ -341,7 +341,7 @@ static int box_child(void *arg)
 
 pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e)
 {
-	struct box_child_arg arg = { .sp = sp, .e = e, .parent = getpid() };
+	struct box_child_arg arg = { .sp = sp, .e = e, .parent = sp->pdeathsig ? getpid() : 0 };
 	sigset_t all, old;
 	pid_t pid;
 	int err;
