@@ -10,6 +10,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load sshd_helpers
 
 usage() { usage_line runner; }
 
@@ -25,68 +26,20 @@ teardown_file() {
 	if [ -f "$d/hung.pid" ]; then
 		kill -KILL "$(cat "$d/hung.pid")" 2>/dev/null
 	fi
-	if [ -f "$d/sshd.pid" ]; then
-		kill "$(cat "$d/sshd.pid")" 2>/dev/null
-	fi
-	return 0
+	sshd_stop
 }
 
 # Sets SSH (the --ssh command, with the port), SSH_ANY_PORT (without it)
-# and PORT.
+# and PORT; sshd listens on ::1 too where this machine has it.
 sshd_up() {
-	local d="$BATS_FILE_TMPDIR/sshd" sshd try
-	need_root
-	need_cmd ssh ssh-keygen pgrep
-	sshd=$(command -v sshd || echo /usr/sbin/sshd)
-	[ -x "$sshd" ] || needs "needs sshd (openssh-server)"
-	if [ -f "$d/port" ] && kill -0 "$(cat "$d/sshd.pid" 2>/dev/null)" 2>/dev/null; then
-		PORT=$(cat "$d/port")
-		ssh_commands "$d"
-		return 0
+	local v6=
+	need_cmd pgrep
+	# ::1 only where this machine has it
+	if [ -e /proc/net/if_inet6 ] && grep -q '^0\{31\}1 ' /proc/net/if_inet6; then
+		v6="ListenAddress ::1"
 	fi
-	mkdir -p "$d" /run/sshd
-	rm -f "$d"/*
-	ssh-keygen -q -t ed25519 -N '' -f "$d/hostkey"
-	ssh-keygen -q -t ed25519 -N '' -f "$d/userkey"
-	cp "$d/userkey.pub" "$d/authorized_keys"
-	for try in 1 2 3 4 5 6 7 8; do
-		PORT=$((20000 + RANDOM % 30000))
-		ss -Hltn "( sport = :$PORT )" 2>/dev/null | grep -q . && continue
-		cat > "$d/sshd_config" <<-EOF
-			Port $PORT
-			ListenAddress 127.0.0.1
-			ListenAddress 127.0.0.2
-			HostKey $d/hostkey
-			AuthorizedKeysFile $d/authorized_keys
-			PidFile $d/sshd.pid
-			StrictModes no
-			UsePAM no
-			PermitRootLogin prohibit-password
-			PasswordAuthentication no
-			KbdInteractiveAuthentication no
-			MaxStartups 100
-		EOF
-		# ::1 only where this machine has it
-		if [ -e /proc/net/if_inet6 ] && grep -q '^0\{31\}1 ' /proc/net/if_inet6; then
-			echo "ListenAddress ::1" >> "$d/sshd_config"
-		fi
-		"$sshd" -f "$d/sshd_config" -E "$d/sshd.log" || continue
-		retry_until 5 test -s "$d/sshd.pid" || continue
-		ssh_commands "$d"
-		if $SSH -o BatchMode=yes -o ConnectTimeout=10 127.0.0.2 true </dev/null; then
-			echo "$PORT" > "$d/port"
-			return 0
-		fi
-		kill "$(cat "$d/sshd.pid")"
-		rm -f "$d/sshd.pid"
-	done
-	cat "$d/sshd.log" >&2
-	echo "could not start sshd" >&2
-	return 1
-}
-
-ssh_commands() {
-	SSH_ANY_PORT="ssh -F /dev/null -i $1/userkey -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+	sshd_start "MaxStartups 100" ${v6:+"$v6"} || return 1
+	SSH_ANY_PORT=$(sshd_ssh)
 	SSH="$SSH_ANY_PORT -p $PORT"
 }
 

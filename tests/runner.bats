@@ -4,6 +4,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load sshd_helpers
 
 usage() { usage_line runner; }
 
@@ -20,59 +21,13 @@ not_running() {
 # ---- sshd on loopback, started once for the file, stopped in teardown_file
 
 teardown_file() {
-	local d="$BATS_FILE_TMPDIR/sshd"
-	if [ -f "$d/sshd.pid" ]; then
-		kill "$(cat "$d/sshd.pid")" 2>/dev/null
-	fi
-	return 0
+	sshd_stop
 }
 
-# Sets SSH (the --ssh command) and PORT; sshd listens on 127.0.0.1 and
-# 127.0.0.2, nothing listens on 127.0.0.3.
+# Sets SSH (the --ssh command) and PORT.
 sshd_up() {
-	local d="$BATS_FILE_TMPDIR/sshd" sshd try
-	need_root
-	need_cmd ssh ssh-keygen
-	sshd=$(command -v sshd || echo /usr/sbin/sshd)
-	[ -x "$sshd" ] || needs "needs sshd (openssh-server)"
-	if [ -f "$d/ssh" ] && kill -0 "$(cat "$d/sshd.pid" 2>/dev/null)" 2>/dev/null; then
-		SSH=$(cat "$d/ssh")
-		return 0
-	fi
-	mkdir -p "$d" /run/sshd
-	rm -f "$d"/*
-	ssh-keygen -q -t ed25519 -N '' -f "$d/hostkey"
-	ssh-keygen -q -t ed25519 -N '' -f "$d/userkey"
-	cp "$d/userkey.pub" "$d/authorized_keys"
-	for try in 1 2 3 4 5 6 7 8; do
-		PORT=$((20000 + RANDOM % 30000))
-		ss -Hltn "( sport = :$PORT )" 2>/dev/null | grep -q . && continue
-		cat > "$d/sshd_config" <<-EOF
-			Port $PORT
-			ListenAddress 127.0.0.1
-			ListenAddress 127.0.0.2
-			HostKey $d/hostkey
-			AuthorizedKeysFile $d/authorized_keys
-			PidFile $d/sshd.pid
-			StrictModes no
-			UsePAM no
-			PermitRootLogin prohibit-password
-			PasswordAuthentication no
-			KbdInteractiveAuthentication no
-		EOF
-		"$sshd" -f "$d/sshd_config" -E "$d/sshd.log" || continue
-		retry_until 5 test -s "$d/sshd.pid" || continue
-		SSH="ssh -F /dev/null -p $PORT -i $d/userkey -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10"
-		if $SSH -o BatchMode=yes 127.0.0.2 true </dev/null; then
-			echo "$SSH" > "$d/ssh"
-			return 0
-		fi
-		kill "$(cat "$d/sshd.pid")"
-		rm -f "$d/sshd.pid"
-	done
-	cat "$d/sshd.log" >&2
-	echo "could not start sshd" >&2
-	return 1
+	sshd_start || return 1
+	SSH="$(sshd_ssh) -p $PORT -o ConnectTimeout=10"
 }
 
 # ---- running in order ------------------------------------------------------
