@@ -424,3 +424,13 @@ sshd_up() {
 	[ "$(printf '%s\n' "$output" | head -n 1)" = from-b ]
 	[[ "$stderr" == *"prog: not found"* ]]
 }
+
+@test "a program found in PATH that cannot run is reported once, and the run goes on" {
+	mkdir a
+	printf '#!/nonexistent/interp\necho hi\n' >a/badscript
+	chmod +x a/badscript
+	PATH="$S/a:$PATH" run -2 --separate-stderr timeout -s KILL 20 runner badscript 'echo x' badscript
+	[ "$output" = x ]
+	[ "$(grep -c 'unable to execute its interpreter /nonexistent/interp for badscript' <<< "$stderr")" = 2 ]
+	[[ "$stderr" == *"3 jobs: 1 ok, 2 failed"* ]]
+}

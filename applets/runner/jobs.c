@@ -221,15 +221,18 @@ static pid_t spawn_job(struct runner *r, struct job *j, int fdout, int fderr)
 		sp.setup = restore_nofile;
 		sp.ctx = &r->nofile;
 	}
-	for (;;) {
+	for (int found = 1;;) {
 		char **argv = job_argv(r, j, direct, words, &remote);
 		sp.argv = argv;
-		sp.file = direct && argv == words ? find_program(r, argv[0]) : NULL;
+		sp.file = found && direct && argv == words ? find_program(r, argv[0]) : NULL;
 		pid = box_spawn(&sp, &e);
 		if (argv != words)
 			free(argv);
 		if (pid < 0 && e.err && sp.file) {
-			forget_program(r);     /* gone since: search again */
+			/* gone since it was found, or it cannot run: once more
+			 * with the search, which reports why */
+			forget_program(r);
+			found = 0;
 			continue;
 		}
 		if (pid >= 0 || !e.err || !direct || e.err != ENOENT || strcmp(e.what, "execute"))
