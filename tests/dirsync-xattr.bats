@@ -4,29 +4,14 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
-
-PY=/usr/bin/python3
-TREECMP="$BATS_TEST_DIRNAME/treecmp.py"
+load dirsync_helpers
 
 setup() {
-	W=$(scratch)
-	S=$W/src
-	T=$W/dst
-	R=$W/rsync
-	mkdir "$S"
-	MOUNTS=()
-	PUBLIC=
-	export XDG_STATE_HOME="$W/state"
+	ds_setup
 }
 
 teardown() {
-	local i
-	for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-		umount "${MOUNTS[$i]}" 2>/dev/null || umount -l "${MOUNTS[$i]}" 2>/dev/null || true
-	done
-	if [ -n "${PUBLIC:-}" ]; then
-		rm -rf "$PUBLIC"
-	fi
+	ds_teardown
 }
 
 need_tools() {
@@ -48,12 +33,6 @@ xa() {
 
 no_xa() {
 	! getfattr -h -n "$2" "$1" >/dev/null 2>&1
-}
-
-# as_nobody CMD...: run CMD as nobody, with a state directory it can write.
-as_nobody() {
-	XDG_STATE_HOME="$PUBLIC/state" setpriv --reuid=nobody --regid="$(id -g nobody)" \
-		--clear-groups -- "$@"
 }
 
 # A directory below /tmp that nobody can reach (the bats one is private).
