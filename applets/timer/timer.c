@@ -330,7 +330,10 @@ static void wall_arm(struct timer *tm)
 	if (tm->wallfd < 0 || its.it_value.tv_sec == tm->wall_armed)
 		return;
 	tm->wall_armed = its.it_value.tv_sec;
-	if (timerfd_settime(tm->wallfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0) {
+	/* ECANCELED: the clock was set since the last read. The timer is armed
+	 * all the same, at an absolute time that is still the right one. */
+	if (timerfd_settime(tm->wallfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0 &&
+	    errno != ECANCELED) {
 		box_close(tm->wallfd);
 		tm->wallfd = -1;
 	}
@@ -342,8 +345,8 @@ static void on_wall(void *ctx, int fd, short revents)
 	uint64_t n;
 
 	(void)revents;
-	/* expiry or ECANCELED (disarmed either way): the clock is looked at
-	 * again and the timer armed anew */
+	/* expiry or ECANCELED: the clock is looked at again and the timer
+	 * armed anew */
 	(void)!read(fd, &n, sizeof(n));
 	tm->wall_armed = -1;
 }
