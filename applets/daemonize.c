@@ -275,7 +275,7 @@ static void prepare_readiness(const struct config *c, struct readiness *w)
 		box_fatal_errno("unable to create a socket pair");
 	w->fd = ready[0];
 	w->wfd = ready[1];
-	signal(SIGCHLD, SIG_DFL);
+	box_signal(SIGCHLD, SIG_DFL);
 	box_sigset(&chld, SIGCHLD, 0);
 	box_loop_open_signals(&w->loop, &chld, on_sigchld, w);
 }

@@ -328,7 +328,7 @@ static int run_chain(char ***cmds, int ncmds, const int map[256], int json)
 
 	/* inherited SIG_IGN for SIGCHLD would make the kernel reap the
 	 * command before its status could be read */
-	signal(SIGCHLD, SIG_DFL);
+	box_signal(SIGCHLD, SIG_DFL);
 	box_sigset(&set, SIGCHLD, BOX_FORWARDED, 0);
 	box_loop_open_signals(&l, &set, on_signal, &c);
 	for (i = 0; i < ncmds; i++) {

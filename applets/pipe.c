@@ -438,9 +438,9 @@ static int pipe_main(int argc, char **argv)
 
 	/* inherited SIG_IGN for SIGCHLD would make the kernel reap stages
 	 * before their status could be read */
-	signal(SIGCHLD, SIG_DFL);
+	box_signal(SIGCHLD, SIG_DFL);
 	/* a stage that stops reading -i input must not kill pipe itself */
-	signal(SIGPIPE, SIG_IGN);
+	box_signal(SIGPIPE, SIG_IGN);
 	sigset_t set;
 	box_sigset(&set, SIGCHLD, BOX_FORWARDED, 0);
 	p.loop = &l;

@@ -187,10 +187,17 @@ void box_sig_forget_ignored(void);
 /* Removes from set the signals ignored at start that are still ignored
  * now (an applet may claim one on purpose by setting a disposition first). */
 void box_sig_drop_ignored(sigset_t *set);
-/* Every catchable signal to SIG_DFL, through the kernel (libc's reserved
- * ones too); all == 0 sets those ignored at start to SIG_IGN instead.
- * Makes only system calls: safe in box_spawn's child. */
+/* Every signal procbox changed back to SIG_DFL, through the kernel, or to
+ * SIG_IGN for one ignored at start; all == 1: those ignored at start to
+ * SIG_DFL too. Makes only system calls: safe in box_spawn's child. */
 void box_sig_defaults(int all);
+/* sigaction and signal for procbox's own code: they note which signals
+ * procbox changed, so that box_sig_defaults resets those alone (the rest
+ * are as procbox found them, and exec resets a caught one). */
+int box_sigaction(int sig, const struct sigaction *sa, struct sigaction *old);
+void box_signal(int sig, void (*handler)(int));
+/* Whether procbox has a handler set for some signal now. */
+int box_sig_any_caught(void);
 
 /* ---- the command-string word splitter (split.c) ------------------------- */
 

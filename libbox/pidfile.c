@@ -250,7 +250,7 @@ int box_lock_wait(int fd, int64_t deadline_ns)
 	/* no SA_RESTART: the timer must interrupt the blocking flock */
 	sa.sa_handler = box_lock_alarm;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
+	box_sigaction(SIGALRM, &sa, &old);
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
 	sigprocmask(SIG_UNBLOCK, &alrm, &oldmask);
@@ -280,7 +280,7 @@ int box_lock_wait(int fd, int64_t deadline_ns)
 	}
 	int err = errno;
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-	sigaction(SIGALRM, &old, NULL);
+	box_sigaction(SIGALRM, &old, NULL);
 	errno = err;
 	return r;
 }

@@ -149,6 +149,8 @@ static int box_ksigaction(int sig, const struct box_ksigaction *act,
 
 /* bit sig-1: the signal was SIG_IGN when procbox started */
 static uint64_t box_ignored_at_start;
+/* bit sig-1: procbox changed the signal's disposition */
+static uint64_t box_sig_touched;
 
 static int box_ignored_now(int sig)
 {
@@ -166,12 +168,14 @@ void box_sig_init(void)
 	 * default, as GNU timeout gives it */
 	if (box_sig_ignored_at_start(SIGCHLD)) {
 		box_ignored_at_start &= ~(1ULL << (SIGCHLD - 1));
-		signal(SIGCHLD, SIG_DFL);
+		box_signal(SIGCHLD, SIG_DFL);
 	}
 }
 
+/* they still need setting back to default in a child */
 void box_sig_forget_ignored(void)
 {
+	box_sig_touched |= box_ignored_at_start;
 	box_ignored_at_start = 0;
 }
 
@@ -193,10 +197,45 @@ void box_sig_drop_ignored(sigset_t *set)
 /* Those ignored at start are set ignored again: the applet may have
  * caught one meanwhile (exitcode forwards SIGHUP), and a caught signal
  * would be at default after exec. */
+
+/* bit sig-1: procbox set a handler for the signal */
+static uint64_t box_sig_caught;
+
+int box_sigaction(int sig, const struct sigaction *sa, struct sigaction *old)
+{
+	if (sa && sig >= 1 && sig <= 64) {
+		uint64_t bit = 1ULL << (sig - 1);
+		box_sig_touched |= bit;
+		if (!(sa->sa_flags & SA_SIGINFO) &&
+		    (sa->sa_handler == SIG_DFL || sa->sa_handler == SIG_IGN))
+			box_sig_caught &= ~bit;
+		else
+			box_sig_caught |= bit;
+	}
+	return sigaction(sig, sa, old);
+}
+
+int box_sig_any_caught(void)
+{
+	return box_sig_caught != 0;
+}
+
+void box_signal(int sig, void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler, .sa_flags = SA_RESTART };
+	box_sigaction(sig, &sa, NULL);
+}
+
+/* Only what procbox changed needs setting (a vfork child runs this, while
+ * its parent waits: one system call per signal is what a spawn costs), and
+ * with all, those ignored at start. libc's own handlers (its thread
+ * signals) are only ever sent to the parent's threads. */
 void box_sig_defaults(int all)
 {
 	const struct box_ksigaction dfl = { 0 }, ign = { .handler = SIG_IGN };
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+	uint64_t set = box_sig_touched | (all ? box_ignored_at_start : 0);
+
+	for (int sig = 1; set; sig++, set >>= 1)
+		if ((set & 1) && sig != SIGKILL && sig != SIGSTOP)
 			box_ksigaction(sig, !all && box_sig_ignored_at_start(sig) ? &ign : &dfl, NULL);
 }

@@ -352,12 +352,17 @@ pid_t box_spawn(const struct box_spawn *sp, struct box_spawn_error *e)
 	if (box_exec_prepare(&arg.x, sp->file ? sp->file : sp->argv[0], sp->argv, sp->envp) < 0)
 		return -1;
 	/* no handler of the parent's may run in the child before its
-	 * dispositions are reset: everything stays blocked until then */
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	 * dispositions are reset: everything stays blocked until then (with
+	 * no handler set, a signal there does what it would do after exec) */
+	int block = box_sig_any_caught();
+	if (block) {
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+	}
 	pid = clone(box_child, stack + BOX_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &arg);
 	err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (block)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	free(arg.x.sh_argv);
 	if (pid < 0) {
 		errno = err;

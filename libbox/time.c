@@ -78,7 +78,7 @@ int box_sigfd_open(const sigset_t *wanted)
 	sigfillset(&sa.sa_mask);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sigismember(set, sig) == 1)
-			sigaction(sig, &sa, NULL);
+			box_sigaction(sig, &sa, NULL);
 	sigprocmask(SIG_UNBLOCK, set, NULL);
 	return box_selfpipe[0];
 }
@@ -119,7 +119,7 @@ void box_sigfd_close(int fd, const sigset_t *wanted)
 	sa.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sigismember(set, sig) == 1)
-			sigaction(sig, &sa, NULL);
+			box_sigaction(sig, &sa, NULL);
 	sigprocmask(SIG_UNBLOCK, set, NULL);
 	if (fd == box_selfpipe[0]) {
 		box_close(box_selfpipe[1]);

@@ -368,7 +368,7 @@ static int runner_main(int argc, char **argv)
 	box_sigset(&set, SIGCHLD, SIGINT, SIGTERM, SIGHUP, 0);
 	box_loop_open_signals(&r->loop, &set, on_signal, r);
 	/* a closed stdout is reported, not a silent death that orphans jobs */
-	signal(SIGPIPE, SIG_IGN);
+	box_signal(SIGPIPE, SIG_IGN);
 	r->t0 = box_now_ns();
 	run_jobs(r);
 	return summarize(r);

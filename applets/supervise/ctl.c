@@ -281,9 +281,9 @@ static int interactive(const char *sock)
 	sigset_t intr;
 
 	/* as in Python, a SIGINT ignored from the start stays ignored */
-	sigaction(SIGINT, &sa, &old);
+	box_sigaction(SIGINT, &sa, &old);
 	if (old.sa_handler == SIG_IGN)
-		sigaction(SIGINT, &old, NULL);
+		box_sigaction(SIGINT, &old, NULL);
 	/* SIGINT gets in only while ctl waits, so none is missed */
 	sigemptyset(&intr);
 	sigaddset(&intr, SIGINT);

@@ -229,7 +229,7 @@ int supervise_daemon(struct config *c, int foreground, int single)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		mlog("WARN", "unable to become a child subreaper: %s", strerror(errno));
 #endif
-	signal(SIGPIPE, SIG_IGN);
+	box_signal(SIGPIPE, SIG_IGN);
 	box_sigset(&set, SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, 0);
 	box_loop_open_signals(&sv.loop, &set, on_signal, NULL);
 	sv.devnull = box_open("/dev/null", O_RDWR, 0);

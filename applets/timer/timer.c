@@ -359,7 +359,7 @@ static void die_as(int sig)
 	sigset_t one;
 
 	setrlimit(RLIMIT_CORE, &none);
-	signal(sig, SIG_DFL);
+	box_signal(sig, SIG_DFL);
 	box_sigset(&one, sig, 0);
 	sigprocmask(SIG_UNBLOCK, &one, NULL);
 	raise(sig);
