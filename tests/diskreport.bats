@@ -11,9 +11,15 @@ SYS_PYTHON=/usr/bin/python3
 
 setup() {
 	MOUNTS=()
+	DEAD_PIDS=()
 }
 
 teardown() {
+	# a dead filesystem's daemon goes first: that frees whatever waits on it
+	local p
+	for p in "${DEAD_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+	done
 	if [ -n "${FUSE_PID:-}" ]; then
 		kill -CONT "$FUSE_PID" 2>/dev/null || true
 	fi
@@ -64,6 +70,25 @@ make_sweep() {
 		mount_tmpfs "drsweep$i" "$top/m$i" "size=$s,nr_inodes=$((i * 99997 + 3))"
 		head -c $((i * 123457)) /dev/zero >"$top/m$i/f" 2>/dev/null || true
 	done
+}
+
+# start_deadfs DIR: a FUSE filesystem on DIR that stops answering (see
+# diskreport_deadfs.py): its callers wait in the kernel, unkillable.
+start_deadfs() {
+	need_root
+	need_cmd "$SYS_PYTHON"
+	[ -c /dev/fuse ] || needs "needs /dev/fuse"
+	"$SYS_PYTHON" -c 'import fusepy' 2>/dev/null || needs "needs python3-fusepy"
+	mkdir -p "$1"
+	"$SYS_PYTHON" "$BATS_TEST_DIRNAME/diskreport_deadfs.py" "$1" 3>&- &
+	DEAD_PIDS+=($!)
+	MOUNTS+=("$1")
+	retry_until 15 grep -q " $1 .* - fuse deadfs " /proc/self/mountinfo
+}
+
+# finished PID: the process is gone (or a zombie).
+finished() {
+	! [ -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
 
 need_smtpd() {
@@ -338,6 +363,67 @@ threshold_mount() {
 	kill -CONT "$FUSE_PID"
 }
 
+@test "ten dead mounts are waited for side by side: about one --timeout in all" {
+	local d i
+	d=$(scratch)
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		start_deadfs "$d/dead$i"
+	done
+	# one at a time it would take 30 s
+	diskreport -T --timeout 3s >"$d/out" 2>"$d/err" &
+	local pid=$!
+	retry_until 15 finished "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 3 ]
+	[ "$(grep -c "^diskreport: $d/dead[0-9]: not answering after 3s\$" "$d/err")" = 10 ]
+	[ "$(grep -c "^deadfs  *fuse  *-  *-  *-  *-  *$d/dead[0-9]\$" "$d/out")" = 10 ]
+	grep -q " /\$" "$d/out"
+}
+
+@test "a probe stuck in the kernel holds none of the caller's descriptors" {
+	local d
+	d=$(scratch)
+	start_deadfs "$d/dead"
+	# \$(...) waits for every holder of the pipe: the stuck probe must
+	# not be one (it cannot be killed until the daemon goes)
+	bash -c 'out=$(diskreport --timeout 1s 2>/dev/null); echo "done $?"' >"$d/res" &
+	retry_until 15 grep -q . "$d/res"
+	[ "$(cat "$d/res")" = "done 3" ]
+	diskreport --timeout 1s 2>/dev/null | cat >"$d/piped" &
+	local pid=$!
+	retry_until 15 finished "$pid"
+	grep -q "$d/dead\$" "$d/piped"
+}
+
+@test "a device PATH does not hang on a mount whose source is on a dead mount" {
+	local d
+	d=$(scratch)
+	start_deadfs "$d/dead"
+	# first, as df would wait for the dead source too
+	df -k /dev/null >"$d/df"
+	# a tmpfs's source is any string: here a path on the dead mount
+	mkdir "$d/t"
+	mount --no-canonicalize -t tmpfs -o size=64k "$d/dead/src" "$d/t"
+	MOUNTS+=("$d/t")
+	diskreport -k --timeout 1s /dev/null >"$d/out" 2>"$d/err" &
+	local pid=$!
+	retry_until 15 finished "$pid"
+	wait "$pid"
+	[ "$(cat "$d/out")" = "$(cat "$d/df")" ]
+}
+
+@test "a report that cannot be written is an error, as df's, exit 3" {
+	run --separate-stderr -3 sh -c 'diskreport -k / >/dev/full'
+	[ "$stderr" = "diskreport: unable to write the report: No space left on device" ]
+	local rc=0
+	df -k / >/dev/full 2>/dev/null || rc=$?
+	[ "$rc" = 1 ]
+	rc=0
+	diskreport -k / >&- 2>/dev/null || rc=$?
+	[ "$rc" = 3 ]
+}
+
 @test "a nonexistent PATH is an error, the other paths are reported, exit 3" {
 	run --separate-stderr -3 diskreport -k /nonexistent/x /
 	[ "$stderr" = "diskreport: unable to stat /nonexistent/x: No such file or directory" ]
@@ -507,6 +593,14 @@ threshold_mount() {
 	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
 	[ "$stderr" = "diskreport: mail: end of DATA: connection closed by the server" ]
 	[[ "${lines[1]}" == *" /" ]]
+}
+
+@test "a report with no rows is mailed all the same, saying so" {
+	start_smtpd
+	run --separate-stderr -3 diskreport -t nosuchfs --mail-to a@example.com --smtp "127.0.0.1:$PORT"
+	[ "$stderr" = "diskreport: no file systems processed" ]
+	[ -f "$MAILDIR/a@example.com/1.eml" ]
+	[ "$(header "$MAILDIR/a@example.com/1.eml" Subject)" = "Disk usage on $(uname -n): UNKNOWN" ]
 }
 
 @test "a server that never answers times out after --smtp-timeout, exit 4" {

@@ -292,6 +292,7 @@ static void report_all(struct mount *ms, size_t n)
 	size_t *kept = box_xcalloc(n + 1, sizeof(*kept)), ndevs;
 	struct devent *devs = box_xcalloc(n + 1, sizeof(*devs));
 	size_t nkept = filter_mounts(ms, n, pr, kept, devs, &ndevs);
+	char **canon = resolve_sources(ms, n, has_uuid_suffix);
 
 	for (size_t k = 0; k < nkept; k++) {
 		struct mount *m = &ms[kept[k]];
@@ -300,12 +301,12 @@ static void report_all(struct mount *ms, size_t n)
 		struct probe *p = &pr[m->probe];
 		const struct devent *w = p->hung || p->stat_err ? NULL
 			: dev_find(devs, ndevs, p->st_dev);
-		const char *dev = m->dev;
-		char *canon;
-		if (has_uuid_suffix(dev) && (canon = realpath(dev, NULL)))
-			dev = canon;
-		get_dev(m, dev, m->dir, p, 0, 1, w ? &ms[w->mount] : NULL);
+		get_dev(m, canon[kept[k]] ? canon[kept[k]] : m->dev, m->dir, p, 0, 1,
+			w ? &ms[w->mount] : NULL);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(canon[i]);
+	free(canon);
 	free(kept);
 	free(devs);
 }
@@ -322,13 +323,16 @@ static void report_paths(struct mount *ms, size_t n, char **paths, size_t npaths
 		p->want_real = 1;
 	}
 	probe_all(first, nfirst, o.timeout);
+	char **canon = NULL;
 	for (size_t i = 0; i < npaths; i++) {
 		struct probe *p = &first[i];
 		struct probe *q = new_probe(&second, &nsecond, &cap2);
 		if (p->hung || p->stat_err || p->real_err)
 			continue;
 		int is_dev = S_ISBLK(p->st_mode) || S_ISCHR(p->st_mode);
-		match[i] = is_dev ? device_mount(ms, n, p->real) : NULL;
+		if (is_dev && !canon)
+			canon = resolve_sources(ms, n, NULL);
+		match[i] = is_dev ? device_mount(ms, n, canon, p->real) : NULL;
 		q->vfs_path = match[i] ? match[i]->dir : paths[i];
 		if (!match[i])
 			match[i] = point_mount(ms, n, p->real);
@@ -356,6 +360,9 @@ static void report_paths(struct mount *ms, size_t n, char **paths, size_t npaths
 			continue;
 		get_dev(m, m ? m->dev : "-", m ? m->dir : "-", q, 1, 0, NULL);
 	}
+	for (size_t i = 0; canon && i < n; i++)
+		free(canon[i]);
+	free(canon);
 	free(match);
 }
 
@@ -428,9 +435,13 @@ static int diskreport_main(int argc, char **argv)
 	struct box_buf out = { 0 };
 	int tty = isatty(1);
 	format_report(&out, tty);
-	box_write_all(1, out.p, out.len);
-
 	int code = worst;
+	/* a report that did not reach its reader is a failed check */
+	if (box_write_all(1, out.p, out.len) < 0) {
+		box_warn_errno("unable to write the report");
+		code = ST_UNKNOWN;
+	}
+
 	if (o.nmail_to && mail_wanted()) {
 		/* the mail has the report as it reads off a terminal */
 		struct box_buf body = { 0 };

@@ -75,7 +75,12 @@ size_t filter_mounts(struct mount *ms, size_t n, struct probe *pr, size_t *kept,
 int has_uuid_suffix(const char *s);
 const struct mount *point_mount(const struct mount *ms, size_t n, const char *real);
 const struct mount *dev_mount(const struct mount *ms, size_t n, dev_t dev);
-const struct mount *device_mount(const struct mount *ms, size_t n, const char *real);
+/* canon: each mount's source resolved (realpath), or NULL */
+const struct mount *device_mount(const struct mount *ms, size_t n, char *const *canon,
+	const char *real);
+/* Each mount's source that is a path, resolved by the prober (bounded by
+ * the timeout): an array of n, NULL where unresolved. */
+char **resolve_sources(const struct mount *ms, size_t n, int (*which)(const char *));
 
 /* ---- rows, df's numbers and the output (table.c) ---- */
 

@@ -226,15 +226,14 @@ const struct mount *dev_mount(const struct mount *ms, size_t n, dev_t dev)
 
 /* A block device given as PATH: the mount of that device with the
  * shortest directory (df's get_device, without its over-mount check). */
-const struct mount *device_mount(const struct mount *ms, size_t n, const char *real)
+const struct mount *device_mount(const struct mount *ms, size_t n, char *const *canon,
+	const char *real)
 {
 	const struct mount *best = NULL;
 	for (size_t i = 0; i < n; i++) {
-		char *canon = realpath(ms[i].dev, NULL);
-		const char *name = canon ? canon : ms[i].dev;
+		const char *name = canon[i] ? canon[i] : ms[i].dev;
 		if (!strcmp(name, real) && (!best || strlen(ms[i].dir) < strlen(best->dir)))
 			best = &ms[i];
-		free(canon);
 	}
 	return best;
 }
