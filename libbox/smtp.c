@@ -115,16 +115,25 @@ static int smtp_send(struct smtp *s, const char *step, const char *data, size_t 
 	return 0;
 }
 
-/* Reads a reply (all lines of a multi-line one); returns its code and
+/* A reply's bound in bytes, all its lines: RFC 5321's lines are at most
+ * 512 octets, and an EHLO reply of a real server has a few dozen. */
+#define SMTP_REPLY_MAX (64 * 1024)
+
+/* Reads a reply (all lines of a multi-line one) within the timeout and
+ * SMTP_REPLY_MAX, however fast the server sends; returns its code and
  * leaves the last line's text in `text`. */
 static int smtp_reply(struct smtp *s, const char *step, char *text, size_t size)
 {
 	int64_t deadline = box_now_ns() + s->m->timeout;
+	size_t total = 0;
+	char d[32];
+
 	for (;;) {
 		char *nl = memchr(s->in, '\n', s->inlen);
 		if (nl) {
 			size_t len = (size_t)(nl - s->in) + 1, tl = len - 1;
 			int complete;
+			total += len;
 			if (tl && s->in[tl - 1] == '\r')
 				tl--;
 			snprintf(text, size, "%.*s", (int)tl, s->in);
@@ -135,6 +144,11 @@ static int smtp_reply(struct smtp *s, const char *step, char *text, size_t size)
 				return smtp_fail(s, step, "malformed reply '%s'", text);
 			if (complete)
 				return code;
+			if (total > SMTP_REPLY_MAX)
+				return smtp_fail(s, step, "reply longer than %d bytes", SMTP_REPLY_MAX);
+			if (box_now_ns() >= deadline)
+				return smtp_fail(s, step, "no reply within %s",
+					box_fmt_duration(d, sizeof(d), s->m->timeout));
 			continue;
 		}
 		if (s->inlen == sizeof(s->in))

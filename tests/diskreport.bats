@@ -621,6 +621,63 @@ time.sleep(60)' "$d/port" >/dev/null 2>&1 3>&- &
 	[ $((SECONDS - start)) -lt 10 ]
 }
 
+# endless_server FILE MODE: a server on 127.0.0.1 that answers the
+# connection with a multi-line reply that never ends, as fast as it can
+# (MODE fast: greeting lines; ehlo: a greeting, then EHLO lines) or a line
+# every 100 ms (slow). Its port goes to FILE.
+endless_server() {
+	need_cmd "$SYS_PYTHON"
+	"$SYS_PYTHON" -c '
+import socket, sys, os, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+c.settimeout(60)
+mode = sys.argv[2]
+code = b"220"
+if mode == "ehlo":
+    c.sendall(b"220 ready\r\n")
+    c.recv(1000)
+    code = b"250"
+end = time.monotonic() + 60
+try:
+    while time.monotonic() < end:
+        c.sendall(code + b"-" + b"x" * 70 + b"\r\n")
+        if mode == "slow":
+            time.sleep(0.1)
+except OSError:
+    pass' "$1" "$2" >/dev/null 2>&1 3>&- &
+	SMTPD_PID=$!
+	retry_until 15 test -f "$1"
+}
+
+@test "a reply that never ends is bounded in size and in time, exit 4" {
+	local d
+	d=$(scratch)
+	endless_server "$d/port" fast
+	diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" \
+		--smtp-timeout 2s / >/dev/null 2>"$d/err" &
+	local pid=$!
+	retry_until 15 finished "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 4 ]
+	[ "$(cat "$d/err")" = "diskreport: mail: greeting: reply longer than 65536 bytes" ]
+	kill "$SMTPD_PID" 2>/dev/null || true
+	rm "$d/port"
+	endless_server "$d/port" ehlo
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" \
+		--smtp-timeout 2s /
+	[ "$stderr" = "diskreport: mail: EHLO: reply longer than 65536 bytes" ]
+	kill "$SMTPD_PID" 2>/dev/null || true
+	rm "$d/port"
+	endless_server "$d/port" slow
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" \
+		--smtp-timeout 1s /
+	[ "$stderr" = "diskreport: mail: greeting: no reply within 1s" ]
+}
+
 # ---- bad input ----------------------------------------------------------------------
 
 @test "--help prints the usage and exits 0" {
