@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +71,7 @@ struct smtp {
 	size_t inlen;
 	char *err;
 	size_t errsize;
+	int refused;            /* the last failure was a reply: QUIT still works */
 };
 
 /* "STEP: reason" into the caller's buffer; returns -1. */
@@ -170,6 +173,7 @@ static int smtp_reply(struct smtp *s, const char *step, char *text, size_t size)
 static int smtp_cmd(struct smtp *s, const char *step, const char *cmd, int want, int *code)
 {
 	char text[512];
+	s->refused = 0;
 	if (cmd) {
 		char *line = box_xasprintf("%s\r\n", cmd);
 		int r = smtp_send(s, step, line, strlen(line));
@@ -182,8 +186,10 @@ static int smtp_cmd(struct smtp *s, const char *step, const char *cmd, int want,
 		return -1;
 	if (code)
 		*code = c;
-	if (c / 100 != want)
+	if (c / 100 != want) {
+		s->refused = 1;
 		return smtp_fail(s, step, "%s", text);
+	}
 	return 0;
 }
 
@@ -231,68 +237,227 @@ static int smtp_connect(struct smtp *s)
 
 /* ---- the message ----------------------------------------------------------- */
 
-/* RFC 2047 for a Subject with bytes outside ASCII. */
+/* RFC 5322 wants header lines of at most 78 characters where it can:
+ * words are put on continuation lines (CRLF, space) to keep to that. */
+#define SMTP_FOLD 78
+/* and every line of the message at most 998 octets */
+#define SMTP_LINE_MAX 998
+
+/* Appends word to a header being folded; col is the current line's
+ * length. A word that does not fit starts a continuation line, unless it
+ * is the first (the value would start with a space). */
+static void fold_word(struct box_buf *m, size_t *col, int first, const char *sep,
+	const char *w, size_t n)
+{
+	size_t sl = strlen(sep);
+	if (!first && *col + sl + n > SMTP_FOLD) {
+		box_buf_adds(m, "\r\n ");
+		*col = 1;
+	} else {
+		box_buf_adds(m, sep);
+		*col += sl;
+	}
+	box_buf_add(m, w, n);
+	*col += n;
+}
+
+/* Bytes of a UTF-8 character starting at p (1 for a byte that starts
+ * none), at most n. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+		(*p & 0xf8) == 0xf0 ? 4 : 1;
+	if (len > n)
+		return 1;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 1;
+	return len;
+}
+
+/* Subject: ASCII folded at its spaces; otherwise RFC 2047 encoded words
+ * of at most 75 characters, each holding whole UTF-8 characters, one per
+ * line. */
 static void add_subject(struct box_buf *m, const char *subj)
 {
 	static const char b64[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = (const unsigned char *)subj;
-	size_t n = strlen(subj);
+	size_t n = strlen(subj), col = strlen("Subject:");
 	int plain = 1;
 
 	for (size_t i = 0; i < n; i++)
 		plain &= p[i] >= ' ' && p[i] < 0x7f;
-	box_buf_adds(m, "Subject: ");
+	box_buf_adds(m, "Subject:");
 	if (plain) {
-		box_buf_adds(m, subj);
-	} else {
-		box_buf_adds(m, "=?UTF-8?B?");
-		for (size_t i = 0; i < n; i += 3) {
-			unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-				(i + 2 < n ? p[i + 2] : 0);
-			box_buf_addc(m, b64[v >> 18 & 63]);
-			box_buf_addc(m, b64[v >> 12 & 63]);
-			box_buf_addc(m, i + 1 < n ? b64[v >> 6 & 63] : '=');
-			box_buf_addc(m, i + 2 < n ? b64[v & 63] : '=');
+		/* a word longer than a line stays whole: up to 998 is allowed */
+		const char *w = subj;
+		while (*w) {
+			size_t sp = strspn(w, " "), len = strcspn(w + sp, " ");
+			if (!len)
+				break;
+			fold_word(m, &col, w == subj, " ", w + sp, len);
+			w += sp + len;
 		}
-		box_buf_adds(m, "?=");
+	} else {
+		/* "=?UTF-8?B?" + 56 base64 characters + "?=": 68, which fits
+		 * after "Subject: " too; 42 bytes */
+		for (size_t i = 0; i < n;) {
+			size_t take = 0;
+			while (i + take < n) {
+				size_t c = utf8_len(p + i + take, n - i - take);
+				if (take + c > 42)
+					break;
+				take += c;
+			}
+			struct box_buf w = { 0 };
+			box_buf_adds(&w, "=?UTF-8?B?");
+			for (size_t k = 0; k < take; k += 3) {
+				const unsigned char *q = p + i + k;
+				size_t left = take - k;
+				unsigned v = (unsigned)q[0] << 16 | (left > 1 ? (unsigned)q[1] << 8 : 0) |
+					(left > 2 ? q[2] : 0);
+				box_buf_addc(&w, b64[v >> 18 & 63]);
+				box_buf_addc(&w, b64[v >> 12 & 63]);
+				box_buf_addc(&w, left > 1 ? b64[v >> 6 & 63] : '=');
+				box_buf_addc(&w, left > 2 ? b64[v & 63] : '=');
+			}
+			box_buf_adds(&w, "?=");
+			/* encoded words on one line would need a space between them,
+			 * which decoders drop: each on its own continuation line */
+			if (i) {
+				box_buf_adds(m, "\r\n ");
+				col = 1;
+				box_buf_add(m, w.p, w.len);
+				col += w.len;
+			} else {
+				fold_word(m, &col, 1, " ", w.p, w.len);
+			}
+			box_buf_free(&w);
+			i += take;
+		}
 	}
 	box_buf_adds(m, "\r\n");
 }
 
+static int valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t c = utf8_len(p + i, n - i);
+		if (c == 1 && p[i] >= 0x80)
+			return 0;
+		i += c;
+	}
+	return 1;
+}
+
+/* Whether the body must be encoded: 8-bit bytes, control characters
+ * other than tab, or lines longer than SMTP allows. */
+static int needs_qp(const char *body)
+{
+	size_t col = 0;
+	for (const unsigned char *p = (const unsigned char *)body; *p; p++) {
+		if (*p == '\n') {
+			col = 0;
+			continue;
+		}
+		if (*p >= 0x7f || (*p < ' ' && *p != '\t') || ++col > SMTP_LINE_MAX)
+			return 1;
+	}
+	return 0;
+}
+
+/* RFC 2045 quoted-printable: lines of at most 76 characters, soft line
+ * breaks ("=" at the end) where a line of the body is longer, "=XX" for
+ * '=', 8-bit and control bytes, and for a space or tab that would end a
+ * line. A line that starts with '.' gets the usual dot-stuffing. */
+static void add_qp_body(struct box_buf *b, const char *body)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)body;
+	size_t col = 0;
+
+	while (*p) {
+		if (*p == '\n') {
+			box_buf_adds(b, "\r\n");
+			col = 0;
+			p++;
+			continue;
+		}
+		int last = p[1] == '\n' || !p[1];
+		int lit = (*p >= 33 && *p <= 126 && *p != '=') ||
+			((*p == ' ' || *p == '\t') && !last);
+		size_t w = lit ? 1 : 3;
+		/* room for the soft break's "=" unless this ends the line */
+		if (col + w > (last ? 76 : 75)) {
+			box_buf_adds(b, "=\r\n");
+			col = 0;
+		}
+		if (!col && *p == '.')
+			box_buf_addc(b, '.');
+		if (lit) {
+			box_buf_addc(b, (char)*p);
+		} else {
+			box_buf_addc(b, '=');
+			box_buf_addc(b, hex[*p >> 4]);
+			box_buf_addc(b, hex[*p & 15]);
+		}
+		col += w;
+		p++;
+	}
+	if (col)
+		box_buf_adds(b, "\r\n");
+}
+
 /* Headers, then the body with CRLF line ends and dot-stuffing, then the
- * terminating ".". */
+ * terminating ".". The message is 7-bit: a body with 8-bit bytes or long
+ * lines goes quoted-printable, so no relay has to convert or bounce it;
+ * one that is not UTF-8 (a mount path in another encoding) is labelled
+ * unknown-8bit (RFC 1428), its bytes kept. */
 static void build_message(struct box_buf *b, const struct box_mail *m)
 {
 	static const char days[] = "SunMonTueWedThuFriSat";
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	time_t now = time(NULL);
 	struct tm tm;
+	size_t col;
 
 	/* UTC: no time zone database needed, and mail clients show local time */
 	gmtime_r(&now, &tm);
 	box_buf_printf(b, "Date: %.3s, %02d %.3s %d %02d:%02d:%02d +0000\r\n",
 		days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon, tm.tm_year + 1900,
 		tm.tm_hour, tm.tm_min, tm.tm_sec);
-	box_buf_printf(b, "From: <%s>\r\nTo: ", m->from);
-	for (size_t i = 0; i < m->nto; i++)
-		box_buf_printf(b, "%s<%s>", i ? ", " : "", m->to[i]);
+	box_buf_printf(b, "From: <%s>\r\nTo:", m->from);
+	col = strlen("To:");
+	for (size_t i = 0; i < m->nto; i++) {
+		char *a = box_xasprintf("<%s>%s", m->to[i], i + 1 < m->nto ? "," : "");
+		fold_word(b, &col, i == 0, " ", a, strlen(a));
+		free(a);
+	}
 	box_buf_adds(b, "\r\n");
 	add_subject(b, m->subject);
 	box_buf_printf(b, "Message-ID: <%lld.%ld.%s@%s>\r\n", (long long)box_wall_ns(),
 		(long)getpid(), box_applet ? box_applet->name : "procbox", m->helo);
 	if (m->headers)
 		box_buf_adds(b, m->headers);
-	box_buf_adds(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-		"Content-Transfer-Encoding: 8bit\r\n\r\n");
-	for (const char *line = m->body; *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		if (line[0] == '.')
-			box_buf_addc(b, '.');
-		box_buf_add(b, line, len);
-		box_buf_adds(b, "\r\n");
-		line += len + (nl != NULL);
+	int qp = needs_qp(m->body);
+	box_buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=%s\r\n"
+		"Content-Transfer-Encoding: %s\r\n\r\n",
+		valid_utf8(m->body) ? "UTF-8" : "unknown-8bit", qp ? "quoted-printable" : "7bit");
+	if (qp) {
+		add_qp_body(b, m->body);
+	} else {
+		for (const char *line = m->body; *line;) {
+			const char *nl = strchr(line, '\n');
+			size_t len = nl ? (size_t)(nl - line) : strlen(line);
+			if (line[0] == '.')
+				box_buf_addc(b, '.');
+			box_buf_add(b, line, len);
+			box_buf_adds(b, "\r\n");
+			line += len + (nl != NULL);
+		}
 	}
 	box_buf_adds(b, ".\r\n");
 }
@@ -303,17 +468,40 @@ static void smtp_warn(const struct box_mail *m, const char *msg)
 		m->warn(m->ctx, msg);
 }
 
+/* What EHLO names: RFC 5321 wants a domain name or an address literal.
+ * A host name without a dot is neither: then the connection's own
+ * address, "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
+static void helo_name(struct smtp *s, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN];
+
+	snprintf(out, size, "%s", s->m->helo);
+	if (strchr(s->m->helo, '.') || getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr)))
+		snprintf(out, size, "[%s]", addr);
+	else if (ss.ss_family == AF_INET6 &&
+		 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr)))
+		snprintf(out, size, "[IPv6:%s]", addr);
+}
+
 /* EHLO, or HELO for a server that refuses it. */
 static int smtp_greet(struct smtp *s)
 {
 	int code = 0;
+	char name[300];
 	if (smtp_cmd(s, "greeting", NULL, 2, NULL) < 0)
 		return -1;
-	char *cmd = box_xasprintf("EHLO %s", s->m->helo);
+	helo_name(s, name, sizeof(name));
+	char *cmd = box_xasprintf("EHLO %s", name);
 	int r = smtp_cmd(s, "EHLO", cmd, 2, &code);
 	free(cmd);
 	if (r < 0 && code / 100 == 5) {
-		cmd = box_xasprintf("HELO %s", s->m->helo);
+		s->refused = 0;
+		cmd = box_xasprintf("HELO %s", name);
 		r = smtp_cmd(s, "HELO", cmd, 2, NULL);
 		free(cmd);
 	}
@@ -370,8 +558,17 @@ static int smtp_session(struct smtp *s)
 	char *cmd = box_xasprintf("MAIL FROM:<%s>", s->m->from);
 	int r = smtp_cmd(s, "MAIL FROM", cmd, 2, NULL);
 	free(cmd);
-	if (r < 0 || (rejected = smtp_recipients(s)) < 0 || smtp_data(s) < 0)
+	if (r < 0 || (rejected = smtp_recipients(s)) < 0 || smtp_data(s) < 0) {
+		/* refused by a reply: the server still listens, and is told
+		 * goodbye (its reply does not matter; the failure stays) */
+		if (s->refused) {
+			char keep[600];
+			snprintf(keep, sizeof(keep), "%s", s->err);
+			smtp_cmd(s, "QUIT", "QUIT", 2, NULL);
+			snprintf(s->err, s->errsize, "%s", keep);
+		}
 		return -1;
+	}
 	if (smtp_cmd(s, "QUIT", "QUIT", 2, NULL) < 0) {
 		char *w = box_xasprintf("%s (the message was accepted)", s->err);
 		smtp_warn(s->m, w);

@@ -107,6 +107,18 @@ start_smtpd() {
 	PORT=$(cat "$MAILDIR/port")
 }
 
+# helo_name: what EHLO must name from here: the host name when it is a
+# domain (has a dot), else the address literal of the loopback connection.
+helo_name() {
+	local host
+	host=$(uname -n)
+	if [[ "$host" == *.* ]]; then
+		echo "$host"
+	else
+		echo "[127.0.0.1]"
+	fi
+}
+
 # body FILE: the message body (after the blank line), CRLF turned into LF.
 body() {
 	sed -e '1,/^\r\{0,1\}$/d' -e 's/\r$//' "$1"
@@ -548,7 +560,7 @@ threshold_mount() {
 @test "HELO is used when the server refuses EHLO" {
 	start_smtpd --no-ehlo
 	run -0 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
-	grep -qx "helo $(uname -n)" "$MAILDIR/a@example.com/1.env"
+	grep -qxF "helo $(helo_name)" "$MAILDIR/a@example.com/1.env"
 }
 
 @test "--mail-if warn and crit mail only when the status calls for it" {
@@ -593,6 +605,47 @@ threshold_mount() {
 	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
 	[ "$stderr" = "diskreport: mail: end of DATA: connection closed by the server" ]
 	[[ "${lines[1]}" == *" /" ]]
+}
+
+@test "the mail is 7-bit, folded and encoded as strict relays and readers want it" {
+	need_root
+	local d long latin rc i
+	d=$(scratch)
+	# a mount path of over 1,000 bytes, and one that is not UTF-8
+	long=$d/$(printf 'a%.0s' $(seq 200))/$(printf 'b%.0s' $(seq 200))/$(printf 'c%.0s' $(seq 200))
+	long=$long/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))
+	latin=$d/caf$'\xe9'
+	mount_tmpfs long "$long" size=64k
+	mount_tmpfs latin "$latin" size=64k
+	# sixty recipients, a long Subject outside ASCII
+	local to=() subject="Plattenplatz über alle Maschinen – nächtlicher Bericht für das Rechenzentrum Süd"
+	for i in $(seq 60); do
+		to+=("admin$i@example.com")
+	done
+	start_smtpd
+	rc=0
+	diskreport -k --mail-to "$(IFS=,; echo "${to[*]}")" --smtp "127.0.0.1:$PORT" \
+		--subject "$subject" "$long" "$latin" >"$d/report" 2>"$d/err" || rc=$?
+	[ "$rc" = 0 ]
+	[ ! -s "$d/err" ]
+	"$SYS_PYTHON" "$BATS_TEST_DIRNAME/diskreport_mailcheck.py" \
+		"$MAILDIR/admin1@example.com/1.eml" "$d/report" "$subject" "${to[@]}"
+	# the path not in UTF-8 is not labelled UTF-8
+	[ "$(header "$MAILDIR/admin1@example.com/1.eml" Content-Type)" = "text/plain; charset=unknown-8bit" ]
+	# a plain ASCII report goes as it is
+	run -0 diskreport -k --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
+	[ "$(header "$MAILDIR/a@example.com/2.eml" Content-Transfer-Encoding)" = "7bit" ]
+	[ "$(body "$MAILDIR/a@example.com/2.eml")" = "$output" ]
+}
+
+@test "EHLO names a domain or an address literal; a refused transaction ends with QUIT" {
+	start_smtpd --reject nobody@example.com
+	run -0 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
+	grep -qxF "helo $(helo_name)" "$MAILDIR/a@example.com/1.env"
+	[ "$(wc -l <"$MAILDIR/quits")" = 1 ]
+	run --separate-stderr -4 diskreport --mail-to nobody@example.com --smtp "127.0.0.1:$PORT" /
+	[ "${stderr_lines[1]}" = "diskreport: mail: RCPT TO: no recipient accepted" ]
+	retry_until 5 test "$(wc -l <"$MAILDIR/quits")" = 2
 }
 
 @test "a report with no rows is mailed all the same, saying so" {

@@ -9,7 +9,9 @@ recipient as DIR/<recipient>/<n>.eml (the content as received, after
 dot-unstuffing), with the envelope in DIR/<recipient>/<n>.env.
 --reject ADDR refuses that recipient with 550; --drop-data closes the
 connection after the message data instead of replying; --no-ehlo answers
-EHLO with 502 so the client must fall back to HELO.
+EHLO with 502 so the client must fall back to HELO. Each QUIT received
+adds a line to DIR/quits; DIR/<recipient>/<n>.env names the EHLO or HELO
+argument ("helo NAME").
 """
 import argparse
 import asyncio
@@ -45,7 +47,17 @@ class Handler:
         return "250 2.0.0 Ok: queued"
 
 
-class NoEhloSMTP(SMTP):
+class CountingSMTP(SMTP):
+    """Appends a line to DIR/quits for each QUIT a client sends."""
+    quits = None
+
+    async def smtp_QUIT(self, arg):
+        with open(self.quits, "a") as f:
+            f.write("QUIT\n")
+        await super().smtp_QUIT(arg)
+
+
+class NoEhloSMTP(CountingSMTP):
     async def smtp_EHLO(self, arg):
         await self.push("502 5.5.2 Error: command not recognized")
 
@@ -58,7 +70,8 @@ def main():
     ap.add_argument("--no-ehlo", action="store_true")
     args = ap.parse_args()
     handler = Handler(args)
-    cls = NoEhloSMTP if args.no_ehlo else SMTP
+    cls = NoEhloSMTP if args.no_ehlo else CountingSMTP
+    CountingSMTP.quits = os.path.join(args.dir, "quits")
 
     async def serve():
         loop = asyncio.get_running_loop()
