@@ -152,6 +152,69 @@ header() {
 	done
 }
 
+# same_as_df_plain ARGS...: as same_as_df, without the -h first (df's own
+# default unit, 1K blocks): for -P, whose default is df's.
+same_as_df_plain() {
+	local before mine after
+	before=$(timeout 20 df "$@" 2>/dev/null)
+	mine=$(diskreport "$@" 2>/dev/null)
+	after=$(timeout 20 df "$@" 2>/dev/null)
+	if [ "$mine" != "$before" ] && [ "$mine" != "$after" ]; then
+		diff <(echo "$mine") <(echo "$after") >&2
+		return 1
+	fi
+}
+
+@test "-P, -m, -B SIZE and --total print what df prints" {
+	need_root
+	local top f
+	top=$(scratch)
+	make_sweep "$top"
+	for f in -P "-P -m" "-P -B4096" "-P -i" "-P -H" "-P -T" "-P --total" "-P -a"; do
+		# shellcheck disable=SC2086
+		same_as_df_plain $f "$top"/m*
+	done
+	for f in -m -BK -B1K -B4096 -B1000 -BKB -B3000 -BM -B1M -B2M -B512 -B1 -BG \
+		-BKiB -BMB "--block-size=1M" "--block-size=KB" \
+		--total "-k --total" "-T --total -k" "-i --total" "-H --total" "-m --total"; do
+		# shellcheck disable=SC2086
+		same_as_df $f "$top"/m*
+	done
+	# --total only sums what is shown, as df
+	same_as_df -k --total -t tmpfs "$top"/m1 "$top"/m2
+}
+
+@test "--total in JSON and CSV: the sums after the filesystems" {
+	need_root
+	local d
+	d=$(scratch)
+	mount_tmpfs drt1 "$d/a" size=64k
+	mount_tmpfs drt2 "$d/b" size=128k
+	head -c 40000 /dev/zero >"$d/b/f"
+	run -0 diskreport --json --total "$d/a" "$d/b"
+	echo "$output" | "$SYS_PYTHON" -c '
+import json, sys
+r = json.load(sys.stdin)
+assert [f["filesystem"] for f in r["filesystems"]] == ["drt1", "drt2"], r
+t = r["total"]
+assert t["size"] == 65536 + 131072, t
+assert t["used"] == sum(f["used"] for f in r["filesystems"]), t
+assert t["avail"] == sum(f["avail"] for f in r["filesystems"]), t
+assert t["use_percent"] == -(-t["used"] * 100 // (t["used"] + t["avail"])), t'
+	run -0 diskreport --csv --total "$d/a" "$d/b"
+	[ "${#lines[@]}" = 4 ]
+	[[ "${lines[3]}" == "total,-,-,196608,"*",-"$'\r' ]]
+}
+
+@test "a bad -B SIZE is a usage error, exit 3" {
+	local b
+	for b in 0 x 5X 1KX -1 K1 99999999999999999999 1Q1; do
+		run --separate-stderr -3 diskreport -B "$b" /
+		[ "${stderr_lines[0]}" = "diskreport: invalid block size '$b'" ]
+		run -1 df -B "$b" /
+	done
+}
+
 @test "long options are the short ones" {
 	retry_until 10 eval '[ "$(diskreport -a -l -T -i -H -t tmpfs -x devtmpfs)" = \
 		"$(diskreport --all --local --print-type --inodes --si --type tmpfs --exclude-type devtmpfs)" ]'
@@ -492,13 +555,21 @@ threshold_mount() {
 @test "--csv has a header and one quoted row per filesystem" {
 	threshold_mount
 	run -1 diskreport --csv --warn 50 "$TM"
-	[ "${lines[0]}" = "filesystem,type,mounted_on,size,used,avail,use_percent,inodes,iused,ifree,iuse_percent,status" ]
-	[ "${lines[1]}" = "drthresh,tmpfs,$TM,409600,245760,163840,60,10,5,5,50,WARN" ]
+	# RFC 4180: CRLF line ends
+	[ "${lines[0]}" = "filesystem,type,mounted_on,size,used,avail,use_percent,inodes,iused,ifree,iuse_percent,status"$'\r' ]
+	[ "${lines[1]}" = "drthresh,tmpfs,$TM,409600,245760,163840,60,10,5,5,50,WARN"$'\r' ]
 	local d
 	d=$(scratch)
 	mount_tmpfs 'dr,"q"' "$d/m" size=64k
 	run -0 diskreport --csv "$d/m"
 	[[ "${lines[1]}" == "\"dr,\"\"q\"\"\",tmpfs,$d/m,65536,0,65536,0,"* ]]
+	# as Python's csv module (RFC 4180 dialect) reads it back
+	echo "$output" | "$SYS_PYTHON" -c '
+import csv, sys
+rows = list(csv.reader(sys.stdin.buffer.read().decode().splitlines(True)))
+assert rows[1][0] == "dr,\"q\"", rows
+assert len(rows) == 2 and all(len(r) == 12 for r in rows), rows'
+	[ "$(printf '%s\n' "$output" | grep -c $'\r$')" = 2 ]
 }
 
 @test "on a terminal a usage bar is shown, colored unless NO_COLOR" {

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"diskreport [-aliTHhk] [-t TYPE] [-x TYPE] [--warn PCT] [--crit PCT] "
+	"diskreport [-aliTHhkmP] [-B SIZE] [--total] [-t TYPE] [-x TYPE] [--warn PCT] [--crit PCT] "
 	"[--iwarn PCT] [--icrit PCT] [--timeout DUR] [--json|--csv] "
 	"[--mail-to ADDR,... [MAIL OPTIONS]] [PATH...]";
 
@@ -33,6 +33,10 @@ static const char help[] =
 	"  -h, --human-readable sizes in powers of 1024 (default)\n"
 	"  -H, --si             sizes in powers of 1000\n"
 	"  -k                   sizes in 1024-byte blocks\n"
+	"  -m                   sizes in 1048576-byte blocks\n"
+	"  -B, --block-size SIZE  sizes in blocks of SIZE (4096, 1K, 1M, 1MB, ...)\n"
+	"  -P, --portability    df -P's format: 1024-blocks, Capacity\n"
+	"      --total          a last row with the sums, as df --total\n"
 	"  --warn PCT, --crit PCT    mark rows whose Use% reaches PCT\n"
 	"  --iwarn PCT, --icrit PCT  the same for IUse%\n"
 	"  --timeout DUR        give up on a mount after DUR (default 5s)\n"
@@ -57,6 +61,7 @@ struct opts o;
 enum {
 	OPT_WARN = 256, OPT_CRIT, OPT_IWARN, OPT_ICRIT, OPT_TIMEOUT, OPT_JSON, OPT_CSV,
 	OPT_MAIL_TO, OPT_MAIL_FROM, OPT_SMTP, OPT_SUBJECT, OPT_MAIL_IF, OPT_SMTP_TIMEOUT,
+	OPT_TOTAL,
 };
 
 static const struct box_opt opts[] = {
@@ -69,6 +74,10 @@ static const struct box_opt opts[] = {
 	{ "human-readable", 'h', 'h', 0 },
 	{ "si", 'H', 'H', 0 },
 	{ NULL, 'k', 'k', 0 },
+	{ NULL, 'm', 'm', 0 },
+	{ "block-size", 'B', 'B', 1 },
+	{ "portability", 'P', 'P', 0 },
+	{ "total", OPT_TOTAL, 0, 0 },
 	{ "warn", OPT_WARN, 0, 1 },
 	{ "crit", OPT_CRIT, 0, 1 },
 	{ "iwarn", OPT_IWARN, 0, 1 },
@@ -150,6 +159,49 @@ static int parse_mail_if(const char *s)
 	box_usage("invalid --mail-if '%s': expected always, warn or crit", s);
 }
 
+/* df's SIZE: a number with an optional unit, K M G T P E Z Y R Q for
+ * powers of 1024 (KiB too), KB MB ... for powers of 1000; a unit alone
+ * is one of it. */
+static uint64_t parse_block_size(const char *s)
+{
+	static const char units[] = "KMGTPEZYRQ";
+	const char *p = s;
+	uint64_t n = 1;
+
+	if (*p >= '0' && *p <= '9') {
+		errno = 0;
+		char *end;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (errno || !v)
+			goto bad;
+		n = v;
+		p = end;
+	}
+	if (*p) {
+		const char *u = strchr(units, *p == 'k' ? 'K' : *p);
+		if (!u || !*u)
+			goto bad;
+		unsigned base = !strcmp(p + 1, "B") ? 1000 : (!p[1] || !strcmp(p + 1, "iB")) ? 1024 : 0;
+		if (!base)
+			goto bad;
+		/* a unit without a number is printed after each number, as df
+		 * does: "20817M", "21827367kB" */
+		if (p == s)
+			snprintf(o.block_unit, sizeof(o.block_unit), "%c%s",
+				base == 1000 && *u == 'K' ? 'k' : *u, p + 1);
+		for (long e = u - units + 1; e > 0; e--) {
+			if (n > UINT64_MAX / base)
+				goto bad;
+			n *= base;
+		}
+	} else if (p == s) {
+		goto bad;
+	}
+	return n;
+bad:
+	box_usage("invalid block size '%s'", s);
+}
+
 /* Options may follow the paths, as with df; the paths are moved to
  * argv[1...] in their order and counted. */
 static size_t parse_options(int argc, char **argv, struct box_getopt *g)
@@ -157,6 +209,8 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 	size_t npaths = 0, types_cap = 0, xtypes_cap = 0, mail_to_cap = 0;
 	int c;
 	o.base = 1024;
+	o.block = 1024;
+	int unit_given = 0;
 	o.warn = o.crit = o.iwarn = o.icrit = -1;
 	o.timeout = 5 * BOX_NSEC;
 	o.smtp_timeout = 30 * BOX_NSEC;
@@ -185,9 +239,18 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 		case 'x': add_type(&o.xtypes, &o.nxtypes, &xtypes_cap, g->arg); break;
 		case 'T': o.print_type = 1; break;
 		case 'i': o.inodes = 1; break;
-		case 'h': o.base = 1024; break;
-		case 'H': o.base = 1000; break;
-		case 'k': o.base = 0; break;
+		case 'h': o.base = 1024; unit_given = 1; break;
+		case 'H': o.base = 1000; unit_given = 1; break;
+		case 'k': o.base = 0; o.block = 1024; o.block_unit[0] = 0; unit_given = 1; break;
+		case 'm': o.base = 0; o.block = 1 << 20; o.block_unit[0] = 0; unit_given = 1; break;
+		case 'B':
+			o.base = 0;
+			o.block_unit[0] = 0;
+			o.block = parse_block_size(g->arg);
+			unit_given = 1;
+			break;
+		case 'P': o.posix = 1; break;
+		case OPT_TOTAL: o.total = 1; break;
 		case OPT_WARN: o.warn = parse_pct("--warn", g->arg); break;
 		case OPT_CRIT: o.crit = parse_pct("--crit", g->arg); break;
 		case OPT_IWARN: o.iwarn = parse_pct("--iwarn", g->arg); break;
@@ -226,6 +289,9 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 	}
 	if (o.json && o.csv)
 		box_usage("--json and --csv cannot be combined");
+	/* df -P counts in 1024-byte blocks unless told otherwise */
+	if (o.posix && !unit_given)
+		o.base = 0;
 	if (o.warn >= 0 && o.crit >= 0 && o.warn > o.crit)
 		box_usage("--warn %d is above --crit %d", o.warn, o.crit);
 	if (o.iwarn >= 0 && o.icrit >= 0 && o.iwarn > o.icrit)
@@ -431,6 +497,8 @@ static int diskreport_main(int argc, char **argv)
 		box_warn("no file systems processed");
 		worst = ST_UNKNOWN;
 	}
+	if (o.total && nrows)
+		add_total_row();
 
 	struct box_buf out = { 0 };
 	int tty = isatty(1);

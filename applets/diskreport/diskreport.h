@@ -12,7 +12,10 @@ extern const char *const status_name[];
 
 struct opts {
 	int all, local, print_type, inodes, json, csv;
-	int base;              /* 1024 (-h), 1000 (-H) or 0 (-k) */
+	int base;              /* 1024 (-h), 1000 (-H) or 0 (blocks: -k, -m, -B) */
+	uint64_t block;        /* the block size when base is 0 */
+	char block_unit[4];    /* -B M: the unit printed after each number */
+	int posix, total;      /* -P, --total */
 	int warn, crit, iwarn, icrit;   /* -1 when not given */
 	int64_t timeout, smtp_timeout;
 	char **types, **xtypes;
@@ -86,7 +89,7 @@ char **resolve_sources(const struct mount *ms, size_t n, int (*which)(const char
 
 struct row {
 	const char *dev, *type, *dir;
-	int hung, unknown_values;
+	int hung, unknown_values, is_total;
 	struct fsu fsu;
 	int pct, ipct;
 	int level;
@@ -98,6 +101,8 @@ extern int worst;          /* the report's status */
 void raise_status(int st);
 void add_row(const char *dev, const char *type, const char *dir, const struct probe *p,
 	int unknown_values);
+/* --total: df's "total" row, the sum of the rows with numbers. */
+void add_total_row(void);
 /* The table (a usage bar on a terminal, colored unless NO_COLOR), JSON or CSV. */
 void format_report(struct box_buf *out, int tty);
 

@@ -100,7 +100,7 @@ static void get_values(const struct fsu *f, int inodes, struct values *v)
 		return;
 	}
 	v->in_units = f->bsize;
-	v->out_units = o.base ? 1 : 1024;
+	v->out_units = o.base ? 1 : o.block;
 	v->total = f->blocks;
 	v->avail = f->bavail;
 	v->neg_avail = f->bavail_neg && known(f->bavail);
@@ -215,7 +215,83 @@ void add_row(const char *dev, const char *type, const char *dir, const struct pr
 
 static const char *row_status(const struct row *r)
 {
+	if (r->is_total)
+		return "-";
 	return status_name[r->hung ? ST_UNKNOWN : r->level];
+}
+
+/* Sums in bytes (inodes as they are), as df's grand total: a negative
+ * available amount (root's reserve exceeded) counts as negative. */
+void add_total_row(void)
+{
+	unsigned __int128 blocks = 0, bfree = 0, files = 0, ffree = 0;
+	__int128 bavail = 0;
+	size_t n = nrows;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fsu *f = &rows[i].fsu;
+		if (rows[i].unknown_values)
+			continue;
+		if (known(f->blocks) && known(f->bfree) && known(f->bavail)) {
+			blocks += (unsigned __int128)f->blocks * f->bsize;
+			bfree += (unsigned __int128)f->bfree * f->bsize;
+			bavail += (f->bavail_neg ? -(__int128)(uint64_t)-f->bavail : (__int128)f->bavail) *
+				(__int128)f->bsize;
+		}
+		if (known(f->files) && known(f->ffree)) {
+			files += f->files;
+			ffree += f->ffree;
+		}
+	}
+	struct row *r = BOX_PUSH(rows, nrows, rows_cap);
+	struct values v;
+	uint64_t cap = UINT64_MAX - 2;
+
+	memset(r, 0, sizeof(*r));
+	r->dev = "total";
+	r->type = "-";
+	r->dir = "-";
+	r->is_total = 1;
+	r->fsu.bsize = 1;
+	r->fsu.blocks = blocks > cap ? cap : (uint64_t)blocks;
+	r->fsu.bfree = bfree > cap ? cap : (uint64_t)bfree;
+	r->fsu.bavail_neg = bavail < 0;
+	r->fsu.bavail = bavail < 0 ? (uint64_t)bavail : (unsigned __int128)bavail > cap ? cap :
+		(uint64_t)bavail;
+	r->fsu.files = files > cap ? cap : (uint64_t)files;
+	r->fsu.ffree = ffree > cap ? cap : (uint64_t)ffree;
+	get_values(&r->fsu, 0, &v);
+	r->pct = percent(&v);
+	get_values(&r->fsu, 1, &v);
+	r->ipct = percent(&v);
+	r->level = ST_OK;
+}
+
+/* df's "1K-blocks" header: the block size autoscaled in the base that
+ * shows it exactly (1000 when it is a multiple of 1000 further than of
+ * 1024), with a B after an SI prefix or a plain number. */
+static char *block_header(void)
+{
+	char buf[64], *num;
+	uint64_t q1000 = o.block, q1024 = o.block;
+	int by1000, by1024;
+
+	if (o.posix)
+		return box_xasprintf("%llu-blocks", (unsigned long long)o.block);
+	if (o.block_unit[0])
+		return box_xasprintf("1%s-blocks", o.block_unit);
+	do {
+		by1000 = q1000 % 1000 == 0;
+		q1000 /= 1000;
+		by1024 = q1024 % 1024 == 0;
+		q1024 /= 1024;
+	} while (by1000 && by1024);
+	num = human(buf + sizeof(buf) - 4, o.block, 1, 1, by1000 ? 1000 : 1024);
+	/* df suppresses ".0" */
+	char *dot = strstr(num, ".0");
+	if (dot)
+		memmove(dot, dot + 2, strlen(dot + 2) + 1);
+	return box_xasprintf("%s%s-blocks", !strcmp(num, "1k") ? "1k" : num, by1024 ? "" : "B");
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -248,7 +324,10 @@ static char *number_cell(const struct row *r, int column)
 
 	get_values(&r->fsu, o.inodes, &v);
 	uint64_t n = value_of(&v, column, &neg);
-	return box_xstrdup(readable(buf, sizeof(buf), neg, n, &v));
+	const char *t = readable(buf, sizeof(buf), neg, n, &v);
+	if (!o.inodes && !o.base && o.block_unit[0] && strcmp(t, "-"))
+		return box_xasprintf("%s%s", t, o.block_unit);
+	return box_xstrdup(t);
 }
 
 static char *bar_cell(int pct)
@@ -289,11 +368,12 @@ static void format_table(struct box_buf *out, int bar, int color)
 			if (i == 0) {
 				if (o.inodes && c >= C_SIZE && c <= C_PCENT)
 					h = (const char *[]){ "Inodes", "IUsed", "IFree", "IUse%" }[c - C_SIZE];
-				else if (!o.base && c == C_SIZE)
-					h = "1K-blocks";
 				else if (!o.base && c == C_AVAIL)
 					h = "Available";
-				cells[0][c] = box_xstrdup(h);
+				else if (!o.base && o.posix && c == C_PCENT)
+					h = "Capacity";
+				cells[0][c] = !o.inodes && !o.base && c == C_SIZE ? block_header() :
+					box_xstrdup(h);
 			} else {
 				const struct row *r = &rows[i - 1];
 				int pct = o.inodes ? r->ipct : r->pct;
@@ -392,7 +472,8 @@ static const char *machine_number(char buf[48], const struct row *r, size_t k)
 	return p;
 }
 
-/* One line per filesystem: each object goes into the array as "\n{...}". */
+/* One line per filesystem: each object goes into the array as "\n{...}";
+ * --total's sums as "total" after it. */
 static void format_json(struct box_buf *out)
 {
 	struct box_json j, fs;
@@ -401,8 +482,13 @@ static void format_json(struct box_buf *out)
 
 	box_json_begin(&j, out);
 	box_json_open(&j, "filesystems", '[');
+	const struct row *total = NULL;
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
+		if (r->is_total) {
+			total = r;
+			continue;
+		}
 		one.len = 0;
 		box_buf_addc(&one, '\n');
 		box_json_begin(&fs, &one);
@@ -423,6 +509,17 @@ static void format_json(struct box_buf *out)
 	}
 	box_buf_addc(out, '\n');
 	box_json_close(&j);
+	if (total) {
+		box_json_open(&j, "total", '{');
+		for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++) {
+			const char *n = machine_number(buf, total, k);
+			if (n)
+				box_json_raw(&j, machine_cols[k].key, n);
+			else
+				box_json_null(&j, machine_cols[k].key);
+		}
+		box_json_close(&j);
+	}
 	box_json_s(&j, "status", status_name[worst]);
 	box_json_i(&j, "exit", worst);
 	box_json_end(&j);
@@ -445,6 +542,8 @@ static void csv_field(struct box_buf *out, const char *s)
 	box_buf_addc(out, '"');
 }
 
+/* RFC 4180: a header line, CRLF line ends, fields quoted when needed;
+ * --total's row last, as df prints it. */
 static void format_csv(struct box_buf *out)
 {
 	char buf[48];
@@ -452,7 +551,7 @@ static void format_csv(struct box_buf *out)
 	box_buf_adds(out, "filesystem,type,mounted_on");
 	for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++)
 		box_buf_printf(out, ",%s", machine_cols[k].key);
-	box_buf_adds(out, ",status\n");
+	box_buf_adds(out, ",status\r\n");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 		csv_field(out, r->dev);
@@ -464,7 +563,7 @@ static void format_csv(struct box_buf *out)
 			const char *n = machine_number(buf, r, k);
 			box_buf_printf(out, ",%s", n ? n : "");
 		}
-		box_buf_printf(out, ",%s\n", row_status(r));
+		box_buf_printf(out, ",%s\r\n", row_status(r));
 	}
 }
 
