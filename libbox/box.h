@@ -415,8 +415,10 @@ void box_env_free(struct box_env *env);
 
 /* ---- JSON output (json.c) ------------------------------------------------ */
 
-/* Appends s as a JSON string literal (quotes included); bytes that are not
- * valid UTF-8 become U+FFFD. */
+/* Appends s as a JSON string literal (quotes included); a byte that is not
+ * part of valid UTF-8 becomes \udcXX (XX the byte, PEP 383's surrogate
+ * escape), so that the bytes can be had back: in Python,
+ * os.fsencode(json.loads(...)). */
 void box_json_str(struct box_buf *b, const char *s);
 void box_json_strn(struct box_buf *b, const char *s, size_t n);
 

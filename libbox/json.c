@@ -56,7 +56,10 @@ void box_json_strn(struct box_buf *b, const char *s, size_t n)
 		} else {
 			size_t len = box_utf8_len(p, (size_t)(end - p));
 			if (!len) {
-				box_buf_adds(b, "\\ufffd");
+				/* a byte that is not UTF-8 (a file name in another
+				 * encoding) as PEP 383's surrogate escape: reversible,
+				 * where U+FFFD would lose it */
+				box_buf_printf(b, "\\udc%02x", c);
 				p++;
 			} else {
 				box_buf_add(b, p, len);

@@ -184,6 +184,21 @@ same_as_df_plain() {
 	same_as_df -k --total -t tmpfs "$top"/m1 "$top"/m2
 }
 
+@test "--json keeps a mount path that is not UTF-8: its bytes come back exactly" {
+	need_root
+	local d
+	d=$(scratch)
+	mount_tmpfs drlatin "$d/caf"$'\xe9'"-"$'\xff' size=64k
+	run -0 diskreport --json "$d/caf"$'\xe9'"-"$'\xff'
+	echo "$output" | "$SYS_PYTHON" -c '
+import json, os, sys
+r = json.load(sys.stdin)
+got = os.fsencode(r["filesystems"][0]["mounted_on"])
+want = os.fsencode(sys.argv[1]) + b"/caf\xe9-\xff"
+assert got == want, (got, want)' "$d"
+	[[ "$output" == *'/caf\udce9-\udcff"'* ]]
+}
+
 @test "--total in JSON and CSV: the sums after the filesystems" {
 	need_root
 	local d
