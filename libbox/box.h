@@ -596,8 +596,13 @@ struct box_mail {
 	const char *subject;
 	const char *headers;     /* more "Name: value\r\n" lines, or NULL */
 	const char *body;
-	/* A recipient the server rejected ("RCPT TO <a@b>: 550 ..."), or a
-	 * QUIT that failed after the message was accepted; may be NULL. */
+	/* Attempts after the first when the server says "later" (4xx) or the
+	 * connection fails, retry_delay (30 s when 0) apart, doubling. */
+	int retries;
+	int64_t retry_delay;
+	/* A recipient the server rejected ("RCPT TO <a@b>: 550 ..."), a
+	 * failed attempt that will be made again, or a QUIT that failed after
+	 * the message was accepted; may be NULL. */
 	void (*warn)(void *ctx, const char *msg);
 	void *ctx;
 };

@@ -72,7 +72,12 @@ struct smtp {
 	char *err;
 	size_t errsize;
 	int refused;            /* the last failure was a reply: QUIT still works */
+	int code;               /* the last reply's code */
+	unsigned char *state;   /* per recipient: RCPT_... */
 };
+
+/* A recipient's state across attempts. */
+enum { RCPT_PENDING, RCPT_ACCEPTED, RCPT_DELIVERED, RCPT_REFUSED, RCPT_LATER };
 
 /* "STEP: reason" into the caller's buffer; returns -1. */
 static int smtp_fail(struct smtp *s, const char *step, const char *fmt, ...) BOX_PRINTF(3, 4);
@@ -181,9 +186,11 @@ static int smtp_cmd(struct smtp *s, const char *step, const char *cmd, int want,
 		if (r < 0)
 			return -1;
 	}
+	s->code = 0;
 	int c = smtp_reply(s, step, text, sizeof(text));
 	if (c < 0)
 		return -1;
+	s->code = c;
 	if (code)
 		*code = c;
 	if (c / 100 != want) {
@@ -508,13 +515,16 @@ static int smtp_greet(struct smtp *s)
 	return r;
 }
 
-/* RCPT TO for each recipient; a rejected one is warned about and the
- * others still get the message. Returns how many were rejected, or -1. */
+/* RCPT TO for each recipient not delivered yet; one refused for good
+ * (5xx) is warned about and the others still get the message, one
+ * refused for now (4xx) waits for the next attempt. Returns how many were
+ * accepted, or -1 when none was. */
 static int smtp_recipients(struct smtp *s)
 {
-	size_t accepted = 0;
-	int rejected = 0;
+	int accepted = 0;
 	for (size_t i = 0; i < s->m->nto; i++) {
+		if (s->state[i] != RCPT_PENDING)
+			continue;
 		char *cmd = box_xasprintf("RCPT TO:<%s>", s->m->to[i]);
 		char step[300];
 		int code = 0;
@@ -522,17 +532,20 @@ static int smtp_recipients(struct smtp *s)
 		int r = smtp_cmd(s, step, cmd, 2, &code);
 		free(cmd);
 		if (r == 0) {
+			s->state[i] = RCPT_ACCEPTED;
 			accepted++;
 		} else if (code >= 400) {
+			s->state[i] = code < 500 ? RCPT_LATER : RCPT_REFUSED;
 			smtp_warn(s->m, s->err);
-			rejected++;
 		} else {
 			return -1;
 		}
 	}
-	if (!accepted)
+	if (!accepted) {
+		s->refused = 1;
 		return smtp_fail(s, "RCPT TO", "no recipient accepted");
-	return rejected;
+	}
+	return accepted;
 }
 
 static int smtp_data(struct smtp *s)
@@ -552,38 +565,90 @@ static int smtp_data(struct smtp *s)
  * recipients were rejected. */
 static int smtp_session(struct smtp *s)
 {
-	int rejected;
 	if (smtp_greet(s) < 0)
 		return -1;
 	char *cmd = box_xasprintf("MAIL FROM:<%s>", s->m->from);
 	int r = smtp_cmd(s, "MAIL FROM", cmd, 2, NULL);
 	free(cmd);
-	if (r < 0 || (rejected = smtp_recipients(s)) < 0 || smtp_data(s) < 0) {
+	if (r < 0 || smtp_recipients(s) < 0 || smtp_data(s) < 0) {
 		/* refused by a reply: the server still listens, and is told
 		 * goodbye (its reply does not matter; the failure stays) */
 		if (s->refused) {
 			char keep[600];
+			int code = s->code;
 			snprintf(keep, sizeof(keep), "%s", s->err);
 			smtp_cmd(s, "QUIT", "QUIT", 2, NULL);
 			snprintf(s->err, s->errsize, "%s", keep);
+			s->code = code;
 		}
 		return -1;
 	}
+	for (size_t i = 0; i < s->m->nto; i++)
+		if (s->state[i] == RCPT_ACCEPTED)
+			s->state[i] = RCPT_DELIVERED;
 	if (smtp_cmd(s, "QUIT", "QUIT", 2, NULL) < 0) {
 		char *w = box_xasprintf("%s (the message was accepted)", s->err);
 		smtp_warn(s->m, w);
 		free(w);
 	}
-	return rejected;
+	return 0;
+}
+
+/* One connection and transaction. 0: done; 1: failed, worth another
+ * attempt (a 4xx reply, a connection that failed or broke); 2: sent, but
+ * some recipients were told to come back; -1: failed for good (a 5xx). */
+static int smtp_attempt(struct smtp *s)
+{
+	int r = smtp_connect(s);
+	if (r == 0) {
+		r = smtp_session(s);
+		box_close(s->fd);
+		s->fd = -1;
+	}
+	int later = 0;
+	for (size_t i = 0; i < s->m->nto; i++)
+		if (s->state[i] == RCPT_ACCEPTED || s->state[i] == RCPT_LATER) {
+			later |= s->state[i] == RCPT_LATER;
+			s->state[i] = RCPT_PENDING;
+		}
+	if (r < 0)
+		return later || s->code < 500 ? 1 : -1;
+	return later ? 2 : 0;
 }
 
 int box_smtp_send(const struct box_mail *m, char *err, size_t errsize)
 {
 	struct smtp s = { .m = m, .fd = -1, .err = err, .errsize = errsize };
+	int64_t delay = m->retry_delay > 0 ? m->retry_delay : 30 * BOX_NSEC;
+	int r, left = 0;
 
-	if (smtp_connect(&s) < 0)
+	s.state = box_xcalloc(m->nto + 1, 1);
+	for (int attempt = 0;; attempt++) {
+		err[0] = 0;
+		r = smtp_attempt(&s);
+		if (r <= 0 || attempt >= m->retries)
+			break;
+		char d[32], *w;
+		box_fmt_duration(d, sizeof(d), delay);
+		if (r == 1)
+			w = box_xasprintf("%s; trying again in %s", err, d);
+		else
+			w = box_xasprintf("some recipients were told to try later; trying again in %s", d);
+		smtp_warn(m, w);
+		free(w);
+		struct timespec ts = { delay / BOX_NSEC, delay % BOX_NSEC };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		delay *= 2;
+	}
+	for (size_t i = 0; i < m->nto; i++)
+		left += s.state[i] != RCPT_DELIVERED;
+	free(s.state);
+	if (r == 1 || r == -1)
 		return -1;
-	int r = smtp_session(&s);
-	box_close(s.fd);
-	return r;
+	if (left == (int)m->nto) {
+		snprintf(err, errsize, "RCPT TO: no recipient accepted");
+		return -1;
+	}
+	return left;
 }

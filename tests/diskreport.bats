@@ -670,7 +670,7 @@ assert len(rows) == 2 and all(len(r) == 12 for r in rows), rows'
 	kill "$SMTPD_PID"
 	wait "$SMTPD_PID" 2>/dev/null || true
 	SMTPD_PID=
-	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
+	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp-retries 0 --smtp "127.0.0.1:$PORT" /
 	[ "$stderr" = "diskreport: mail: connect to 127.0.0.1:$PORT: Connection refused" ]
 	[[ "${lines[1]}" == *" /" ]]
 }
@@ -688,7 +688,7 @@ assert len(rows) == 2 and all(len(r) == 12 for r in rows), rows'
 
 @test "a connection dropped during DATA is an error naming the step, exit 4" {
 	start_smtpd --drop-data
-	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp "127.0.0.1:$PORT" /
+	run --separate-stderr -4 diskreport -k --mail-to a@example.com --smtp-retries 0 --smtp "127.0.0.1:$PORT" /
 	[ "$stderr" = "diskreport: mail: end of DATA: connection closed by the server" ]
 	[[ "${lines[1]}" == *" /" ]]
 }
@@ -734,6 +734,48 @@ assert len(rows) == 2 and all(len(r) == 12 for r in rows), rows'
 	retry_until 5 test "$(wc -l <"$MAILDIR/quits")" = 2
 }
 
+@test "a 4xx is tried again after --smtp-retry-delay, doubling; a greylisted recipient too" {
+	start_smtpd --tempfail-mail 2 --tempfail-rcpt b@example.com
+	run --separate-stderr -0 diskreport --mail-to a@example.com,b@example.com --smtp "127.0.0.1:$PORT" \
+		--smtp-retry-delay 200ms /
+	[ "${stderr_lines[0]}" = "diskreport: mail: MAIL FROM: 451 4.3.0 Try again later; trying again in 200ms" ]
+	[ "${stderr_lines[1]}" = "diskreport: mail: MAIL FROM: 451 4.3.0 Try again later; trying again in 400ms" ]
+	[ "${stderr_lines[2]}" = "diskreport: mail: RCPT TO <b@example.com>: 450 4.2.0 <b@example.com>: Greylisted, try again later" ]
+	[ "${stderr_lines[3]}" = "diskreport: mail: some recipients were told to try later; trying again in 800ms" ]
+	[ "${#stderr_lines[@]}" = 4 ]
+	# each got the report once
+	[ "$(ls "$MAILDIR/a@example.com"/*.eml | wc -l)" = 1 ]
+	[ "$(ls "$MAILDIR/b@example.com"/*.eml | wc -l)" = 1 ]
+	[ "$(body "$MAILDIR/b@example.com/2.eml")" = "$output" ]
+	grep -qx "to b@example.com" "$MAILDIR/b@example.com/2.env"
+}
+
+@test "--smtp-retries bounds the attempts; a refused connection is tried again, a 5xx is not" {
+	start_smtpd --tempfail-mail 4 --reject nobody@example.com
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" \
+		--smtp-retries 1 --smtp-retry-delay 100ms /
+	[ "${stderr_lines[0]}" = "diskreport: mail: MAIL FROM: 451 4.3.0 Try again later; trying again in 100ms" ]
+	[ "${stderr_lines[1]}" = "diskreport: mail: MAIL FROM: 451 4.3.0 Try again later" ]
+	[ "${#stderr_lines[@]}" = 2 ]
+	# a permanent refusal ends it at once
+	run --separate-stderr -4 diskreport --mail-to nobody@example.com --smtp "127.0.0.1:$PORT" \
+		--smtp-retry-delay 100ms /
+	[ "${stderr_lines[0]}" = "diskreport: mail: MAIL FROM: 451 4.3.0 Try again later; trying again in 100ms" ]
+	[ "${stderr_lines[1]}" = "diskreport: mail: MAIL FROM: 451 4.3.0 Try again later; trying again in 200ms" ]
+	[ "${stderr_lines[2]}" = "diskreport: mail: RCPT TO <nobody@example.com>: 550 5.1.1 <nobody@example.com>: Recipient address rejected" ]
+	[ "${stderr_lines[3]}" = "diskreport: mail: RCPT TO: no recipient accepted" ]
+	[ "${#stderr_lines[@]}" = 4 ]
+	kill "$SMTPD_PID"
+	wait "$SMTPD_PID" || true
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" \
+		--smtp-retries 2 --smtp-retry-delay 100ms /
+	[ "${stderr_lines[0]}" = "diskreport: mail: connect to 127.0.0.1:$PORT: Connection refused; trying again in 100ms" ]
+	[ "${stderr_lines[2]}" = "diskreport: mail: connect to 127.0.0.1:$PORT: Connection refused" ]
+	[ "${#stderr_lines[@]}" = 3 ]
+	run --separate-stderr -3 diskreport --smtp-retries 11 --mail-to a@example.com /
+	run --separate-stderr -3 diskreport --smtp-retry-delay 0 --mail-to a@example.com /
+}
+
 @test "a report with no rows is mailed all the same, saying so" {
 	start_smtpd
 	run --separate-stderr -3 diskreport -t nosuchfs --mail-to a@example.com --smtp "127.0.0.1:$PORT"
@@ -755,7 +797,7 @@ time.sleep(60)' "$d/port" >/dev/null 2>&1 3>&- &
 	SMTPD_PID=$!
 	retry_until 15 test -f "$d/port"
 	local start=$SECONDS
-	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" --smtp-timeout 300ms /
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp-retries 0 --smtp "127.0.0.1:$(cat "$d/port")" --smtp-timeout 300ms /
 	[ "$stderr" = "diskreport: mail: greeting: no reply within 300ms" ]
 	[ $((SECONDS - start)) -lt 10 ]
 }
@@ -795,7 +837,7 @@ except OSError:
 	local d
 	d=$(scratch)
 	endless_server "$d/port" fast
-	diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" \
+	diskreport --mail-to a@example.com --smtp-retries 0 --smtp "127.0.0.1:$(cat "$d/port")" \
 		--smtp-timeout 2s / >/dev/null 2>"$d/err" &
 	local pid=$!
 	retry_until 15 finished "$pid"
@@ -806,13 +848,13 @@ except OSError:
 	kill "$SMTPD_PID" 2>/dev/null || true
 	rm "$d/port"
 	endless_server "$d/port" ehlo
-	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" \
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp-retries 0 --smtp "127.0.0.1:$(cat "$d/port")" \
 		--smtp-timeout 2s /
 	[ "$stderr" = "diskreport: mail: EHLO: reply longer than 65536 bytes" ]
 	kill "$SMTPD_PID" 2>/dev/null || true
 	rm "$d/port"
 	endless_server "$d/port" slow
-	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp "127.0.0.1:$(cat "$d/port")" \
+	run --separate-stderr -4 diskreport --mail-to a@example.com --smtp-retries 0 --smtp "127.0.0.1:$(cat "$d/port")" \
 		--smtp-timeout 1s /
 	[ "$stderr" = "diskreport: mail: greeting: no reply within 1s" ]
 }

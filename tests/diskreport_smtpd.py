@@ -2,12 +2,15 @@
 """A real SMTP server (aiosmtpd) on a loopback port for tests/diskreport.bats.
 
 usage: diskreport_smtpd.py DIR [--reject ADDR]... [--drop-data] [--no-ehlo]
+                           [--tempfail-mail N] [--tempfail-rcpt ADDR]...
 
 Listens on 127.0.0.1 on a free port and writes the port to DIR/port once
 it accepts connections. Every accepted message is saved once per
 recipient as DIR/<recipient>/<n>.eml (the content as received, after
 dot-unstuffing), with the envelope in DIR/<recipient>/<n>.env.
---reject ADDR refuses that recipient with 550; --drop-data closes the
+--reject ADDR refuses that recipient with 550; --tempfail-mail N answers
+the first N MAIL FROM with 451, --tempfail-rcpt ADDR the first RCPT of
+ADDR with 450 (greylisting); --drop-data closes the
 connection after the message data instead of replying; --no-ehlo answers
 EHLO with 502 so the client must fall back to HELO. Each QUIT received
 adds a line to DIR/quits; DIR/<recipient>/<n>.env names the EHLO or HELO
@@ -25,7 +28,17 @@ class Handler:
         self.args = args
         self.count = 0
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.args.tempfail_mail > 0:
+            self.args.tempfail_mail -= 1
+            return "451 4.3.0 Try again later"
+        envelope.mail_from = address
+        return "250 2.1.0 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.args.tempfail_rcpt:
+            self.args.tempfail_rcpt.remove(address)
+            return "450 4.2.0 <%s>: Greylisted, try again later" % address
         if address in self.args.reject:
             return "550 5.1.1 <%s>: Recipient address rejected" % address
         envelope.rcpt_tos.append(address)
@@ -68,6 +81,8 @@ def main():
     ap.add_argument("--reject", action="append", default=[])
     ap.add_argument("--drop-data", action="store_true")
     ap.add_argument("--no-ehlo", action="store_true")
+    ap.add_argument("--tempfail-mail", type=int, default=0)
+    ap.add_argument("--tempfail-rcpt", action="append", default=[])
     args = ap.parse_args()
     handler = Handler(args)
     cls = NoEhloSMTP if args.no_ehlo else CountingSMTP

@@ -45,6 +45,8 @@ static const char help[] =
 	"  --mail-from ADDR     envelope and From: address (default LOGNAME@HOST)\n"
 	"  --smtp HOST[:PORT]   SMTP server (default 127.0.0.1:25)\n"
 	"  --smtp-timeout DUR   limit for connecting and for each reply (default 30s)\n"
+	"  --smtp-retries N     attempts more after a 4xx or a failed connection (3)\n"
+	"  --smtp-retry-delay DUR  before the first of them, doubling (default 30s)\n"
 	"  --subject TEXT       Subject: (default \"Disk usage on HOST: STATUS\")\n"
 	"  --mail-if always|warn|crit  when to mail (default always)\n"
 	"\n"
@@ -61,7 +63,7 @@ struct opts o;
 enum {
 	OPT_WARN = 256, OPT_CRIT, OPT_IWARN, OPT_ICRIT, OPT_TIMEOUT, OPT_JSON, OPT_CSV,
 	OPT_MAIL_TO, OPT_MAIL_FROM, OPT_SMTP, OPT_SUBJECT, OPT_MAIL_IF, OPT_SMTP_TIMEOUT,
-	OPT_TOTAL,
+	OPT_TOTAL, OPT_SMTP_RETRIES, OPT_SMTP_RETRY_DELAY,
 };
 
 static const struct box_opt opts[] = {
@@ -91,6 +93,8 @@ static const struct box_opt opts[] = {
 	{ "subject", OPT_SUBJECT, 0, 1 },
 	{ "mail-if", OPT_MAIL_IF, 0, 1 },
 	{ "smtp-timeout", OPT_SMTP_TIMEOUT, 0, 1 },
+	{ "smtp-retries", OPT_SMTP_RETRIES, 0, 1 },
+	{ "smtp-retry-delay", OPT_SMTP_RETRY_DELAY, 0, 1 },
 	{ 0 },
 };
 
@@ -214,6 +218,8 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 	o.warn = o.crit = o.iwarn = o.icrit = -1;
 	o.timeout = 5 * BOX_NSEC;
 	o.smtp_timeout = 30 * BOX_NSEC;
+	o.smtp_retries = 3;
+	o.smtp_retry_delay = 30 * BOX_NSEC;
 	o.smtp = "127.0.0.1:25";
 	o.mail_if = -1;
 	int mail_opt = 0;
@@ -264,6 +270,16 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 			o.smtp_timeout = box_xparse_duration("--smtp-timeout", g->arg);
 			if (!o.smtp_timeout)
 				box_usage("invalid --smtp-timeout '%s': must be more than 0", g->arg);
+			break;
+		case OPT_SMTP_RETRIES:
+			o.smtp_retries = (int)box_xparse_ll("--smtp-retries", g->arg, 0, 10);
+			mail_opt = 1;
+			break;
+		case OPT_SMTP_RETRY_DELAY:
+			o.smtp_retry_delay = box_xparse_duration("--smtp-retry-delay", g->arg);
+			if (!o.smtp_retry_delay)
+				box_usage("invalid --smtp-retry-delay '%s': must be more than 0", g->arg);
+			mail_opt = 1;
 			break;
 		case OPT_JSON: o.json = 1; break;
 		case OPT_CSV: o.csv = 1; break;
@@ -462,6 +478,7 @@ static int send_mail(const char *body)
 		.server = o.smtp, .timeout = o.smtp_timeout, .helo = host,
 		.from = from ? from : o.mail_from, .to = o.mail_to, .nto = o.nmail_to,
 		.subject = subject ? subject : o.subject, .body = body, .warn = mail_warn,
+		.retries = o.smtp_retries, .retry_delay = o.smtp_retry_delay,
 	};
 	int r = box_smtp_send(&m, err, sizeof(err));
 	if (r < 0)

@@ -17,7 +17,8 @@ struct opts {
 	char block_unit[4];    /* -B M: the unit printed after each number */
 	int posix, total;      /* -P, --total */
 	int warn, crit, iwarn, icrit;   /* -1 when not given */
-	int64_t timeout, smtp_timeout;
+	int64_t timeout, smtp_timeout, smtp_retry_delay;
+	int smtp_retries;
 	char **types, **xtypes;
 	size_t ntypes, nxtypes;
 	const char **mail_to;
