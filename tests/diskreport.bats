@@ -271,6 +271,14 @@ assert t["use_percent"] == -(-t["used"] * 100 // (t["used"] + t["avail"])), t'
 	same_as_df -k -T "$LOOPDEV"
 	run -0 diskreport -k "$LOOPDEV"
 	[[ "${lines[1]}" == "$LOOPDEV "*" $d/mnt" ]]
+	# another filesystem mounted over it: df refuses the device, exit 1
+	mount_tmpfs drover "$d/mnt" size=64k
+	run --separate-stderr -1 df -k "$LOOPDEV"
+	[ "$stderr" = "df: cannot access '$LOOPDEV': over-mounted by another device" ]
+	run --separate-stderr -3 diskreport -k "$LOOPDEV" "$d/mnt"
+	[ "$stderr" = "diskreport: cannot access '$LOOPDEV': over-mounted by another device" ]
+	[ "${#lines[@]}" = 2 ]
+	[[ "${lines[1]}" == "drover "*" $d/mnt" ]]
 }
 
 @test "PATH arguments report the filesystem holding each path, in order" {

@@ -438,6 +438,14 @@ static void report_paths(struct mount *ms, size_t n, char **paths, size_t npaths
 		int is_dev = S_ISBLK(p->st_mode) || S_ISCHR(p->st_mode);
 		if (m && !is_dev && !q->hung && (q->stat_err || q->st_dev != p->st_dev))
 			m = dev_mount(ms, n, p->st_dev);
+		/* df's rule: the numbers at the mount point would be another
+		 * filesystem's */
+		if (m && S_ISBLK(p->st_mode) && !q->hung && !q->stat_err &&
+		    q->st_dev != p->st_rdev) {
+			box_warn("cannot access '%s': over-mounted by another device", paths[i]);
+			raise_status(ST_UNKNOWN);
+			continue;
+		}
 		if (m && !wanted(m, 1))
 			continue;
 		get_dev(m, m ? m->dev : "-", m ? m->dir : "-", q, 1, 0, NULL);

@@ -56,7 +56,7 @@ struct probe {
 	/* results */
 	int answered, hung;
 	int stat_err, vfs_err, real_err;
-	dev_t st_dev;
+	dev_t st_dev, st_rdev;
 	mode_t st_mode;
 	struct fsu fsu;
 	char *real;

@@ -27,7 +27,7 @@
  * no pipe of the caller's ($(diskreport), diskreport | mail). */
 struct probe_answer {
 	int32_t stat_err, vfs_err, real_err;
-	uint64_t st_dev;
+	uint64_t st_dev, st_rdev;
 	uint32_t st_mode;
 	struct fsu fsu;
 	int64_t started_ns;       /* set by the child that took the item */
@@ -62,6 +62,7 @@ static void probe_one(const struct probe *p, struct probe_answer *a, char *real_
 	if (p->stat_path) {
 		if (stat(p->stat_path, &st) == 0) {
 			a->st_dev = st.st_dev;
+			a->st_rdev = st.st_rdev;
 			a->st_mode = st.st_mode;
 		} else {
 			a->stat_err = errno;
@@ -141,6 +142,7 @@ static void take_answer(struct probe *p, const struct probe_answer *a, const cha
 	p->vfs_err = a->vfs_err;
 	p->real_err = a->real_err;
 	p->st_dev = (dev_t)a->st_dev;
+	p->st_rdev = (dev_t)a->st_rdev;
 	p->st_mode = a->st_mode;
 	p->fsu = a->fsu;
 	if (p->want_real && !a->real_err)
