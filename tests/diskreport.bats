@@ -199,6 +199,34 @@ assert got == want, (got, want)' "$d"
 	[[ "$output" == *'/caf\udce9-\udcff"'* ]]
 }
 
+@test "--output[=FIELDS] prints df's columns, in the order asked for" {
+	need_root
+	local top f
+	top=$(scratch)
+	make_sweep "$top"
+	for f in --output "-k --output" "-H --output" \
+		--output=source,size,used,avail,pcent,target,file,itotal,fstype \
+		"-k --output=target,pcent,source" --output=file \
+		"-m --output=itotal,iused,iavail,ipcent,used" "-k --total --output=size,source,file"; do
+		# shellcheck disable=SC2086
+		same_as_df $f "$top"/m*
+	done
+}
+
+@test "--output: an unknown or repeated field, or -P, -i, -T, --json, --csv with it, exit 3" {
+	local f
+	run --separate-stderr -3 diskreport --output=size,bogus /
+	[ "${stderr_lines[0]}" = "diskreport: option --output: field 'bogus' unknown" ]
+	run -1 df --output=size,bogus /
+	run --separate-stderr -3 diskreport --output=size,used,size /
+	[ "${stderr_lines[0]}" = "diskreport: option --output: field 'size' used more than once" ]
+	run -1 df --output=size,used,size /
+	for f in -P -i -T --json --csv; do
+		run --separate-stderr -3 diskreport --output "$f" /
+		[ "${stderr_lines[0]}" = "diskreport: --output cannot be combined with $f" ]
+	done
+}
+
 @test "--total in JSON and CSV: the sums after the filesystems" {
 	need_root
 	local d

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"diskreport [-aliTHhkmP] [-B SIZE] [--total] [-t TYPE] [-x TYPE] [--warn PCT] [--crit PCT] "
-	"[--iwarn PCT] [--icrit PCT] [--timeout DUR] [--json|--csv] "
+	"diskreport [-aliTHhkmP] [-B SIZE] [--total] [--output[=FIELDS]] [-t TYPE] [-x TYPE] "
+	"[--warn PCT] [--crit PCT] [--iwarn PCT] [--icrit PCT] [--timeout DUR] [--json|--csv] "
 	"[--mail-to ADDR,... [MAIL OPTIONS]] [PATH...]";
 
 static const char help[] =
@@ -37,6 +37,8 @@ static const char help[] =
 	"  -B, --block-size SIZE  sizes in blocks of SIZE (4096, 1K, 1M, 1MB, ...)\n"
 	"  -P, --portability    df -P's format: 1024-blocks, Capacity\n"
 	"      --total          a last row with the sums, as df --total\n"
+	"      --output[=FIELDS]  df's columns: source,fstype,itotal,iused,iavail,\n"
+	"                       ipcent,size,used,avail,pcent,file,target\n"
 	"  --warn PCT, --crit PCT    mark rows whose Use% reaches PCT\n"
 	"  --iwarn PCT, --icrit PCT  the same for IUse%\n"
 	"  --timeout DUR        give up on a mount after DUR (default 5s)\n"
@@ -63,7 +65,7 @@ struct opts o;
 enum {
 	OPT_WARN = 256, OPT_CRIT, OPT_IWARN, OPT_ICRIT, OPT_TIMEOUT, OPT_JSON, OPT_CSV,
 	OPT_MAIL_TO, OPT_MAIL_FROM, OPT_SMTP, OPT_SUBJECT, OPT_MAIL_IF, OPT_SMTP_TIMEOUT,
-	OPT_TOTAL, OPT_SMTP_RETRIES, OPT_SMTP_RETRY_DELAY,
+	OPT_TOTAL, OPT_SMTP_RETRIES, OPT_SMTP_RETRY_DELAY, OPT_OUTPUT,
 };
 
 static const struct box_opt opts[] = {
@@ -80,6 +82,7 @@ static const struct box_opt opts[] = {
 	{ "block-size", 'B', 'B', 1 },
 	{ "portability", 'P', 'P', 0 },
 	{ "total", OPT_TOTAL, 0, 0 },
+	{ "output", OPT_OUTPUT, 0, 2 },
 	{ "warn", OPT_WARN, 0, 1 },
 	{ "crit", OPT_CRIT, 0, 1 },
 	{ "iwarn", OPT_IWARN, 0, 1 },
@@ -257,6 +260,13 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 			break;
 		case 'P': o.posix = 1; break;
 		case OPT_TOTAL: o.total = 1; break;
+		case OPT_OUTPUT: {
+			int f[16];
+			o.output = 1;
+			o.output_list = g->arg;
+			output_fields(g->arg, f, 16);   /* checked now: a usage error */
+			break;
+		}
 		case OPT_WARN: o.warn = parse_pct("--warn", g->arg); break;
 		case OPT_CRIT: o.crit = parse_pct("--crit", g->arg); break;
 		case OPT_IWARN: o.iwarn = parse_pct("--iwarn", g->arg); break;
@@ -305,6 +315,9 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 	}
 	if (o.json && o.csv)
 		box_usage("--json and --csv cannot be combined");
+	if (o.output && (o.posix || o.inodes || o.print_type || o.json || o.csv))
+		box_usage("--output cannot be combined with %s", o.posix ? "-P" : o.inodes ? "-i" :
+			o.print_type ? "-T" : o.json ? "--json" : "--csv");
 	/* df -P counts in 1024-byte blocks unless told otherwise */
 	if (o.posix && !unit_given)
 		o.base = 0;
@@ -448,7 +461,10 @@ static void report_paths(struct mount *ms, size_t n, char **paths, size_t npaths
 		}
 		if (m && !wanted(m, 1))
 			continue;
+		size_t before = nrows;
 		get_dev(m, m ? m->dev : "-", m ? m->dir : "-", q, 1, 0, NULL);
+		if (nrows > before)
+			rows[nrows - 1].file = paths[i];
 	}
 	for (size_t i = 0; canon && i < n; i++)
 		free(canon[i]);

@@ -16,6 +16,8 @@ struct opts {
 	uint64_t block;        /* the block size when base is 0 */
 	char block_unit[4];    /* -B M: the unit printed after each number */
 	int posix, total;      /* -P, --total */
+	int output;            /* --output */
+	const char *output_list;   /* its FIELDS, NULL for all */
 	int warn, crit, iwarn, icrit;   /* -1 when not given */
 	int64_t timeout, smtp_timeout, smtp_retry_delay;
 	int smtp_retries;
@@ -90,6 +92,7 @@ char **resolve_sources(const struct mount *ms, size_t n, int (*which)(const char
 
 struct row {
 	const char *dev, *type, *dir;
+	const char *file;      /* the PATH argument, or NULL */
 	int hung, unknown_values, is_total;
 	struct fsu fsu;
 	int pct, ipct;
@@ -102,6 +105,9 @@ extern int worst;          /* the report's status */
 void raise_status(int st);
 void add_row(const char *dev, const char *type, const char *dir, const struct probe *p,
 	int unknown_values);
+/* --output=LIST's fields as indexes (all when list is NULL); a bad or
+ * repeated name is a usage error. Returns how many. */
+int output_fields(const char *list, int *cols, int max);
 /* --total: df's "total" row, the sum of the rows with numbers. */
 void add_total_row(void);
 /* The table (a usage bar on a terminal, colored unless NO_COLOR), JSON or CSV. */

@@ -12,7 +12,8 @@ static size_t rows_cap;
 int worst = ST_OK;
 
 /* The table's columns; the numbers are picked by them too. */
-enum { C_SOURCE, C_TYPE, C_SIZE, C_USED, C_AVAIL, C_PCENT, C_BAR, C_STATUS, C_TARGET, NCOL };
+enum { C_SOURCE, C_TYPE, C_SIZE, C_USED, C_AVAIL, C_PCENT, C_BAR, C_STATUS, C_FILE, C_TARGET,
+	NCOL };
 
 /* ---- numbers exactly as df prints them ----------------------------------- */
 
@@ -316,16 +317,16 @@ static char *cell_text(const char *s)
 	return c;
 }
 
-static char *number_cell(const struct row *r, int column)
+static char *number_cell(const struct row *r, int column, int inodes)
 {
 	char buf[64];
 	struct values v;
 	int neg;
 
-	get_values(&r->fsu, o.inodes, &v);
+	get_values(&r->fsu, inodes, &v);
 	uint64_t n = value_of(&v, column, &neg);
 	const char *t = readable(buf, sizeof(buf), neg, n, &v);
-	if (!o.inodes && !o.base && o.block_unit[0] && strcmp(t, "-"))
+	if (!inodes && !o.base && o.block_unit[0] && strcmp(t, "-"))
 		return box_xasprintf("%s%s", t, o.block_unit);
 	return box_xstrdup(t);
 }
@@ -348,65 +349,121 @@ static int has_thresholds(void)
 	return o.warn >= 0 || o.crit >= 0 || o.iwarn >= 0 || o.icrit >= 0;
 }
 
-static void format_table(struct box_buf *out, int bar, int color)
+/* --output's fields, in df's order and with df's names. */
+static const struct {
+	const char *name;
+	int column, inodes;
+} fields[] = {
+	{ "source", C_SOURCE, 0 }, { "fstype", C_TYPE, 0 }, { "itotal", C_SIZE, 1 },
+	{ "iused", C_USED, 1 }, { "iavail", C_AVAIL, 1 }, { "ipcent", C_PCENT, 1 },
+	{ "size", C_SIZE, 0 }, { "used", C_USED, 0 }, { "avail", C_AVAIL, 0 },
+	{ "pcent", C_PCENT, 0 }, { "file", C_FILE, 0 }, { "target", C_TARGET, 0 },
+};
+
+int output_fields(const char *list, int *cols, int max)
+{
+	int n = 0;
+
+	if (!list) {
+		for (size_t k = 0; k < BOX_ARRAY_LEN(fields) && n < max; k++)
+			cols[n++] = (int)k;
+		return n;
+	}
+	for (const char *f = list; *f;) {
+		size_t len = strcspn(f, ",");
+		size_t k;
+		for (k = 0; k < BOX_ARRAY_LEN(fields); k++)
+			if (strlen(fields[k].name) == len && !strncmp(fields[k].name, f, len))
+				break;
+		if (k == BOX_ARRAY_LEN(fields))
+			box_usage("option --output: field '%.*s' unknown", (int)len, f);
+		for (int i = 0; i < n; i++)
+			if (cols[i] == (int)k)
+				box_usage("option --output: field '%.*s' used more than once", (int)len, f);
+		if (n < max)
+			cols[n++] = (int)k;
+		f += len;
+		if (*f == ',')
+			f++;
+	}
+	return n;
+}
+
+struct col {
+	int column, inodes;
+};
+
+static char *header_cell(const struct col *c)
 {
 	static const char *const heads[NCOL] = { "Filesystem", "Type", "Size", "Used",
-		"Avail", "Use%", "Usage", "Status", "Mounted on" };
-	static const size_t min_width[NCOL] = { 14, 4, 5, 5, 5, 4, 0, 0, 0 };
-	int use[NCOL] = { 1, o.print_type, 1, 1, 1, 1, bar, has_thresholds(), 1 };
-	char ***cells = box_xcalloc(nrows + 1, sizeof(*cells));
-	size_t width[NCOL];
+		"Avail", "Use%", "Usage", "Status", "File", "Mounted on" };
+	if (c->inodes && c->column >= C_SIZE && c->column <= C_PCENT)
+		return box_xstrdup((const char *[]){ "Inodes", "IUsed", "IFree", "IUse%" }
+			[c->column - C_SIZE]);
+	if (!o.base && c->column == C_SIZE)
+		return block_header();
+	if (!o.base && !o.output && c->column == C_AVAIL)
+		return box_xstrdup("Available");
+	if (!o.base && o.posix && c->column == C_PCENT)
+		return box_xstrdup("Capacity");
+	return box_xstrdup(heads[c->column]);
+}
 
-	for (int c = 0; c < NCOL; c++)
-		width[c] = min_width[c];
+static char *row_cell(const struct row *r, const struct col *c)
+{
+	int pct = c->inodes ? r->ipct : r->pct;
+
+	switch (c->column) {
+	case C_SOURCE: return cell_text(r->dev);
+	case C_TYPE: return cell_text(r->type);
+	case C_PCENT: return pct < 0 ? box_xstrdup("-") : box_xasprintf("%d%%", pct);
+	case C_BAR: return bar_cell(pct);
+	case C_STATUS: return box_xstrdup(row_status(r));
+	case C_FILE: return cell_text(r->file ? r->file : "-");
+	case C_TARGET: return cell_text(r->dir);
+	default: return number_cell(r, c->column, c->inodes);
+	}
+}
+
+static void format_table(struct box_buf *out, int bar, int color)
+{
+	static const size_t min_width[NCOL] = { 14, 4, 5, 5, 5, 4, 0, 0, 0, 0 };
+	struct col cols[NCOL + BOX_ARRAY_LEN(fields)];
+	int ncols = 0;
+
+	if (o.output) {
+		int f[BOX_ARRAY_LEN(fields)];
+		int n = output_fields(o.output_list, f, (int)BOX_ARRAY_LEN(f));
+		for (int k = 0; k < n; k++)
+			cols[ncols++] = (struct col){ fields[f[k]].column, fields[f[k]].inodes };
+	} else {
+		int use[NCOL] = { 1, o.print_type, 1, 1, 1, 1, bar, has_thresholds(), 0, 1 };
+		for (int c = 0; c < NCOL; c++)
+			if (use[c])
+				cols[ncols++] = (struct col){ c, o.inodes };
+	}
+	char ***cells = box_xcalloc(nrows + 1, sizeof(*cells));
+	size_t width[BOX_ARRAY_LEN(cols)];
+
+	for (int k = 0; k < ncols; k++)
+		width[k] = min_width[cols[k].column];
 	for (size_t i = 0; i <= nrows; i++) {
-		cells[i] = box_xcalloc(NCOL, sizeof(**cells));
-		for (int c = 0; c < NCOL; c++) {
-			if (!use[c])
-				continue;
-			const char *h = heads[c];
-			if (i == 0) {
-				if (o.inodes && c >= C_SIZE && c <= C_PCENT)
-					h = (const char *[]){ "Inodes", "IUsed", "IFree", "IUse%" }[c - C_SIZE];
-				else if (!o.base && c == C_AVAIL)
-					h = "Available";
-				else if (!o.base && o.posix && c == C_PCENT)
-					h = "Capacity";
-				cells[0][c] = !o.inodes && !o.base && c == C_SIZE ? block_header() :
-					box_xstrdup(h);
-			} else {
-				const struct row *r = &rows[i - 1];
-				int pct = o.inodes ? r->ipct : r->pct;
-				switch (c) {
-				case C_SOURCE: cells[i][c] = cell_text(r->dev); break;
-				case C_TYPE: cells[i][c] = cell_text(r->type); break;
-				case C_PCENT:
-					cells[i][c] = pct < 0 ? box_xstrdup("-") : box_xasprintf("%d%%", pct);
-					break;
-				case C_BAR: cells[i][c] = bar_cell(pct); break;
-				case C_STATUS:
-					cells[i][c] = box_xstrdup(row_status(r));
-					break;
-				case C_TARGET: cells[i][c] = cell_text(r->dir); break;
-				default: cells[i][c] = number_cell(r, c); break;
-				}
-			}
-			size_t w = text_width(cells[i][c]);
-			if (w > width[c])
-				width[c] = w;
+		cells[i] = box_xcalloc((size_t)ncols, sizeof(**cells));
+		for (int k = 0; k < ncols; k++) {
+			cells[i][k] = i ? row_cell(&rows[i - 1], &cols[k]) : header_cell(&cols[k]);
+			size_t w = text_width(cells[i][k]);
+			if (w > width[k])
+				width[k] = w;
 		}
 	}
 	for (size_t i = 0; i <= nrows; i++) {
-		int first = 1;
-		for (int c = 0; c < NCOL; c++) {
-			if (!use[c])
-				continue;
-			const char *s = cells[i][c];
-			size_t fill = width[c] - text_width(s);
+		for (int k = 0; k < ncols; k++) {
+			int c = cols[k].column;
+			const char *s = cells[i][k];
+			size_t fill = width[k] - text_width(s);
 			int right = c >= C_SIZE && c <= C_PCENT;
-			if (!first)
+			if (k)
 				box_buf_addc(out, ' ');
-			first = 0;
 			for (; right && fill; fill--)
 				box_buf_addc(out, ' ');
 			const char *sgr = NULL;
@@ -423,10 +480,10 @@ static void format_table(struct box_buf *out, int bar, int color)
 				box_buf_printf(out, "\033[%sm%s\033[0m", sgr, s);
 			else
 				box_buf_adds(out, s);
-			if (c != C_TARGET)
+			if (k < ncols - 1)
 				for (; fill; fill--)
 					box_buf_addc(out, ' ');
-			free(cells[i][c]);
+			free(cells[i][k]);
 		}
 		box_buf_addc(out, '\n');
 		free(cells[i]);
