@@ -9,11 +9,22 @@ sshd_ssh() {
 }
 
 # sshd_start [CONFIG LINE...]: starts the file's sshd unless it runs;
-# sets PORT.
+# sets PORT. Tests of one file run side by side under bats -j: one of them
+# starts it, under a lock, and the others use it.
 sshd_start() {
-	local d=$BATS_FILE_TMPDIR/sshd sshd try line
+	local lock rc=0
 	need_root
-	need_cmd ssh ssh-keygen
+	need_cmd ssh ssh-keygen flock
+	mkdir -p "$BATS_FILE_TMPDIR/sshd"
+	exec {lock}>"$BATS_FILE_TMPDIR/sshd.lock"
+	flock "$lock"
+	sshd_start_locked "$@" || rc=$?
+	exec {lock}>&-
+	return "$rc"
+}
+
+sshd_start_locked() {
+	local d=$BATS_FILE_TMPDIR/sshd sshd try line
 	sshd=$(command -v sshd || echo /usr/sbin/sshd)
 	[ -x "$sshd" ] || needs "needs sshd (openssh-server)"
 	if [ -f "$d/port" ] && kill -0 "$(cat "$d/sshd.pid" 2>/dev/null)" 2>/dev/null; then
