@@ -422,6 +422,16 @@ static void job_exited(struct runner *r, struct job *j, int status)
 	finish_job(r, j);
 }
 
+/* Both pipes at EOF: the job is exiting, and may be reaped now, without
+ * another wait for its SIGCHLD. */
+void reap_job(struct runner *r, struct job *j)
+{
+	int status;
+
+	if (j->pid > 0 && box_waitpid(j->pid, &status, WNOHANG) == j->pid)
+		job_exited(r, j, status);
+}
+
 void reap(struct runner *r)
 {
 	int status;

@@ -239,9 +239,15 @@ static void on_output(void *ctx, int fd, short revents)
 	struct job *j = ctx;
 
 	(void)revents;
-	for (int k = 0; k < 2; k++)
-		if (j->out[k].fd == fd)
-			sink_read(j->r, j, k);
+	for (int k = 0; k < 2; k++) {
+		if (j->out[k].fd != fd)
+			continue;
+		/* both pipes at EOF: the job is exiting and may be reaped now,
+		 * without waiting for its SIGCHLD (j may be gone after it) */
+		if (!sink_read(j->r, j, k) && j->out[!k].fd < 0 && j->state == RUNNING)
+			reap_job(j->r, j);
+		return;
+	}
 }
 
 /* Start what may start, wait for output, input when a slot waits for it,

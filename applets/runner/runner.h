@@ -124,6 +124,8 @@ int more_to_start(struct runner *r);
 void start_ready(struct runner *r);
 void stop_all(struct runner *r, int sig);
 void reap(struct runner *r);
+/* Reaps j if it has exited (both its pipes are at EOF). */
+void reap_job(struct runner *r, struct job *j);
 void check_deadlines(struct runner *r);
 int64_t next_deadline(struct runner *r);
 void job_msg(struct runner *r, struct job *j, const char *what);
