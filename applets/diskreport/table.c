@@ -529,13 +529,26 @@ static const char *machine_number(char buf[48], const struct row *r, size_t k)
 	return p;
 }
 
+/* The row's numbers, null where unknown. */
+static void json_numbers(struct box_json *j, const struct row *r)
+{
+	char buf[48];
+
+	for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++) {
+		const char *n = machine_number(buf, r, k);
+		if (n)
+			box_json_raw(j, machine_cols[k].key, n);
+		else
+			box_json_null(j, machine_cols[k].key);
+	}
+}
+
 /* One line per filesystem: each object goes into the array as "\n{...}";
  * --total's sums as "total" after it. */
 static void format_json(struct box_buf *out)
 {
 	struct box_json j, fs;
 	struct box_buf one = { 0 };
-	char buf[48];
 
 	box_json_begin(&j, out);
 	box_json_open(&j, "filesystems", '[');
@@ -553,13 +566,7 @@ static void format_json(struct box_buf *out)
 		box_json_s(&fs, "type", r->type);
 		box_json_s(&fs, "mounted_on", r->dir);
 		box_json_b(&fs, "answered", !r->hung);
-		for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++) {
-			const char *n = machine_number(buf, r, k);
-			if (n)
-				box_json_raw(&fs, machine_cols[k].key, n);
-			else
-				box_json_null(&fs, machine_cols[k].key);
-		}
+		json_numbers(&fs, r);
 		box_json_s(&fs, "status", row_status(r));
 		box_json_end(&fs);
 		box_json_raw(&j, NULL, one.p);
@@ -568,13 +575,7 @@ static void format_json(struct box_buf *out)
 	box_json_close(&j);
 	if (total) {
 		box_json_open(&j, "total", '{');
-		for (size_t k = 0; k < BOX_ARRAY_LEN(machine_cols); k++) {
-			const char *n = machine_number(buf, total, k);
-			if (n)
-				box_json_raw(&j, machine_cols[k].key, n);
-			else
-				box_json_null(&j, machine_cols[k].key);
-		}
+		json_numbers(&j, total);
 		box_json_close(&j);
 	}
 	box_json_s(&j, "status", status_name[worst]);

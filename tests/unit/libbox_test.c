@@ -195,6 +195,19 @@ static void test_buf(void)
 	box_buf_free(&b);
 }
 
+/* This process's ignored signals, bit sig-1, as /proc shows them. */
+static unsigned long long ignored_now(void)
+{
+	struct box_buf st = { 0 };
+	const char *ign;
+	unsigned long long mask = 0;
+
+	if (box_read_file("/proc/self/status", &st) == 0 && (ign = strstr(st.p, "SigIgn:")))
+		mask = strtoull(ign + 7, NULL, 16);
+	box_buf_free(&st);
+	return mask;
+}
+
 static void test_spawn(void)
 {
 	struct box_spawn_error e;
@@ -258,12 +271,7 @@ static void test_spawn(void)
 	 * what this test was started with ignored stays ignored, SIGPIPE
 	 * that it ignored itself does not */
 	char want[128];
-	unsigned long long inherited = 0;
-	struct box_buf st = { 0 };
-	const char *ign;
-	if (box_read_file("/proc/self/status", &st) == 0 && (ign = strstr(st.p, "SigIgn:")))
-		inherited = strtoull(ign + 7, NULL, 16) & ~(1ULL << (SIGPIPE - 1));
-	box_buf_free(&st);
+	unsigned long long inherited = ignored_now() & ~(1ULL << (SIGPIPE - 1));
 	snprintf(want, sizeof(want), "SigBlk:\t0000000000000000\nSigIgn:\t%016llx\n4\n", inherited);
 	CHECK(!strcmp(out.p, want));
 	if (strcmp(out.p, want))
@@ -474,11 +482,7 @@ static void test_spawn_ignored(void)
 	unsigned long long base = 0;
 
 	/* what this test was started with ignored stays so too */
-	struct box_buf st = { 0 };
-	const char *ign;
-	if (box_read_file("/proc/self/status", &st) == 0 && (ign = strstr(st.p, "SigIgn:")))
-		base = strtoull(ign + 7, NULL, 16) & ~(1ULL << (SIGCHLD - 1));
-	box_buf_free(&st);
+	base = ignored_now() & ~(1ULL << (SIGCHLD - 1));
 	snprintf(want, sizeof(want), "%016llx\n",
 		base | 1ULL << (SIGHUP - 1) | 1ULL << (SIGPIPE - 1));
 	signal(SIGHUP, SIG_IGN);
