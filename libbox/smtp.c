@@ -71,8 +71,8 @@ struct smtp {
 	size_t inlen;
 	char *err;
 	size_t errsize;
-	int refused;            /* the last failure was a reply: QUIT still works */
-	int code;               /* the last reply's code */
+	int code;               /* the last reply's code; 0 when none came (a
+	                         * failure then was the connection's) */
 	unsigned char *state;   /* per recipient: RCPT_... */
 };
 
@@ -178,7 +178,7 @@ static int smtp_reply(struct smtp *s, const char *step, char *text, size_t size)
 static int smtp_cmd(struct smtp *s, const char *step, const char *cmd, int want, int *code)
 {
 	char text[512];
-	s->refused = 0;
+	s->code = 0;
 	if (cmd) {
 		char *line = box_xasprintf("%s\r\n", cmd);
 		int r = smtp_send(s, step, line, strlen(line));
@@ -186,17 +186,14 @@ static int smtp_cmd(struct smtp *s, const char *step, const char *cmd, int want,
 		if (r < 0)
 			return -1;
 	}
-	s->code = 0;
 	int c = smtp_reply(s, step, text, sizeof(text));
 	if (c < 0)
 		return -1;
 	s->code = c;
 	if (code)
 		*code = c;
-	if (c / 100 != want) {
-		s->refused = 1;
+	if (c / 100 != want)
 		return smtp_fail(s, step, "%s", text);
-	}
 	return 0;
 }
 
@@ -507,7 +504,6 @@ static int smtp_greet(struct smtp *s)
 	int r = smtp_cmd(s, "EHLO", cmd, 2, &code);
 	free(cmd);
 	if (r < 0 && code / 100 == 5) {
-		s->refused = 0;
 		cmd = box_xasprintf("HELO %s", name);
 		r = smtp_cmd(s, "HELO", cmd, 2, NULL);
 		free(cmd);
@@ -541,10 +537,8 @@ static int smtp_recipients(struct smtp *s)
 			return -1;
 		}
 	}
-	if (!accepted) {
-		s->refused = 1;
+	if (!accepted)
 		return smtp_fail(s, "RCPT TO", "no recipient accepted");
-	}
 	return accepted;
 }
 
@@ -573,7 +567,7 @@ static int smtp_session(struct smtp *s)
 	if (r < 0 || smtp_recipients(s) < 0 || smtp_data(s) < 0) {
 		/* refused by a reply: the server still listens, and is told
 		 * goodbye (its reply does not matter; the failure stays) */
-		if (s->refused) {
+		if (s->code) {
 			char keep[600];
 			int code = s->code;
 			snprintf(keep, sizeof(keep), "%s", s->err);
