@@ -373,6 +373,8 @@ const char *box_fmt_spawn_error(char *buf, size_t n, const char *cmd,
 	const struct box_spawn_error *e);
 /* "5s", "300ms", "250us", "7ns": exact, in the largest unit that is. */
 const char *box_fmt_duration(char *buf, size_t n, int64_t ns);
+/* Appends RFC 4648 base64 of n bytes, padded with '='. */
+void box_base64(struct box_buf *b, const void *data, size_t n);
 
 /* Wait status -> shell-style code: the exit status, or 128 + signal. */
 int box_status_code(int status);
@@ -596,6 +598,19 @@ struct box_mail {
 	const char *subject;
 	const char *headers;     /* more "Name: value\r\n" lines, or NULL */
 	const char *body;
+	/* TLS, through a helper program, as libc has none: BOX_SMTP_PLAIN;
+	 * BOX_SMTP_STARTTLS, where the helper speaks the plain part (greeting,
+	 * EHLO, STARTTLS) and hands over the encrypted session, as openssl
+	 * s_client -starttls smtp does; BOX_SMTP_TLS, TLS from the first
+	 * byte (port 465), the greeting coming through the helper. */
+	int tls;
+	/* The helper, run with /bin/sh -c, its stdin and stdout the session:
+	 * %h the host, %p the port, %a HOST:PORT ([ADDR]:PORT for IPv6), each
+	 * shell-quoted, %% a '%'. NULL: openssl s_client, verifying the
+	 * server's certificate and name against the system's CAs. */
+	const char *tls_helper;
+	/* AUTH PLAIN, or LOGIN when the server offers only that, when set. */
+	const char *auth_user, *auth_pass;
 	/* Attempts after the first when the server says "later" (4xx) or the
 	 * connection fails, retry_delay (30 s when 0) apart, doubling. */
 	int retries;
@@ -606,6 +621,7 @@ struct box_mail {
 	void (*warn)(void *ctx, const char *msg);
 	void *ctx;
 };
+enum { BOX_SMTP_PLAIN, BOX_SMTP_STARTTLS, BOX_SMTP_TLS };
 /* 0 when every recipient got the message, N > 0 when N were rejected (the
  * others got it), -1 when it was not delivered: err holds "STEP: reason",
  * e.g. "connect to 127.0.0.1:25: Connection refused", "greeting: no reply
@@ -621,6 +637,12 @@ int box_smtp_parse_reply(const char *line, size_t len, int *complete);
 int box_smtp_parse_server(const char *spec, char *host, size_t hostsize, const char **port);
 /* local@domain, with nothing a header or command line would need quoted. */
 int box_smtp_valid_address(const char *a);
+/* The AUTH secret: the user name on the first line of path, the password
+ * on the second, as busybox sendmail reads them. A file that group or
+ * others may read or write, or that someone else owns, is refused (the
+ * password would not be secret). 0, or -1 with err "PATH: reason". */
+int box_smtp_read_auth(const char *path, char **user, char **pass, char *err,
+	size_t errsize);
 
 /* ---- the mount table (mounts.c) ------------------------------------------- */
 

@@ -41,3 +41,19 @@ const char *box_fmt_duration(char *buf, size_t n, int64_t ns)
 		snprintf(buf, n, "%lldns", (long long)ns);
 	return buf;
 }
+
+void box_base64(struct box_buf *b, const void *data, size_t n)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *q = data;
+	for (size_t k = 0; k < n; k += 3) {
+		size_t left = n - k;
+		unsigned v = (unsigned)q[k] << 16 | (left > 1 ? (unsigned)q[k + 1] << 8 : 0) |
+			(left > 2 ? q[k + 2] : 0);
+		box_buf_addc(b, digits[v >> 18 & 63]);
+		box_buf_addc(b, digits[v >> 12 & 63]);
+		box_buf_addc(b, left > 1 ? digits[v >> 6 & 63] : '=');
+		box_buf_addc(b, left > 2 ? digits[v & 63] : '=');
+	}
+}

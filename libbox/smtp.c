@@ -4,13 +4,17 @@
 #include "box.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +57,75 @@ int box_smtp_valid_address(const char *a)
 	return 1;
 }
 
+static void strip_cr(char *s)
+{
+	size_t n = strlen(s);
+	if (n && s[n - 1] == '\r')
+		s[n - 1] = 0;
+}
+
+int box_smtp_read_auth(const char *path, char **user, char **pass, char *err,
+	size_t errsize)
+{
+	struct box_buf b = { 0 };
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	*user = *pass = NULL;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			box_close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		snprintf(err, errsize, "%s: not a regular file", path);
+	else if (st.st_mode & 077)
+		snprintf(err, errsize, "%s: permissions %04o are too open: the password "
+			"must not be readable by group or others (chmod 600)",
+			path, (unsigned)(st.st_mode & 07777));
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		snprintf(err, errsize, "%s: owned by uid %u, neither you nor root", path,
+			(unsigned)st.st_uid);
+	else if (st.st_size > 4096)
+		snprintf(err, errsize, "%s: longer than 4096 bytes", path);
+	else if (box_read_fd_all(fd, &b) < 0)
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+	else
+		err[0] = 0;
+	box_close(fd);
+	if (err[0]) {
+		box_buf_free(&b);
+		return -1;
+	}
+	/* two lines, LF or CRLF */
+	box_buf_addc(&b, 0);
+	char *u = b.p, *nl = strchr(u, '\n'), *p = nl ? nl + 1 : NULL;
+	if (nl) {
+		*nl = 0;
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		if (nl && nl[1] && strspn(nl + 1, "\r\n") != strlen(nl + 1))
+			p = NULL;     /* more than two lines */
+	}
+	strip_cr(u);
+	if (p)
+		strip_cr(p);
+	if (!p || !*u || !*p || strlen(u) > 255 || strlen(p) > 255) {
+		snprintf(err, errsize, "%s: expected the user name on the first line and the "
+			"password on the second (each 1-255 bytes)", path);
+		memset(b.p, 0, b.len);
+		box_buf_free(&b);
+		return -1;
+	}
+	*user = box_xstrdup(u);
+	*pass = box_xstrdup(p);
+	memset(b.p, 0, b.len);
+	box_buf_free(&b);
+	return 0;
+}
+
 int box_smtp_parse_reply(const char *line, size_t len, int *complete)
 {
 	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
@@ -74,7 +147,15 @@ struct smtp {
 	int code;               /* the last reply's code; 0 when none came (a
 	                         * failure then was the connection's) */
 	unsigned char *state;   /* per recipient: RCPT_... */
+	int fatal;              /* failed for good without a 5xx (AUTH not
+	                         * offered): no other attempt */
+	pid_t helper;           /* the TLS helper, or 0 */
+	char *helper_cmd;
+	int ehlo;               /* reading the EHLO reply: note its AUTH line */
+	char auth[256];         /* the mechanisms the server offers */
 };
+
+static int smtp_lost(struct smtp *s, const char *step, int err);
 
 /* A recipient's state across attempts. */
 enum { RCPT_PENDING, RCPT_ACCEPTED, RCPT_DELIVERED, RCPT_REFUSED, RCPT_LATER };
@@ -83,7 +164,7 @@ enum { RCPT_PENDING, RCPT_ACCEPTED, RCPT_DELIVERED, RCPT_REFUSED, RCPT_LATER };
 static int smtp_fail(struct smtp *s, const char *step, const char *fmt, ...) BOX_PRINTF(3, 4);
 static int smtp_fail(struct smtp *s, const char *step, const char *fmt, ...)
 {
-	char why[512];
+	char why[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
@@ -116,11 +197,134 @@ static int smtp_send(struct smtp *s, const char *step, const char *data, size_t 
 			continue;
 		}
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
-			return smtp_fail(s, step, "%s", strerror(errno));
+			return smtp_lost(s, step, errno);
 		if (smtp_wait(s, step, POLLOUT, deadline, "cannot send") < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* ---- the TLS helper -------------------------------------------------------- */
+
+/* Appends v as one shell word: single-quoted, a ' as '\''. */
+static void add_shell_word(struct box_buf *b, const char *v)
+{
+	box_buf_addc(b, '\'');
+	for (; *v; v++)
+		if (*v == '\'')
+			box_buf_adds(b, "'\\''");
+		else
+			box_buf_addc(b, *v);
+	box_buf_addc(b, '\'');
+}
+
+/* The helper's command line: %h, %p, %a and %% replaced. */
+static char *helper_command(const char *tmpl, const char *host, const char *port)
+{
+	struct box_buf b = { 0 };
+	char *addr = box_xasprintf(strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	for (const char *t = tmpl; *t; t++) {
+		if (*t != '%' || !t[1]) {
+			box_buf_addc(&b, *t);
+			continue;
+		}
+		switch (*++t) {
+		case 'h': add_shell_word(&b, host); break;
+		case 'p': add_shell_word(&b, port); break;
+		case 'a': add_shell_word(&b, addr); break;
+		case '%': box_buf_addc(&b, '%'); break;
+		default: box_buf_addc(&b, '%'); box_buf_addc(&b, *t); break;
+		}
+	}
+	free(addr);
+	box_buf_addc(&b, 0);
+	return b.p;
+}
+
+/* openssl s_client, quiet (only the session on stdout), failing on a
+ * certificate it cannot verify or that names another host. */
+static const char *default_helper(int tls, const char *host)
+{
+	unsigned char a[16];
+	int ip = inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+	if (tls == BOX_SMTP_STARTTLS)
+		return ip ? "openssl s_client -quiet -verify_return_error -verify_ip %h "
+				"-starttls smtp -connect %a" :
+			"openssl s_client -quiet -verify_return_error -verify_hostname %h "
+				"-starttls smtp -connect %a";
+	return ip ? "openssl s_client -quiet -verify_return_error -verify_ip %h -connect %a" :
+		"openssl s_client -quiet -verify_return_error -verify_hostname %h -connect %a";
+}
+
+/* Starts the helper on one end of a socket pair, the session on the
+ * other: 0, or -1 with the step failed. */
+static int helper_start(struct smtp *s, const char *step, const char *host, const char *port)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return smtp_fail(s, step, "socketpair: %s", strerror(errno));
+	free(s->helper_cmd);
+	s->helper_cmd = helper_command(s->m->tls_helper ? s->m->tls_helper :
+		default_helper(s->m->tls, host), host, port);
+	char *argv[] = { "sh", "-c", s->helper_cmd, NULL };
+	struct box_spawn sp = {
+		.argv = argv, .file = "/bin/sh", .fd_in = sv[1], .fd_out = sv[1], .fd_err = -1,
+		.pgroup = -1, .pdeathsig = SIGTERM,
+	};
+	struct box_spawn_error e;
+	pid_t pid = box_spawn(&sp, &e);
+	box_close(sv[1]);
+	if (pid < 0) {
+		char why[300];
+		box_close(sv[0]);
+		if (!e.err)
+			return smtp_fail(s, step, "cannot start the TLS helper: %s", strerror(errno));
+		return smtp_fail(s, step, "%s", box_fmt_spawn_error(why, sizeof(why), "/bin/sh", &e));
+	}
+	s->helper = pid;
+	s->fd = sv[0];
+	fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+/* Closes the session and reaps the helper: it is given a second to end
+ * by itself (after QUIT the server has closed, or it is telling why it
+ * failed), then terminated. Returns how it ended, in buf. */
+static const char *helper_end(struct smtp *s, char *buf, size_t size)
+{
+	int status = 0;
+	box_close(s->fd);
+	s->fd = -1;
+#ifdef SYS_pidfd_open
+	int pfd = (int)syscall(SYS_pidfd_open, s->helper, 0);
+	if (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		box_poll_until(&p, 1, box_now_ns() + BOX_NSEC);
+		box_close(pfd);
+	}
+#endif
+	if (box_waitpid(s->helper, &status, WNOHANG) == 0) {
+		kill(s->helper, SIGTERM);
+		box_waitpid(s->helper, &status, 0);
+	}
+	s->helper = 0;
+	char st[64];
+	snprintf(buf, size, "%s: %s", box_fmt_status(st, sizeof(st), status), s->helper_cmd);
+	return buf;
+}
+
+/* The connection failed (err) or was closed (0): through a helper, the
+ * helper's end says more (it ends when its own connection fails). */
+static int smtp_lost(struct smtp *s, const char *step, int err)
+{
+	if (s->helper) {
+		char why[512];
+		return smtp_fail(s, step, "connection closed by the TLS helper, which %s",
+			helper_end(s, why, sizeof(why)));
+	}
+	if (err)
+		return smtp_fail(s, step, "%s", strerror(err));
+	return smtp_fail(s, step, "connection closed by the server");
 }
 
 /* A reply's bound in bytes, all its lines: RFC 5321's lines are at most
@@ -146,6 +350,9 @@ static int smtp_reply(struct smtp *s, const char *step, char *text, size_t size)
 				tl--;
 			snprintf(text, size, "%.*s", (int)tl, s->in);
 			int code = box_smtp_parse_reply(s->in, tl, &complete);
+			if (s->ehlo && code == 250 && tl > 8 && !strncasecmp(s->in + 4, "AUTH", 4) &&
+			    (s->in[8] == ' ' || s->in[8] == '='))
+				snprintf(s->auth, sizeof(s->auth), " %.*s ", (int)(tl - 9), s->in + 9);
 			memmove(s->in, s->in + len, s->inlen - len);
 			s->inlen -= len;
 			if (code < 0)
@@ -166,10 +373,8 @@ static int smtp_reply(struct smtp *s, const char *step, char *text, size_t size)
 		ssize_t got = box_read(s->fd, s->in + s->inlen, sizeof(s->in) - s->inlen);
 		if (got < 0 && errno == EAGAIN)
 			continue;
-		if (got < 0)
-			return smtp_fail(s, step, "%s", strerror(errno));
-		if (got == 0)
-			return smtp_fail(s, step, "connection closed by the server");
+		if (got <= 0)
+			return smtp_lost(s, step, got < 0 ? errno : 0);
 		s->inlen += (size_t)got;
 	}
 }
@@ -205,6 +410,9 @@ static int smtp_connect(struct smtp *s)
 	snprintf(step, sizeof(step), "connect to %s", spec);
 	if (box_smtp_parse_server(spec, host, sizeof(host), &port) != BOX_PARSE_OK)
 		return smtp_fail(s, step, "expected HOST[:PORT] or [ADDR]:PORT");
+	if (s->m->tls)
+		return helper_start(s, step, host, port ? port :
+			s->m->tls == BOX_SMTP_TLS ? "465" : "25");
 
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	int e = getaddrinfo(host, port ? port : "25", &hints, &res);
@@ -284,8 +492,6 @@ static size_t utf8_len(const unsigned char *p, size_t n)
  * line. */
 static void add_subject(struct box_buf *m, const char *subj)
 {
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = (const unsigned char *)subj;
 	size_t n = strlen(subj), col = strlen("Subject:");
 	int plain = 1;
@@ -316,16 +522,7 @@ static void add_subject(struct box_buf *m, const char *subj)
 			}
 			struct box_buf w = { 0 };
 			box_buf_adds(&w, "=?UTF-8?B?");
-			for (size_t k = 0; k < take; k += 3) {
-				const unsigned char *q = p + i + k;
-				size_t left = take - k;
-				unsigned v = (unsigned)q[0] << 16 | (left > 1 ? (unsigned)q[1] << 8 : 0) |
-					(left > 2 ? q[2] : 0);
-				box_buf_addc(&w, b64[v >> 18 & 63]);
-				box_buf_addc(&w, b64[v >> 12 & 63]);
-				box_buf_addc(&w, left > 1 ? b64[v >> 6 & 63] : '=');
-				box_buf_addc(&w, left > 2 ? b64[v & 63] : '=');
-			}
+			box_base64(&w, p + i, take);
 			box_buf_adds(&w, "?=");
 			/* encoded words on one line would need a space between them,
 			 * which decoders drop: each on its own continuation line */
@@ -492,22 +689,88 @@ static void helo_name(struct smtp *s, char *out, size_t size)
 		snprintf(out, size, "[IPv6:%s]", addr);
 }
 
-/* EHLO, or HELO for a server that refuses it. */
+/* EHLO, or HELO for a server that refuses it. Through a STARTTLS helper
+ * the greeting was read before the encryption started, and EHLO is what
+ * RFC 3207 wants first on the encrypted session; a helper that passes
+ * the greeting on all the same has it taken as such. */
 static int smtp_greet(struct smtp *s)
 {
 	int code = 0;
 	char name[300];
-	if (smtp_cmd(s, "greeting", NULL, 2, NULL) < 0)
+	if (s->m->tls != BOX_SMTP_STARTTLS && smtp_cmd(s, "greeting", NULL, 2, NULL) < 0)
 		return -1;
 	helo_name(s, name, sizeof(name));
 	char *cmd = box_xasprintf("EHLO %s", name);
+	s->auth[0] = 0;
+	s->ehlo = 1;
 	int r = smtp_cmd(s, "EHLO", cmd, 2, &code);
+	if (r == 0 && code == 220)
+		r = smtp_cmd(s, "EHLO", NULL, 2, &code);
+	s->ehlo = 0;
 	free(cmd);
 	if (r < 0 && code / 100 == 5) {
 		cmd = box_xasprintf("HELO %s", name);
 		r = smtp_cmd(s, "HELO", cmd, 2, NULL);
 		free(cmd);
 	}
+	return r;
+}
+
+/* Whether the EHLO reply's AUTH line names mechanism. */
+static int offers(const struct smtp *s, const char *mech)
+{
+	char w[32];
+	snprintf(w, sizeof(w), " %s ", mech);
+	return strcasestr(s->auth, w) != NULL;
+}
+
+/* AUTH PLAIN with the initial response (RFC 4954), or AUTH LOGIN: user
+ * name and password each sent when the server asks (334). The secret is
+ * never in an error message: those quote the server. */
+static int smtp_auth(struct smtp *s)
+{
+	const char *u = s->m->auth_user, *pw = s->m->auth_pass;
+	struct box_buf b = { 0 };
+	int r, code = 0;
+
+	if (!u)
+		return 0;
+	if (!s->auth[0]) {
+		s->fatal = 1;
+		return smtp_fail(s, "AUTH", "the server offers no authentication%s",
+			s->m->tls ? "" : " (most offer it only over TLS)");
+	}
+	if (offers(s, "PLAIN")) {
+		size_t ul = strlen(u), pl = strlen(pw);
+		char *cred = box_xmalloc(ul + pl + 2);
+		cred[0] = 0;
+		memcpy(cred + 1, u, ul + 1);
+		memcpy(cred + ul + 2, pw, pl);
+		box_buf_adds(&b, "AUTH PLAIN ");
+		box_base64(&b, cred, ul + pl + 2);
+		memset(cred, 0, ul + pl + 2);
+		free(cred);
+		r = smtp_cmd(s, "AUTH PLAIN", b.p, 2, &code);
+	} else if (offers(s, "LOGIN")) {
+		r = smtp_cmd(s, "AUTH LOGIN", "AUTH LOGIN", 3, NULL);
+		if (r == 0) {
+			box_base64(&b, u, strlen(u));
+				r = smtp_cmd(s, "AUTH LOGIN", b.p, 3, NULL);
+		}
+		if (r == 0) {
+			memset(b.p, 0, b.len);
+			b.len = 0;
+			box_base64(&b, pw, strlen(pw));
+				r = smtp_cmd(s, "AUTH LOGIN", b.p, 2, &code);
+		}
+	} else {
+		s->fatal = 1;
+		return smtp_fail(s, "AUTH", "the server offers neither PLAIN nor LOGIN, only %.*s",
+			(int)strlen(s->auth) - 2, s->auth + 1);
+	}
+	if (b.p)
+		memset(b.p, 0, b.len);
+	box_buf_free(&b);
 	return r;
 }
 
@@ -561,14 +824,17 @@ static int smtp_session(struct smtp *s)
 {
 	if (smtp_greet(s) < 0)
 		return -1;
-	char *cmd = box_xasprintf("MAIL FROM:<%s>", s->m->from);
-	int r = smtp_cmd(s, "MAIL FROM", cmd, 2, NULL);
-	free(cmd);
+	int r = smtp_auth(s);
+	if (r == 0) {
+		char *cmd = box_xasprintf("MAIL FROM:<%s>", s->m->from);
+		r = smtp_cmd(s, "MAIL FROM", cmd, 2, NULL);
+		free(cmd);
+	}
 	if (r < 0 || smtp_recipients(s) < 0 || smtp_data(s) < 0) {
 		/* refused by a reply: the server still listens, and is told
 		 * goodbye (its reply does not matter; the failure stays) */
 		if (s->code) {
-			char keep[600];
+			char keep[1200];
 			int code = s->code;
 			snprintf(keep, sizeof(keep), "%s", s->err);
 			smtp_cmd(s, "QUIT", "QUIT", 2, NULL);
@@ -593,11 +859,17 @@ static int smtp_session(struct smtp *s)
  * some recipients were told to come back; -1: failed for good (a 5xx). */
 static int smtp_attempt(struct smtp *s)
 {
+	s->fatal = 0;
 	int r = smtp_connect(s);
 	if (r == 0) {
 		r = smtp_session(s);
-		box_close(s->fd);
-		s->fd = -1;
+		if (s->helper) {
+			char st[80];
+			helper_end(s, st, sizeof(st));
+		} else {
+			box_close(s->fd);
+			s->fd = -1;
+		}
 	}
 	int later = 0;
 	for (size_t i = 0; i < s->m->nto; i++)
@@ -606,7 +878,7 @@ static int smtp_attempt(struct smtp *s)
 			s->state[i] = RCPT_PENDING;
 		}
 	if (r < 0)
-		return later || s->code < 500 ? 1 : -1;
+		return !s->fatal && (later || s->code < 500) ? 1 : -1;
 	return later ? 2 : 0;
 }
 
@@ -638,6 +910,7 @@ int box_smtp_send(const struct box_mail *m, char *err, size_t errsize)
 	for (size_t i = 0; i < m->nto; i++)
 		left += s.state[i] != RCPT_DELIVERED;
 	free(s.state);
+	free(s.helper_cmd);
 	if (r == 1 || r == -1)
 		return -1;
 	if (left == (int)m->nto) {

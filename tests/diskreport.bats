@@ -4,10 +4,10 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load diskreport_helpers
 
 usage() { usage_line diskreport; }
 
-SYS_PYTHON=/usr/bin/python3
 
 setup() {
 	MOUNTS=()
@@ -39,13 +39,6 @@ teardown() {
 	fi
 }
 
-# mount_tmpfs SOURCE DIR OPTIONS: a tmpfs the test owns, unmounted in teardown.
-mount_tmpfs() {
-	mkdir -p "$2"
-	mount -t tmpfs -o "$3" "$1" "$2"
-	MOUNTS+=("$2")
-}
-
 # same_as_df ARGS...: diskreport's stdout equals df's for the same arguments
 # (-h first, the default of diskreport). Live filesystems change while they
 # run, so df runs before and after and either may match; callers retry.
@@ -70,41 +63,6 @@ make_sweep() {
 		mount_tmpfs "drsweep$i" "$top/m$i" "size=$s,nr_inodes=$((i * 99997 + 3))"
 		head -c $((i * 123457)) /dev/zero >"$top/m$i/f" 2>/dev/null || true
 	done
-}
-
-# start_deadfs DIR: a FUSE filesystem on DIR that stops answering (see
-# diskreport_deadfs.py): its callers wait in the kernel, unkillable.
-start_deadfs() {
-	need_root
-	need_cmd "$SYS_PYTHON"
-	[ -c /dev/fuse ] || needs "needs /dev/fuse"
-	"$SYS_PYTHON" -c 'import fusepy' 2>/dev/null || needs "needs python3-fusepy"
-	mkdir -p "$1"
-	"$SYS_PYTHON" "$BATS_TEST_DIRNAME/diskreport_deadfs.py" "$1" 3>&- &
-	DEAD_PIDS+=($!)
-	MOUNTS+=("$1")
-	retry_until 15 grep -q " $1 .* - fuse deadfs " /proc/self/mountinfo
-}
-
-# finished PID: the process is gone (or a zombie).
-finished() {
-	! [ -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
-need_smtpd() {
-	need_cmd "$SYS_PYTHON"
-	"$SYS_PYTHON" -c 'import aiosmtpd' 2>/dev/null || needs "needs python3-aiosmtpd"
-}
-
-# start_smtpd [OPTIONS]: a real SMTP server on 127.0.0.1; sets MAILDIR, PORT.
-start_smtpd() {
-	need_smtpd
-	MAILDIR=$(scratch)
-	"$SYS_PYTHON" "$BATS_TEST_DIRNAME/diskreport_smtpd.py" "$MAILDIR" "$@" \
-		>"$MAILDIR/log" 2>&1 3>&- &
-	SMTPD_PID=$!
-	retry_until 15 test -f "$MAILDIR/port"
-	PORT=$(cat "$MAILDIR/port")
 }
 
 # helo_name: what EHLO must name from here: the host name when it is a

@@ -3,6 +3,7 @@
 
 usage: diskreport_smtpd.py DIR [--reject ADDR]... [--drop-data] [--no-ehlo]
                            [--tempfail-mail N] [--tempfail-rcpt ADDR]...
+                           [--auth USER:PASSWORD [--auth-only MECH]]
 
 Listens on 127.0.0.1 on a free port and writes the port to DIR/port once
 it accepts connections. Every accepted message is saved once per
@@ -15,12 +16,15 @@ connection after the message data instead of replying; --no-ehlo answers
 EHLO with 502 so the client must fall back to HELO. Each QUIT received
 adds a line to DIR/quits; DIR/<recipient>/<n>.env names the EHLO or HELO
 argument ("helo NAME").
+--auth offers AUTH (PLAIN and LOGIN, or only MECH with --auth-only) on
+the plain connection (CRAM-MD5 too, which always fails), requires it
+before MAIL, and accepts only that login; each attempt adds "MECH LOGIN ok|bad" to DIR/auths.
 """
 import argparse
 import asyncio
 import os
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -70,9 +74,31 @@ class CountingSMTP(SMTP):
         await super().smtp_QUIT(arg)
 
 
+class CramSMTP(CountingSMTP):
+    """Offers CRAM-MD5 as well (to be refused: only its name matters)."""
+    async def auth_CRAM__MD5(self, server, args):
+        return AuthResult(success=False)
+
+
 class NoEhloSMTP(CountingSMTP):
     async def smtp_EHLO(self, arg):
         await self.push("502 5.5.2 Error: command not recognized")
+
+
+class Authenticator:
+    def __init__(self, args):
+        self.user, _, self.password = args.auth.partition(":")
+        self.log = os.path.join(args.dir, "auths")
+
+    def __call__(self, server, session, envelope, mechanism, data):
+        ok = (isinstance(data, LoginPassword) and
+              data.login.decode() == self.user and
+              data.password.decode() == self.password)
+        with open(self.log, "a") as f:
+            f.write("%s %s %s\n" % (mechanism, data.login.decode(errors="replace")
+                                     if isinstance(data, LoginPassword) else "-",
+                                     "ok" if ok else "bad"))
+        return AuthResult(success=ok)
 
 
 def main():
@@ -83,15 +109,24 @@ def main():
     ap.add_argument("--no-ehlo", action="store_true")
     ap.add_argument("--tempfail-mail", type=int, default=0)
     ap.add_argument("--tempfail-rcpt", action="append", default=[])
+    ap.add_argument("--auth")
+    ap.add_argument("--auth-only")
     args = ap.parse_args()
+    auth = {}
+    if args.auth:
+        auth = dict(auth_required=True, auth_require_tls=False,
+                    authenticator=Authenticator(args))
+        if args.auth_only:
+            auth["auth_exclude_mechanism"] = [
+                m for m in ("PLAIN", "LOGIN", "CRAM-MD5") if m != args.auth_only]
     handler = Handler(args)
-    cls = NoEhloSMTP if args.no_ehlo else CountingSMTP
+    cls = NoEhloSMTP if args.no_ehlo else CramSMTP if args.auth else CountingSMTP
     CountingSMTP.quits = os.path.join(args.dir, "quits")
 
     async def serve():
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: cls(handler, decode_data=False, hostname="smtp.test"),
+            lambda: cls(handler, decode_data=False, hostname="smtp.test", **auth),
             "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         tmp = os.path.join(args.dir, "port.tmp")

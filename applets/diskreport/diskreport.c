@@ -45,10 +45,16 @@ static const char help[] =
 	"  --json, --csv        machine-readable output, sizes in bytes\n"
 	"  --mail-to ADDR,...   mail the report to these addresses over SMTP\n"
 	"  --mail-from ADDR     envelope and From: address (default LOGNAME@HOST)\n"
-	"  --smtp HOST[:PORT]   SMTP server (default 127.0.0.1:25)\n"
+	"  --smtp HOST[:PORT]   SMTP server (default 127.0.0.1, port 25; 465 for tls)\n"
 	"  --smtp-timeout DUR   limit for connecting and for each reply (default 30s)\n"
 	"  --smtp-retries N     attempts more after a 4xx or a failed connection (3)\n"
 	"  --smtp-retry-delay DUR  before the first of them, doubling (default 30s)\n"
+	"  --smtp-tls starttls|tls  encrypt through a helper: STARTTLS, or TLS from\n"
+	"                       the start (port 465)\n"
+	"  --smtp-tls-helper CMD  the helper, its stdin and stdout the session; %h\n"
+	"                       host, %p port, %a HOST:PORT (default openssl s_client)\n"
+	"  --smtp-auth-file FILE  AUTH PLAIN or LOGIN: user name on the first line,\n"
+	"                       password on the second; mode 600 or stricter\n"
 	"  --subject TEXT       Subject: (default \"Disk usage on HOST: STATUS\")\n"
 	"  --mail-if always|warn|crit  when to mail (default always)\n"
 	"\n"
@@ -65,7 +71,8 @@ struct opts o;
 enum {
 	OPT_WARN = 256, OPT_CRIT, OPT_IWARN, OPT_ICRIT, OPT_TIMEOUT, OPT_JSON, OPT_CSV,
 	OPT_MAIL_TO, OPT_MAIL_FROM, OPT_SMTP, OPT_SUBJECT, OPT_MAIL_IF, OPT_SMTP_TIMEOUT,
-	OPT_TOTAL, OPT_SMTP_RETRIES, OPT_SMTP_RETRY_DELAY, OPT_OUTPUT,
+	OPT_TOTAL, OPT_SMTP_RETRIES, OPT_SMTP_RETRY_DELAY, OPT_OUTPUT, OPT_SMTP_TLS,
+	OPT_SMTP_TLS_HELPER, OPT_SMTP_AUTH_FILE,
 };
 
 static const struct box_opt opts[] = {
@@ -98,6 +105,9 @@ static const struct box_opt opts[] = {
 	{ "smtp-timeout", OPT_SMTP_TIMEOUT, 0, 1 },
 	{ "smtp-retries", OPT_SMTP_RETRIES, 0, 1 },
 	{ "smtp-retry-delay", OPT_SMTP_RETRY_DELAY, 0, 1 },
+	{ "smtp-tls", OPT_SMTP_TLS, 0, 1 },
+	{ "smtp-tls-helper", OPT_SMTP_TLS_HELPER, 0, 1 },
+	{ "smtp-auth-file", OPT_SMTP_AUTH_FILE, 0, 1 },
 	{ 0 },
 };
 
@@ -223,7 +233,7 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 	o.smtp_timeout = 30 * BOX_NSEC;
 	o.smtp_retries = 3;
 	o.smtp_retry_delay = 30 * BOX_NSEC;
-	o.smtp = "127.0.0.1:25";
+	o.smtp = "127.0.0.1";
 	o.mail_if = -1;
 	int mail_opt = 0;
 
@@ -311,8 +321,26 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 			o.mail_if = parse_mail_if(g->arg);
 			mail_opt = 1;
 			break;
+		case OPT_SMTP_TLS:
+			if (!strcmp(g->arg, "starttls"))
+				o.smtp_tls = BOX_SMTP_STARTTLS;
+			else if (!strcmp(g->arg, "tls"))
+				o.smtp_tls = BOX_SMTP_TLS;
+			else
+				box_usage("invalid --smtp-tls '%s': expected starttls or tls", g->arg);
+			mail_opt = 1;
+			break;
+		case OPT_SMTP_TLS_HELPER:
+			if (!*g->arg)
+				box_usage("empty --smtp-tls-helper");
+			o.smtp_tls_helper = g->arg;
+			mail_opt = 1;
+			break;
+		case OPT_SMTP_AUTH_FILE: o.smtp_auth_file = g->arg; mail_opt = 1; break;
 		}
 	}
+	if (o.smtp_tls_helper && !o.smtp_tls)
+		box_usage("--smtp-tls-helper needs --smtp-tls starttls or tls");
 	if (o.json && o.csv)
 		box_usage("--json and --csv cannot be combined");
 	if (o.output && (o.posix || o.inodes || o.print_type || o.json || o.csv))
@@ -485,7 +513,7 @@ static int send_mail(const char *body)
 {
 	struct utsname u;
 	const char *host = uname(&u) == 0 ? u.nodename : "localhost";
-	char *from = NULL, *subject = NULL, err[600];
+	char *from = NULL, *subject = NULL, err[1200];
 
 	if (!o.mail_from) {
 		/* cron sets LOGNAME; no passwd lookup keeps the binary small */
@@ -503,6 +531,8 @@ static int send_mail(const char *body)
 		.from = from ? from : o.mail_from, .to = o.mail_to, .nto = o.nmail_to,
 		.subject = subject ? subject : o.subject, .body = body, .warn = mail_warn,
 		.retries = o.smtp_retries, .retry_delay = o.smtp_retry_delay,
+		.tls = o.smtp_tls, .tls_helper = o.smtp_tls_helper,
+		.auth_user = o.smtp_user, .auth_pass = o.smtp_pass,
 	};
 	int r = box_smtp_send(&m, err, sizeof(err));
 	if (r < 0)
@@ -529,6 +559,14 @@ static int diskreport_main(int argc, char **argv)
 	size_t nms = 0;
 
 	size_t npaths = parse_options(argc, argv, &g);
+	if (o.smtp_auth_file) {
+		/* before the report: a secret that cannot be used is a setup
+		 * error to fix, not a mail that fails every night */
+		char err[600];
+		if (box_smtp_read_auth(o.smtp_auth_file, &o.smtp_user, &o.smtp_pass, err,
+			sizeof(err)) < 0)
+			box_fatal("--smtp-auth-file %s", err);
+	}
 	read_mounts(&ms, &nms);
 	if (npaths)
 		report_paths(ms, nms, argv + 1, npaths);

@@ -26,6 +26,9 @@ struct opts {
 	const char **mail_to;
 	size_t nmail_to;
 	const char *mail_from, *smtp, *subject;
+	int smtp_tls;          /* BOX_SMTP_... */
+	const char *smtp_tls_helper, *smtp_auth_file;
+	char *smtp_user, *smtp_pass;   /* read from smtp_auth_file at start */
 	int mail_if;           /* minimum status to mail, -1 always */
 };
 extern struct opts o;

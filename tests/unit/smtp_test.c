@@ -91,3 +91,22 @@ UNIT_GROUP(smtp_reply, "smtp")
 	for (size_t i = 0; i < BOX_ARRAY_LEN(addrs); i++)
 		CHECK(box_smtp_valid_address(addrs[i].addr) == addrs[i].valid);
 }
+
+/* RFC 4648's test vectors, and the AUTH PLAIN response of RFC 4954. */
+UNIT_GROUP(base64, "smtp")
+{
+	static const char *const vectors[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	for (size_t i = 0; i < BOX_ARRAY_LEN(vectors); i++) {
+		struct box_buf b = { 0 };
+		box_base64(&b, vectors[i][0], strlen(vectors[i][0]));
+		CHECK(!strcmp(b.p ? b.p : "", vectors[i][1]));
+		box_buf_free(&b);
+	}
+	struct box_buf b = { 0 };
+	box_base64(&b, "\0tim\0tanstaaftanstaaf", 21);
+	CHECK(!strcmp(b.p, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"));
+	box_buf_free(&b);
+}
