@@ -2,6 +2,7 @@
  * "Compat names") answers as the tool an applet replaces: COMPAT(peer,
  * applet) in the same sorted order, its object applet_<peer> beside the
  * applet's code. */
+COMPAT(check_disk, diskreport)
 APPLET(daemonize)
 APPLET(dirsync)
 APPLET(diskreport)
