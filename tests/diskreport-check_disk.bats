@@ -264,3 +264,95 @@ same() {
 	[ ! -s "$BATS_TEST_TMPDIR/real.out" ]
 	kill -9 "$peer"
 }
+
+# nagios_same DISKREPORT-ARGS -- CHECK_DISK-ARGS: diskreport --nagios and
+# the real plugin print the same line and exit the same ("M/" as in same).
+nagios_same() {
+	local mine=() peer=() a to=mine
+	for a in "$@"; do
+		if [ "$a" = -- ]; then
+			to=peer
+			continue
+		fi
+		a=${a//M\//$D/}
+		if [ $to = mine ]; then mine+=("$a"); else peer+=("$a"); fi
+	done
+	local want got wrc grc
+	want=$(timeout 20 "$REAL" "${peer[@]}" 2>/dev/null) && wrc=0 || wrc=$?
+	got=$(diskreport --nagios "${mine[@]}" 2>/dev/null) && grc=0 || grc=$?
+	if [ "$want" != "$got" ] || [ "$wrc" != "$grc" ]; then
+		echo "diskreport --nagios ${mine[*]}" >&2
+		echo "  check_disk ($wrc): $want" >&2
+		echo "  diskreport ($grc): $got" >&2
+		return 1
+	fi
+}
+
+@test "diskreport --nagios: check_disk's line and perfdata for the same free limits" {
+	make_mounts
+	nagios_same --warn free:20% --crit free:10% M/a M/b M/c -- -w 20% -c 10% -p M/a -p M/b -p M/c
+	nagios_same --warn free:19% --crit free:10% M/b -- -w 19% -c 10% -p M/b
+	nagios_same --warn free:25% --crit free:20% M/b -- -w 25% -c 20% -p M/b
+	nagios_same --warn free:20M --crit free:10M M/b -- -w 20 -c 10 -p M/b
+	nagios_same --warn free:30M M/b M/c -- -w 30 -p M/b -p M/c
+	nagios_same --warn free:0% M/a M/a/sub "M/sp ace" -- -w 0% -p M/a -p M/a/sub -p "M/sp ace"
+	nagios_same --iwarn free:20% --icrit free:10% M/i -- -W 20% -K 10% -p M/i
+	# no filesystem: UNKNOWN, as the plugin's
+	nagios_same -t nosuchfs -- -w 10% -N nosuchfs
+}
+
+@test "diskreport: limits used or free, in percent or size, per mount point and per type" {
+	make_mounts
+	status_of() { diskreport "$@" "$D/a" "$D/b" "$D/c" | awk -v d="$D/" 'index($NF, d) == 1 { printf "%s=%s ", substr($NF, length(d) + 1), $(NF-1) }'; }
+	# a: 30% used, 70 MiB free; b: 80%, 20 MiB; c: 95%, 5 MiB
+	[ "$(status_of --warn 85 --crit 95)" = "a=OK b=OK c=CRIT " ]
+	[ "$(status_of --warn free:20% --crit free:5%)" = "a=OK b=WARN c=CRIT " ]
+	[ "$(status_of --warn used:80M --crit used:90M)" = "a=OK b=WARN c=CRIT " ]
+	[ "$(status_of --warn used:30M)" = "a=WARN b=WARN c=WARN " ]
+	[ "$(status_of --warn free:70M --crit free:19M)" = "a=WARN b=WARN c=CRIT " ]
+	[ "$(status_of --warn free:69M --crit free:20M)" = "a=OK b=CRIT c=CRIT " ]
+	# a scope of a mount point beats one of a type, which beats none
+	[ "$(status_of --warn 90 --warn type:tmpfs=25 --warn "$D/b=free:10%")" = "a=WARN b=OK c=WARN " ]
+	[ "$(status_of --crit 99 --crit "$D/a=used:1M" --crit type:ext4=1)" = "a=CRIT b=OK c=OK " ]
+	# the last of one scope counts
+	[ "$(status_of --warn 10 --warn 90)" = "a=OK b=OK c=WARN " ]
+	# and --nagios turns them into perfdata levels, as used bytes
+	run -0 diskreport --nagios --warn 80 --crit "$D/a=free:10M" "$D/a"
+	[ "$output" = "DISK OK - free space: $D/a 70MiB (70% inode=99%);| $D/a=31457280B;83886080;94371840;0;104857600" ]
+}
+
+@test "diskreport: bad limits are usage errors (3)" {
+	run -3 diskreport --warn foo=10 /
+	[ "${lines[0]}" = "diskreport: invalid --warn scope 'foo': expected a /path or type:TYPE" ]
+	run -3 diskreport --crit type:=10 /
+	[ "${lines[0]}" = "diskreport: invalid --crit scope 'type:': expected a /path or type:TYPE" ]
+	run -3 diskreport --iwarn 10G /
+	[ "${lines[0]}" = "diskreport: invalid --iwarn '10G': expected a percentage 0-100" ]
+	run -3 diskreport --warn free: /
+	[ "${lines[0]}" = "diskreport: invalid --warn '': expected a percentage 0-100 or a size such as 500G" ]
+	run -3 diskreport --warn used:10Q /
+	[ "${lines[0]}" = "diskreport: invalid --warn '10Q': expected a percentage 0-100 or a size such as 500G" ]
+	run -3 diskreport --warn 101% /
+	[ "${lines[0]}" = "diskreport: invalid --warn '101%': expected a percentage 0-100" ]
+	run -3 diskreport --warn 90 --crit 80 /
+	[ "${lines[0]}" = "diskreport: --warn 90 is above --crit 80" ]
+	# scoped or free limits are not compared
+	run -0 diskreport --warn free:90% --crit free:10% --warn /=95 --crit 80 /
+	run -3 diskreport --nagios --json /
+	[ "${lines[0]}" = "diskreport: --nagios cannot be combined with --json" ]
+	run -3 diskreport --nagios --output /
+	[ "${lines[0]}" = "diskreport: --nagios cannot be combined with --output" ]
+}
+
+@test "diskreport --nagios: a dead mount is CRITICAL and named, never hidden behind a warning" {
+	make_mounts
+	start_deadfs "$D/dead"
+	local out rc
+	out=$(diskreport --nagios --timeout 1s --warn free:25% "$D/b" "$D/dead" 2>/dev/null) && rc=0 || rc=$?
+	[ "$rc" -eq 2 ]
+	[ "$out" = "DISK CRITICAL - free space: $D/b 20MiB (20% inode=99%); $D/dead not answering;| $D/b=83886080B;78643200;;0;104857600" ]
+	# a PATH that does not exist: no row, CRITICAL all the same, said on stderr
+	run -2 --separate-stderr diskreport --nagios "$D/a" "$D/nonexistent"
+	[ "$output" = "DISK CRITICAL - free space: $D/a 70MiB (70% inode=99%);| $D/a=31457280B;;;0;104857600" ]
+	[ "$stderr" = "diskreport: unable to stat $D/nonexistent: No such file or directory" ]
+}

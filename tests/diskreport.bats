@@ -659,6 +659,14 @@ assert len(rows) == 2 and all(len(r) == 12 for r in rows), rows'
 	[ -f "$MAILDIR/a@example.com/3.eml" ]
 }
 
+@test "the Subject names failed mounts that a WARN or CRIT hides in the exit status" {
+	threshold_mount
+	start_smtpd
+	run -1 diskreport --mail-to a@example.com --smtp "127.0.0.1:$PORT" --warn 50 "$TM" \
+		"$TM/nonexistent"
+	[ "$(header "$MAILDIR/a@example.com/1.eml" Subject)" = "Disk usage on $(uname -n): WARN, 1 UNKNOWN" ]
+}
+
 @test "a server that is down: the step is named, exit 4, the report still printed" {
 	start_smtpd
 	kill "$SMTPD_PID"
@@ -869,9 +877,11 @@ except OSError:
 		[ "${stderr_lines[1]}" = "$(usage)" ]
 	done
 	run --separate-stderr -3 diskreport --warn abc
-	[ "${stderr_lines[0]}" = "diskreport: invalid --warn 'abc': expected a percentage 0-100" ]
+	[ "${stderr_lines[0]}" = "diskreport: invalid --warn 'abc': expected a percentage 0-100 or a size such as 500G" ]
 	run --separate-stderr -3 diskreport --crit -5
-	[ "${stderr_lines[0]}" = "diskreport: invalid --crit '-5': expected a percentage 0-100" ]
+	[ "${stderr_lines[0]}" = "diskreport: invalid --crit '-5': expected a percentage 0-100 or a size such as 500G" ]
+	run --separate-stderr -3 diskreport --icrit -5
+	[ "${stderr_lines[0]}" = "diskreport: invalid --icrit '-5': expected a percentage 0-100" ]
 }
 
 @test "--warn above --crit is a usage error, exit 3" {

@@ -807,6 +807,66 @@ static int check_disk_main(int argc, char **argv)
 	return result;
 }
 
+/* ---- diskreport --nagios --------------------------------------------------- */
+
+/* A rule as a used-bytes level in perfdata (UINT64_MAX: none). */
+static uint64_t rule_tide(const struct rule *u, uint64_t total)
+{
+	if (!u)
+		return UINT64_MAX;
+	if (u->pct)
+		return (uint64_t)((u->free ? 1.0 - (double)u->v / 100 : (double)u->v / 100) *
+			(double)total);
+	return u->free ? (u->v < total ? total - u->v : 0) : u->v;
+}
+
+int format_nagios(struct box_buf *out)
+{
+	static const int nagios[] = { ST_OK_, ST_WARNING, ST_CRITICAL, ST_UNKNOWN_ };
+	struct box_buf text = { 0 }, perf = { 0 };
+	const uint64_t mib = 1 << 20;
+	int st = nrows ? ST_OK_ : ST_UNKNOWN_;
+
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		int rs = r->hung || r->unknown_values ? ST_CRITICAL : nagios[r->level];
+		st = rs > st ? rs : st;
+		if (r->hung) {
+			box_buf_printf(&text, " %s not answering;", r->dir);
+			continue;
+		}
+		if (r->unknown_values || r->is_total)
+			continue;
+		/* each filesystem once, as check_disk lists it */
+		size_t k = 0;
+		while (k < i && strcmp(rows[k].dir, r->dir))
+			k++;
+		if (k < i)
+			continue;
+		const struct fsu *f = &r->fsu;
+		uint64_t total = f->blocks * f->bsize / mib * mib;
+		box_buf_printf(&text, " %s %lluMiB (%d%%", r->dir,
+			(unsigned long long)(f->bavail_neg ? 0 : f->bavail * f->bsize / mib),
+			r->pct < 0 ? 101 : 100 - r->pct);
+		if (r->ipct < 0)
+			box_buf_adds(&text, " inode=-);");
+		else
+			box_buf_printf(&text, " inode=%d%%);", 100 - r->ipct);
+		perf_item(&perf, r->dir, (f->blocks - f->bfree) * f->bsize / mib * mib, "B",
+			rule_tide(rule_for(r, L_WARN), total), rule_tide(rule_for(r, L_CRIT), total),
+			total);
+	}
+	/* a PATH that failed has no row: it is said on standard error, and
+	 * counts as check_disk counts a path it cannot access */
+	if (failures)
+		st = ST_CRITICAL;
+	box_buf_printf(out, "DISK %s - free space:%s|%s\n", state_text[st], text.p ? text.p : "",
+		perf.p ? perf.p : "");
+	box_buf_free(&text);
+	box_buf_free(&perf);
+	return st;
+}
+
 const struct applet applet_check_disk = {
 	"check_disk", check_disk_main, usage, help, ST_UNKNOWN_, ST_UNKNOWN_,
 };

@@ -17,7 +17,8 @@
 
 static const char usage[] =
 	"diskreport [-aliTHhkmP] [-B SIZE] [--total] [--output[=FIELDS]] [-t TYPE] [-x TYPE] "
-	"[--warn PCT] [--crit PCT] [--iwarn PCT] [--icrit PCT] [--timeout DUR] [--json|--csv] "
+	"[--warn LIMIT] [--crit LIMIT] [--iwarn LIMIT] [--icrit LIMIT] [--timeout DUR] "
+	"[--json|--csv|--nagios] "
 	"[--mail-to ADDR,... [MAIL OPTIONS]] [PATH...]";
 
 static const char help[] =
@@ -39,8 +40,10 @@ static const char help[] =
 	"      --total          a last row with the sums, as df --total\n"
 	"      --output[=FIELDS]  df's columns: source,fstype,itotal,iused,iavail,\n"
 	"                       ipcent,size,used,avail,pcent,file,target\n"
-	"  --warn PCT, --crit PCT    mark rows whose Use% reaches PCT\n"
-	"  --iwarn PCT, --icrit PCT  the same for IUse%\n"
+	"  --warn LIMIT, --crit LIMIT  mark rows whose usage reaches LIMIT:\n"
+	"                       [/MOUNT=|type:TYPE=][used:|free:]PCT[%]|SIZE\n"
+	"  --iwarn LIMIT, --icrit LIMIT  the same for inodes, in percent\n"
+	"  --nagios             check_disk's status line and perfdata, its codes\n"
 	"  --timeout DUR        give up on a mount after DUR (default 5s)\n"
 	"  --json, --csv        machine-readable output, sizes in bytes\n"
 	"  --mail-to ADDR,...   mail the report to these addresses over SMTP\n"
@@ -72,7 +75,7 @@ enum {
 	OPT_WARN = 256, OPT_CRIT, OPT_IWARN, OPT_ICRIT, OPT_TIMEOUT, OPT_JSON, OPT_CSV,
 	OPT_MAIL_TO, OPT_MAIL_FROM, OPT_SMTP, OPT_SUBJECT, OPT_MAIL_IF, OPT_SMTP_TIMEOUT,
 	OPT_TOTAL, OPT_SMTP_RETRIES, OPT_SMTP_RETRY_DELAY, OPT_OUTPUT, OPT_SMTP_TLS,
-	OPT_SMTP_TLS_HELPER, OPT_SMTP_AUTH_FILE,
+	OPT_SMTP_TLS_HELPER, OPT_SMTP_AUTH_FILE, OPT_NAGIOS,
 };
 
 static const struct box_opt opts[] = {
@@ -96,6 +99,7 @@ static const struct box_opt opts[] = {
 	{ "icrit", OPT_ICRIT, 0, 1 },
 	{ "timeout", OPT_TIMEOUT, 0, 1 },
 	{ "json", OPT_JSON, 0, 0 },
+	{ "nagios", OPT_NAGIOS, 0, 0 },
 	{ "csv", OPT_CSV, 0, 0 },
 	{ "mail-to", OPT_MAIL_TO, 0, 1 },
 	{ "mail-from", OPT_MAIL_FROM, 0, 1 },
@@ -179,7 +183,7 @@ static int parse_mail_if(const char *s)
 /* df's SIZE: a number with an optional unit, K M G T P E Z Y R Q for
  * powers of 1024 (KiB too), KB MB ... for powers of 1000; a unit alone
  * is one of it. */
-static uint64_t parse_block_size(const char *s)
+static uint64_t parse_size(const char *what, const char *s)
 {
 	static const char units[] = "KMGTPEZYRQ";
 	const char *p = s;
@@ -203,7 +207,7 @@ static uint64_t parse_block_size(const char *s)
 			goto bad;
 		/* a unit without a number is printed after each number, as df
 		 * does: "20817M", "21827367kB" */
-		if (p == s)
+		if (p == s && !what)
 			snprintf(o.block_unit, sizeof(o.block_unit), "%c%s",
 				base == 1000 && *u == 'K' ? 'k' : *u, p + 1);
 		for (long e = u - units + 1; e > 0; e--) {
@@ -216,19 +220,70 @@ static uint64_t parse_block_size(const char *s)
 	}
 	return n;
 bad:
+	if (what)
+		box_usage("invalid %s '%s': expected a percentage 0-100 or a size such as 500G",
+			what, s);
 	box_usage("invalid block size '%s'", s);
+}
+
+/* --warn/--crit/--iwarn/--icrit [SCOPE=][used:|free:]AMOUNT: a percentage
+ * ("80", "80%") or, for space, a size ("500G", "10GB"); SCOPE a mount
+ * point ("/srv") or "type:TYPE". */
+static void parse_limit(const char *what, int kind, char *arg, size_t *cap)
+{
+	struct rule r = { .kind = kind };
+	char *eq = strrchr(arg, '='), *a = arg;
+
+	if (eq) {
+		*eq = 0;
+		if (!strncmp(arg, "type:", 5) && arg[5])
+			r.type = arg + 5;
+		else if (arg[0] == '/')
+			r.path = arg;
+		else
+			box_usage("invalid %s scope '%s': expected a /path or type:TYPE", what, arg);
+		a = eq + 1;
+	}
+	if (!strncmp(a, "free:", 5) || !strncmp(a, "used:", 5)) {
+		r.free = a[0] == 'f';
+		a += 5;
+	}
+	size_t n = strlen(a);
+	if (n && (a[n - 1] == '%' || strspn(a, "0123456789") == n)) {
+		r.pct = 1;
+		r.v = (uint64_t)parse_pct(what, a);
+	} else if (kind == L_IWARN || kind == L_ICRIT) {
+		box_usage("invalid %s '%s': expected a percentage 0-100", what, a);
+	} else {
+		r.v = parse_size(what, a);
+	}
+	*BOX_PUSH(o.rules, o.nrules, *cap) = r;
+}
+
+/* A warning level past its critical one (both unscoped, used percent,
+ * as before scopes) is a mistake worth stopping for. */
+static void check_limits(void)
+{
+	static const char *const names[] = { "--warn", "--crit", "--iwarn", "--icrit" };
+	const struct rule *last[4] = { 0 };
+	for (size_t i = 0; i < o.nrules; i++)
+		if (!o.rules[i].path && !o.rules[i].type && o.rules[i].pct && !o.rules[i].free)
+			last[o.rules[i].kind] = &o.rules[i];
+	for (int k = 0; k < 4; k += 2)
+		if (last[k] && last[k + 1] && last[k]->v > last[k + 1]->v)
+			box_usage("%s %d is above %s %d", names[k], (int)last[k]->v, names[k + 1],
+				(int)last[k + 1]->v);
 }
 
 /* Options may follow the paths, as with df; the paths are moved to
  * argv[1...] in their order and counted. */
 static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 {
-	size_t npaths = 0, types_cap = 0, xtypes_cap = 0, mail_to_cap = 0;
+	size_t npaths = 0, types_cap = 0, xtypes_cap = 0, mail_to_cap = 0, rules_cap = 0;
 	int c;
 	o.base = 1024;
 	o.block = 1024;
 	int unit_given = 0;
-	o.warn = o.crit = o.iwarn = o.icrit = -1;
 	o.timeout = 5 * BOX_NSEC;
 	o.smtp_timeout = 30 * BOX_NSEC;
 	o.smtp_retries = 3;
@@ -265,7 +320,7 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 		case 'B':
 			o.base = 0;
 			o.block_unit[0] = 0;
-			o.block = parse_block_size(g->arg);
+			o.block = parse_size(NULL, g->arg);
 			unit_given = 1;
 			break;
 		case 'P': o.posix = 1; break;
@@ -277,10 +332,10 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 			output_fields(g->arg, f, 16);   /* checked now: a usage error */
 			break;
 		}
-		case OPT_WARN: o.warn = parse_pct("--warn", g->arg); break;
-		case OPT_CRIT: o.crit = parse_pct("--crit", g->arg); break;
-		case OPT_IWARN: o.iwarn = parse_pct("--iwarn", g->arg); break;
-		case OPT_ICRIT: o.icrit = parse_pct("--icrit", g->arg); break;
+		case OPT_WARN: parse_limit("--warn", L_WARN, g->arg, &rules_cap); break;
+		case OPT_CRIT: parse_limit("--crit", L_CRIT, g->arg, &rules_cap); break;
+		case OPT_IWARN: parse_limit("--iwarn", L_IWARN, g->arg, &rules_cap); break;
+		case OPT_ICRIT: parse_limit("--icrit", L_ICRIT, g->arg, &rules_cap); break;
 		case OPT_TIMEOUT:
 			o.timeout = box_xparse_duration("--timeout", g->arg);
 			if (!o.timeout)
@@ -302,6 +357,7 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 			mail_opt = 1;
 			break;
 		case OPT_JSON: o.json = 1; break;
+		case OPT_NAGIOS: o.nagios = 1; break;
 		case OPT_CSV: o.csv = 1; break;
 		case OPT_MAIL_TO: parse_mail_to(g->arg, &mail_to_cap); break;
 		case OPT_MAIL_FROM:
@@ -346,13 +402,13 @@ static size_t parse_options(int argc, char **argv, struct box_getopt *g)
 	if (o.output && (o.posix || o.inodes || o.print_type || o.json || o.csv))
 		box_usage("--output cannot be combined with %s", o.posix ? "-P" : o.inodes ? "-i" :
 			o.print_type ? "-T" : o.json ? "--json" : "--csv");
+	if (o.nagios && (o.json || o.csv || o.output))
+		box_usage("--nagios cannot be combined with %s", o.json ? "--json" : o.csv ? "--csv" :
+			"--output");
 	/* df -P counts in 1024-byte blocks unless told otherwise */
 	if (o.posix && !unit_given)
 		o.base = 0;
-	if (o.warn >= 0 && o.crit >= 0 && o.warn > o.crit)
-		box_usage("--warn %d is above --crit %d", o.warn, o.crit);
-	if (o.iwarn >= 0 && o.icrit >= 0 && o.iwarn > o.icrit)
-		box_usage("--iwarn %d is above --icrit %d", o.iwarn, o.icrit);
+	check_limits();
 	if (mail_opt && !o.nmail_to)
 		box_usage("mail options need --mail-to");
 	return npaths;
@@ -525,7 +581,11 @@ static int send_mail(const char *body)
 		from = box_xasprintf("%s@%s", user, host);
 	}
 	if (!o.subject)
-		subject = box_xasprintf("Disk usage on %s: %s", host, status_name[worst]);
+		/* a mount that failed is named even when a worse status hides
+		 * it in the exit code */
+		subject = box_xasprintf(worst != ST_UNKNOWN && failures ?
+			"Disk usage on %s: %s, %d UNKNOWN" : "Disk usage on %s: %s", host,
+			status_name[worst], failures);
 	struct box_mail m = {
 		.server = o.smtp, .timeout = o.smtp_timeout, .helo = host,
 		.from = from ? from : o.mail_from, .to = o.mail_to, .nto = o.nmail_to,
@@ -581,8 +641,11 @@ static int diskreport_main(int argc, char **argv)
 
 	struct box_buf out = { 0 };
 	int tty = isatty(1);
-	format_report(&out, tty);
 	int code = worst;
+	if (o.nagios)
+		code = format_nagios(&out);
+	else
+		format_report(&out, tty);
 	/* a report that did not reach its reader is a failed check */
 	if (box_write_all(1, out.p, out.len) < 0) {
 		box_warn_errno("unable to write the report");

@@ -16,9 +16,11 @@ struct opts {
 	uint64_t block;        /* the block size when base is 0 */
 	char block_unit[4];    /* -B M: the unit printed after each number */
 	int posix, total;      /* -P, --total */
+	int nagios;            /* --nagios */
 	int output;            /* --output */
 	const char *output_list;   /* its FIELDS, NULL for all */
-	int warn, crit, iwarn, icrit;   /* -1 when not given */
+	struct rule *rules;    /* --warn, --crit, --iwarn, --icrit */
+	size_t nrules;
 	int64_t timeout, smtp_timeout, smtp_retry_delay;
 	int smtp_retries;
 	char **types, **xtypes;
@@ -32,6 +34,16 @@ struct opts {
 	int mail_if;           /* minimum status to mail, -1 always */
 };
 extern struct opts o;
+
+/* A threshold, for every row or for a mount point (or PATH argument) or
+ * a filesystem type: used (or free) space at or past v, in percent or in
+ * bytes; for inodes in percent. */
+enum { L_WARN, L_CRIT, L_IWARN, L_ICRIT };
+struct rule {
+	const char *path, *type;
+	int kind, free, pct;
+	uint64_t v;
+};
 
 /* ---- the mount table (mounts.c) ---- */
 
@@ -115,5 +127,12 @@ int output_fields(const char *list, int *cols, int max);
 void add_total_row(void);
 /* The table (a usage bar on a terminal, colored unless NO_COLOR), JSON or CSV. */
 void format_report(struct box_buf *out, int tty);
+/* How many mounts or PATHs failed (UNKNOWN): not answering, stat or
+ * statvfs errors. */
+extern int failures;
+/* The rule of a kind (L_...) that applies to a row, or NULL. */
+const struct rule *rule_for(const struct row *r, int kind);
+/* --nagios: check_disk's status line and perfdata; returns the state. */
+int format_nagios(struct box_buf *out);
 
 #endif

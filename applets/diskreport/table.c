@@ -165,19 +165,54 @@ static int severity(int st)
 	return rank[st];
 }
 
+int failures;
+
 void raise_status(int st)
 {
+	failures += st == ST_UNKNOWN;
 	if (severity(st) > severity(worst))
 		worst = st;
 }
 
-static int level_for(int pct, int warn, int crit)
+/* The rule of a kind for a row: one for its mount point, else
+ * one for its type, else one for all rows; the last given of a scope. */
+const struct rule *rule_for(const struct row *r, int kind)
 {
-	if (pct < 0)
-		return ST_OK;
-	if (crit >= 0 && pct >= crit)
+	const struct rule *best = NULL;
+	int best_rank = -1;
+	for (size_t i = 0; i < o.nrules; i++) {
+		const struct rule *u = &o.rules[i];
+		int rank = u->path ? 2 : u->type ? 1 : 0;
+		if (u->kind != kind || rank < best_rank ||
+		    (u->path && strcmp(u->path, r->dir)) ||
+		    (u->type && strcmp(u->type, r->type)))
+			continue;
+		best = u;
+		best_rank = rank;
+	}
+	return best;
+}
+
+/* Whether a row's space (or inodes) reached the rule. */
+static int reached(const struct rule *u, const struct row *r, int pct, int inodes)
+{
+	if (!u || pct < 0)
+		return 0;
+	if (u->pct)
+		return u->free ? 100 - pct <= (int)u->v : pct >= (int)u->v;
+	struct values v;
+	get_values(&r->fsu, inodes, &v);
+	unsigned __int128 unit = v.in_units;
+	if (u->free)
+		return v.neg_avail || v.avail * unit <= u->v;
+	return !v.neg_used && v.used * unit >= u->v;
+}
+
+static int level_for(const struct row *r, int kind, int pct, int inodes)
+{
+	if (reached(rule_for(r, kind + 1), r, pct, inodes))
 		return ST_CRIT;
-	if (warn >= 0 && pct >= warn)
+	if (reached(rule_for(r, kind), r, pct, inodes))
 		return ST_WARN;
 	return ST_OK;
 }
@@ -207,8 +242,8 @@ void add_row(const char *dev, const char *type, const char *dir, const struct pr
 	r->pct = percent(&v);
 	get_values(&r->fsu, 1, &v);
 	r->ipct = percent(&v);
-	r->level = level_for(r->pct, o.warn, o.crit);
-	int il = level_for(r->ipct, o.iwarn, o.icrit);
+	r->level = level_for(r, L_WARN, r->pct, 0);
+	int il = level_for(r, L_IWARN, r->ipct, 1);
 	if (severity(il) > severity(r->level))
 		r->level = il;
 	raise_status(r->level);
@@ -346,7 +381,7 @@ static char *bar_cell(int pct)
 
 static int has_thresholds(void)
 {
-	return o.warn >= 0 || o.crit >= 0 || o.iwarn >= 0 || o.icrit >= 0;
+	return o.nrules != 0;
 }
 
 /* --output's fields, in df's order and with df's names. */
