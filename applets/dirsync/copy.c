@@ -698,40 +698,42 @@ static void sync_group(struct ds *d, const struct hardlink *h)
 	const char *last = h->rels[h->n - 1], *base;
 	struct stat ss, dst, dl, di;
 	size_t lead = h->n - 1;
-	int sp, dp;
+	int sp, dp, found = 0;
 
-	for (size_t i = 0; i + 1 < h->n; i++) {
-		int ok;
+	for (size_t i = 0; i + 1 < h->n && !found; i++) {
 		open_parents(d, h->rels[i], &sp, &dp);
 		base = box_basename(h->rels[i]);
-		ok = sp >= 0 && dp >= 0 && fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
+		found = sp >= 0 && dp >= 0 && fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) == 0 &&
 			fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
 			(dst.st_mode & S_IFMT) == (ss.st_mode & S_IFMT) &&
 			ss.st_size == dst.st_size && ss.st_rdev == dst.st_rdev &&
 			!ds_times_differ(d, &ss.st_mtim, &dst.st_mtim);
-		close_parents(d, sp, dp);
-		if (ok) {
-			lead = i;
-			break;
-		}
+		if (found)
+			lead = i;	/* its parents stay open, its stats hold */
+		else
+			close_parents(d, sp, dp);
 	}
 	last = h->rels[lead];
 	base = box_basename(last);
-	open_parents(d, last, &sp, &dp);
-	if (sp < 0 || fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(ss.st_mode)) {
+	if (!found)
+		open_parents(d, last, &sp, &dp);
+	if (!found && (sp < 0 || fstatat(sp, base, &ss, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    S_ISDIR(ss.st_mode))) {
 		errno = ENOENT;	/* gone or replaced since it was listed */
 		ds_src_error(d, "stat", last);
 		close_parents(d, sp, dp);
 		return;
 	}
-	int have = dp >= 0 && fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
-		(dst.st_mode & S_IFMT) == (ss.st_mode & S_IFMT);
+	int have = found || (dp >= 0 && fstatat(dp, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		(dst.st_mode & S_IFMT) == (ss.st_mode & S_IFMT));
 	int sent = S_ISREG(ss.st_mode) ? sync_regular_now(d, sp, dp, base, last, &ss, have ? &dst : NULL) :
 		S_ISLNK(ss.st_mode) ? sync_link_now(d, sp, dp, base, last, &ss, have ? &dst : NULL) :
 		sync_special_now(d, sp, dp, base, last, &ss, have ? &dst : NULL);
 	enum ds_kind kind = S_ISREG(ss.st_mode) ? KIND_FILE : S_ISLNK(ss.st_mode) ? KIND_LINK :
 		S_ISCHR(ss.st_mode) || S_ISBLK(ss.st_mode) ? KIND_DEVICE : KIND_SPECIAL;
-	int known = dp >= 0 && fstatat(dp, base, &dl, AT_SYMLINK_NOFOLLOW) == 0;
+	/* the lead's copy in DST: the same file unless it was sent anew */
+	int known = have && !sent ? (dl = dst, 1) :
+		dp >= 0 && fstatat(dp, base, &dl, AT_SYMLINK_NOFOLLOW) == 0;
 	for (size_t i = 0; i < h->n && !ds_stopped(d); i++) {
 		const char *rel = h->rels[i], *name = box_basename(rel);
 		int sq, dq;

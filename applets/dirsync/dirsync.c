@@ -216,7 +216,9 @@ static int sync_run(struct ds *d, char **rels, const unsigned char *deep, size_t
 		if (dfd >= 0)
 			box_close(dfd);
 	}
+	long long before = d->changes;
 	ds_sync_hardlinks(d);
+	d->link_changes = d->changes - before;
 	ds_check_signal(d);
 	if (!ds_stopped(d))
 		ds_run_deletions(d, d->watch ? box_now_ns() - d->delete_delay : t0);

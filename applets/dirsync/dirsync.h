@@ -56,6 +56,8 @@ struct dir_fix {
 	dev_t dev;		/* DST's directory */
 	ino_t ino;
 	int set;		/* its attributes are due */
+	int due;		/* ...because the walk changed it, not only
+				 * because -H names may be linked in */
 	int dels;		/* it has deletions: kept as it is when they wait */
 	struct ds_xattrs xa;	/* -X/-A: the source directory's */
 };
@@ -137,6 +139,7 @@ struct ds {
 	int partial;		/* entries not completed that do not hold back deletions */
 	long long nfiles, ndirs, nother, nxfer, ndeleted, bytes, dst_entries, dst_total;
 	long long changes;	/* reported changes: a directory needs its times fixed */
+	long long link_changes;	/* of them, made by ds_sync_hardlinks */
 	long long multi_links;	/* transferred files with more than one link */
 	int deferred;		/* -H: the current directory has names left for later */
 	struct deletion *dels;

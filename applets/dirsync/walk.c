@@ -199,7 +199,10 @@ void ds_run_fixes(struct ds *d)
 	for (size_t i = d->nfixes; i-- > 0;) {
 		struct dir_fix *f = &d->fixes[i];
 		struct stat cur;
-		if (f->set && !d->dry && !ds_stopped(d) && !(f->dels && undone)) {
+		/* waiting only for -H names, and none was linked: nothing to
+		 * put back (a no-op run writes nothing) */
+		int idle = !f->due && !f->dels && !d->link_changes;
+		if (f->set && !idle && !d->dry && !ds_stopped(d) && !(f->dels && undone)) {
 			int fd = *f->rel ? ds_open_dst_dir(d, f->rel) : openat(d->dfd, ".", DIR_FLAGS);
 			if (fd < 0 || fstat(fd, &cur) < 0 || cur.st_dev != f->dev || cur.st_ino != f->ino) {
 				errno = fd < 0 ? errno : ESTALE;
@@ -470,8 +473,10 @@ static void leave(struct ds *d, struct frame *v, size_t *n)
 	struct frame *f = &v[*n - 1], *p = *n > 1 ? f - 1 : NULL;
 	int due = f->fix || d->changes != f->changes;
 
-	if (f->fix_index != (size_t)-1)
+	if (f->fix_index != (size_t)-1) {
 		d->fixes[f->fix_index].set = 1;
+		d->fixes[f->fix_index].due = due;
+	}
 	else if (due && f->dfd >= 0 && !d->dry && !ds_stopped(d))
 		ds_fix_dir(d, f->sfd, NULL, f->dfd, &f->ss, d->path);
 	if (p && p->sfd < 0) {
