@@ -154,7 +154,8 @@ long long box_xparse_ll(const char *what, const char *s, long long min, long lon
 
 /* Durations in nanoseconds: "1.5" (seconds), "200ms", "2s", "5m", "1h",
  * "1d", also "us" and "ns". Negative values and empty strings are
- * invalid; the result is at most BOX_DURATION_MAX. */
+ * invalid; the result is at most BOX_DURATION_MAX. A part of a
+ * nanosecond rounds up, as GNU timeout's durations do ("0.5ns" is 1). */
 #define BOX_NSEC 1000000000LL
 #define BOX_DURATION_MAX (100LL * 365 * 86400 * BOX_NSEC)
 int box_parse_duration(const char *s, int64_t *ns);

@@ -97,7 +97,7 @@ int box_parse_duration(const char *s, int64_t *ns)
 {
 	const char *p = s;
 	int64_t whole = 0, frac = 0, frac_scale = 1, unit = -1;
-	int digits = 0;
+	int digits = 0, dropped = 0;
 
 	for (; *p >= '0' && *p <= '9'; p++, digits++) {
 		if (whole > (INT64_MAX - 9) / 10)
@@ -110,6 +110,8 @@ int box_parse_duration(const char *s, int64_t *ns)
 			if (frac_scale < BOX_NSEC) {
 				frac = frac * 10 + (*p - '0');
 				frac_scale *= 10;
+			} else {
+				dropped |= *p != '0';
 			}
 		}
 	}
@@ -122,9 +124,11 @@ int box_parse_duration(const char *s, int64_t *ns)
 		return BOX_PARSE_INVALID;
 	if (whole > BOX_DURATION_MAX / unit)
 		return BOX_PARSE_RANGE;
-	int64_t v = whole * unit;
-	/* frac < frac_scale <= 1e9 and unit <= 86400e9: split to avoid overflow */
-	v += (frac * (unit / frac_scale)) + (frac * (unit % frac_scale)) / frac_scale;
+	int64_t v = whole * unit, part = frac * (unit % frac_scale);
+	/* frac < frac_scale <= 1e9 and unit <= 86400e9: split to avoid overflow;
+	 * a part of a nanosecond counts as one, as GNU timeout rounds up, so
+	 * no positive duration becomes 0 */
+	v += frac * (unit / frac_scale) + part / frac_scale + (part % frac_scale || dropped);
 	if (v > BOX_DURATION_MAX)
 		return BOX_PARSE_RANGE;
 	*ns = v;

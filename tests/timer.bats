@@ -56,7 +56,8 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 	run -0 timer --help
 	[ "${lines[0]}" = "$(usage)" ]
 	for o in --delay --interval --count --cron --next --from --overlap \
-		--cancel-if-missing --timeout --kill-after --signal --preserve-status --foreground; do
+		--cancel-if-missing --timeout --kill-after --signal --preserve-status --foreground \
+		--verbose; do
 		[[ "$output" == *"$o"* ]]
 	done
 }
@@ -99,8 +100,10 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 @test "a bad signal, count or overlap mode is a usage error" {
 	run -125 timer -t 1 -s NOSUCH -- true
 	[ "${lines[0]}" = "timer: invalid signal 'NOSUCH': unknown signal" ]
-	run -125 timer -t 1 -s 0 -- true
-	[ "${lines[0]}" = "timer: invalid signal '0': unknown signal" ]
+	run -125 timer -t 1 -s 99 -- true
+	[ "${lines[0]}" = "timer: invalid signal '99': unknown signal" ]
+	run -125 timer -t 1 -s -1 -- true
+	[ "${lines[0]}" = "timer: invalid signal '-1': unknown signal" ]
 	run -125 timer -i 1 -n 0 -- true
 	[ "${lines[0]}" = "timer: invalid count '0': out of range 1-9223372036854775807" ]
 	run -125 timer -i 1 -n x -- true
@@ -366,6 +369,55 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 	t1=$(ms_now)
 	[ $((t1 - t0)) -ge 500 ]
 	[ $((t1 - t0)) -lt 4000 ]
+}
+
+@test "-t rounds a part of a nanosecond up, as GNU timeout: it times out, never runs unbounded" {
+	need_cmd timeout
+	run -124 timeout 0.0000000001 sleep 2
+	run -124 timer -t 0.0000000001 -- sleep 2
+	run -124 timer -t 0.5ns -- sleep 2
+	# 0 is no limit for both
+	run -0 timeout 0 sleep 0.1
+	run -0 timer -t 0.000 -- sleep 0.1
+}
+
+@test "-s 0 sends nothing at the deadline: the run ends by itself or by -k's KILL, as GNU's" {
+	need_cmd timeout
+	run -124 timeout -s 0 0.2 sleep 0.6
+	run -124 timer -s 0 -t 0.2 -- sleep 0.6
+	run -137 timeout -s0 -k 0.3 0.2 sh -c 'sleep 10'
+	run -137 timer -s 0 -k 0.3 -t 0.2 -- sh -c 'sleep 10'
+	run -0 timeout -s 0 --preserve-status 0.2 sleep 0.6
+	run -0 timer -s 0 --preserve-status -t 0.2 -- sleep 0.6
+}
+
+@test "-v says each signal sent, as GNU timeout -v says it" {
+	need_cmd timeout
+	local w
+	run -124 --separate-stderr env LC_ALL=C timeout -v 0.2 sleep 5
+	w=$stderr
+	run -124 --separate-stderr timer -v -t 0.2 -- sleep 5
+	[ "$stderr" = "${w/timeout:/timer:}" ]
+	[ "$stderr" = "timer: sending signal TERM to command 'sleep'" ]
+	run -137 --separate-stderr env LC_ALL=C timeout --verbose -s 0 -k 0.2 0.2 sleep 5
+	w=$stderr
+	run -137 --separate-stderr timer --verbose -s 0 -k 0.2 -t 0.2 -- sleep 5
+	[ "$stderr" = "${w//timeout:/timer:}" ]
+	[ "${stderr_lines[1]}" = "timer: sending signal KILL to command 'sleep'" ]
+	# nothing said when no deadline passes
+	run -0 --separate-stderr timer -v -t 5 -- true
+	[ -z "$stderr" ]
+}
+
+@test "-p and -f are --preserve-status and --foreground (POSIX 2024's letters)" {
+	# Debian 12's GNU timeout (coreutils 9.1) predates them: no peer here
+	run -143 timer -p -t 0.2 -- sleep 5
+	# -f: only CMD is signalled, a grandchild in the group lives on
+	run -124 timer -f -t 0.3 -- sh -c "sleep 30 >/dev/null 2>&1 & echo \$! > '$d/gc'; wait"
+	local gc
+	gc=$(cat "$d/gc")
+	! gone_or_zombie "$gc"
+	kill "$gc"
 }
 
 @test "-k is not needed when the command obeys the first signal" {

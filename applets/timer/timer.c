@@ -21,7 +21,7 @@
 
 static const char usage[] =
 	"timer [-d DUR] [-i DUR [-n COUNT]] [-c CRON [--next N [--from TIME]]] "
-	"[-t DUR [-k DUR] [-s SIG] [--preserve-status]] [--foreground] "
+	"[-t DUR [-k DUR] [-s SIG] [-p] [-v]] [-f] "
 	"[--overlap skip|wait|kill] [--cancel-if-missing PATH] -- CMD [ARG...]";
 
 static const char help[] =
@@ -40,11 +40,13 @@ static const char help[] =
 	"      --cancel-if-missing PATH  cancel the pending runs when PATH disappears\n"
 	"  -t, --timeout DUR      signal each run's process group after DUR\n"
 	"  -k, --kill-after DUR   then SIGKILL it if still running DUR later\n"
-	"  -s, --signal SIG       the signal sent at the deadline (default TERM)\n"
-	"      --preserve-status  exit with the command's status even if timed out\n"
+	"  -s, --signal SIG       the signal sent at the deadline (default TERM;\n"
+	"                         0: none, only -k's KILL)\n"
+	"  -p, --preserve-status  exit with the command's status even if timed out\n"
+	"  -v, --verbose          say each signal sent at a deadline on stderr\n"
 	"      --default-signals  run CMD with every signal at default, even those\n"
 	"                         ignored when timer started (nohup)\n"
-	"      --foreground       leave CMD in timer's process group (only CMD is\n"
+	"  -f, --foreground       leave CMD in timer's process group (only CMD is\n"
 	"                         signalled, it may use the terminal)\n"
 	"\n"
 	"Durations: 1.5, 200ms, 2s, 5m, 1h, 1d.\n"
@@ -77,7 +79,7 @@ struct timer {
 	int64_t delay, interval, timeout, kill_after;   /* ns; -1 unset */
 	long long count;      /* runs to start; -1 endless */
 	long long runs;       /* runs started */
-	int signal, preserve, foreground;
+	int signal, preserve, foreground, verbose;
 	enum overlap overlap;
 	int have_cron;
 	struct timer_cron cron;
@@ -121,6 +123,10 @@ static void signal_run(struct timer *tm, int sig)
 {
 	pid_t target = run_target(tm);
 
+	/* -v: GNU timeout's line, signal 0 named EXIT as it names it */
+	if (tm->verbose)
+		box_warn("sending signal %s to command '%s'", sig ? box_signame(sig) : "EXIT",
+			tm->argv[0]);
 	kill(target, sig);
 	/* a stopped process would never act on the signal */
 	if (sig != SIGKILL && sig != SIGCONT)
@@ -433,9 +439,10 @@ static const struct box_opt opts[] = {
 	{ "timeout", 't', 't', 1 },
 	{ "kill-after", 'k', 'k', 1 },
 	{ "signal", 's', 's', 1 },
-	{ "preserve-status", OPT_PRESERVE, 0, 0 },
+	{ "preserve-status", OPT_PRESERVE, 'p', 0 },
 	{ "default-signals", OPT_DEFAULT_SIGNALS, 0, 0 },
-	{ "foreground", OPT_FOREGROUND, 0, 0 },
+	{ "foreground", OPT_FOREGROUND, 'f', 0 },
+	{ "verbose", 'v', 'v', 0 },
 	{ 0 },
 };
 
@@ -471,10 +478,15 @@ static int timer_main(int argc, char **argv)
 		case OPT_CANCEL: watch_path = g.arg; break;
 		case 't': tm.timeout = box_xparse_duration("timeout", g.arg); break;
 		case 'k': tm.kill_after = box_xparse_duration("kill-after", g.arg); break;
-		case 's': tm.signal = box_xsignum("signal", g.arg); have_signal = 1; break;
+		case 's':
+			/* 0, as GNU timeout takes it: nothing sent but -k's KILL */
+			tm.signal = !strcmp(g.arg, "0") ? 0 : box_xsignum("signal", g.arg);
+			have_signal = 1;
+			break;
 		case OPT_PRESERVE: tm.preserve = 1; break;
 		case OPT_DEFAULT_SIGNALS: box_sig_forget_ignored(); break;
 		case OPT_FOREGROUND: tm.foreground = 1; break;
+		case 'v': tm.verbose = 1; break;
 		}
 	}
 	tm.argv = argv + g.ind;

@@ -51,9 +51,14 @@ static void test_durations(void)
 	CHECK(box_parse_duration("0.5d", &ns) == 0 && ns == 43200 * BOX_NSEC);
 	CHECK(box_parse_duration("250us", &ns) == 0 && ns == 250000);
 	CHECK(box_parse_duration("7ns", &ns) == 0 && ns == 7);
+	/* parts of a nanosecond round up, as GNU timeout's: never 0 */
+	CHECK(box_parse_duration("0.5ns", &ns) == 0 && ns == 1);
+	CHECK(box_parse_duration("0.0000000001", &ns) == 0 && ns == 1);
+	CHECK(box_parse_duration("1.0000000001s", &ns) == 0 && ns == BOX_NSEC + 1);
+	CHECK(box_parse_duration("0.0000000000", &ns) == 0 && ns == 0);
+	CHECK(box_parse_duration("1.5us", &ns) == 0 && ns == 1500);
 	CHECK(box_parse_duration("0", &ns) == 0 && ns == 0);
 	CHECK(box_parse_duration(".25", &ns) == 0 && ns == 250000000LL);
-	CHECK(box_parse_duration("1.0000000001", &ns) == 0 && ns == BOX_NSEC);
 	CHECK(box_parse_duration("", &ns) == BOX_PARSE_INVALID);
 	CHECK(box_parse_duration(".", &ns) == BOX_PARSE_INVALID);
 	CHECK(box_parse_duration("s", &ns) == BOX_PARSE_INVALID);
