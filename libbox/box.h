@@ -185,6 +185,10 @@ int box_sig_ignored_at_start(int sig);
 /* --default-signals (GNU env's --default-signal): as if every signal had
  * been at default when procbox started; call before box_sigfd_open. */
 void box_sig_forget_ignored(void);
+/* The applet takes sig even if it was ignored at start, as GNU timeout
+ * catches the signals it forwards: at default here (until the applet
+ * asks for it) and in the commands it starts. */
+void box_sig_take(int sig);
 /* Removes from set the signals ignored at start that are still ignored
  * now (an applet may claim one on purpose by setting a disposition first). */
 void box_sig_drop_ignored(sigset_t *set);

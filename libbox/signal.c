@@ -179,6 +179,13 @@ void box_sig_forget_ignored(void)
 	box_ignored_at_start = 0;
 }
 
+void box_sig_take(int sig)
+{
+	if (sig >= 1 && sig <= 64)
+		box_ignored_at_start &= ~(1ULL << (sig - 1));
+	box_signal(sig, SIG_DFL);
+}
+
 int box_sig_ignored_at_start(int sig)
 {
 	return sig >= 1 && sig <= 64 && (box_ignored_at_start >> (sig - 1) & 1);

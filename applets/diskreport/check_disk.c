@@ -21,41 +21,16 @@
 #include <string.h>
 
 static const char usage[] =
-	"check_disk -w LIMIT -c LIMIT [-W PCT] [-K PCT] {-p PATH | -x DEVICE | -r RE | -R RE "
-	"| -A} [-C] [-E] [-e] [-f] [-P] [-g GROUP] [-k|-m|-u UNIT] [-l|-L] [-M] "
-	"[-X TYPE] [-N TYPE] [-i RE] [-I RE] [-t SECS] [-v]";
+	"check_disk -w LIMIT -c LIMIT [-W PCT] [-K PCT] {-p PATH|-r RE|-R RE|-A} [OPTION...]";
 
 static const char help[] =
-	"Nagios plugin: check free space and inodes, as monitoring-plugins'\n"
-	"check_disk 2.3.3 does (its options, status line, perfdata and codes).\n"
-	"\n"
-	"  -w, --warning=N|PCT%    WARNING when free space is at most N units or PCT%\n"
-	"  -c, --critical=N|PCT%   CRITICAL likewise (a range: @10:20%, ~:30, ...)\n"
-	"  -W, --iwarning=PCT      WARNING when free inodes are at most PCT%\n"
-	"  -K, --icritical=PCT     CRITICAL likewise\n"
-	"  -p, --path=PATH         check the filesystem of PATH (or device), with the\n"
-	"                          thresholds given before it (repeatable)\n"
-	"  -r, --ereg-path=RE      check the mounts whose device or directory matches\n"
-	"  -R, --eregi-path=RE     the same, ignoring case; -A: all mounts\n"
-	"  -i, --ignore-ereg-path=RE, -I, --ignore-eregi-path=RE\n"
-	"                          drop the paths chosen so far that match\n"
-	"  -C, --clear             clear the thresholds (and check every mount with\n"
-	"                          them when no path was chosen since)\n"
-	"  -E, --exact-match       later paths must be mount points\n"
-	"  -g, --group=NAME        sum the later paths into one check\n"
-	"  -x, --exclude_device=DEV  -X, --exclude-type=TYPE  -N, --include-type=TYPE\n"
-	"  -l, --local             skip remote filesystems; -L: still stat them\n"
-	"  -e, --errors-only       list only filesystems that are not OK (-q too)\n"
-	"  -f, --freespace-ignore-reserved  perfdata totals without reserved blocks\n"
-	"  -P, --iperfdata         inode perfdata too\n"
-	"  -M, --mountpoint        name filesystems by device\n"
-	"  -k, -m, -u, --units=bytes|kB|MB|GB|TB|PB  the unit (default MB = MiB)\n"
-	"  -t, --timeout=SECS      CRITICAL when a filesystem has not answered in SECS\n"
-	"                          (default 10)\n"
-	"  -v, --verbose           mark the items that are not OK\n"
-	"\n"
-	"Exit status: 0 OK, 1 WARNING, 2 CRITICAL (also a path that is not\n"
-	"accessible, not found, or not answering), 3 UNKNOWN (usage, nothing checked).\n";
+	"diskreport under the Nagios plugin check_disk's command line (monitoring-\n"
+	"plugins 2.3.3): its status line, perfdata and codes. -w/-c free space as\n"
+	"N units or PCT% (or a range), -W/-K free inodes, applied to the paths named\n"
+	"after them (-p PATH, -r/-R RE, -A; -C clears); -t SECS bounds every mount.\n"
+	"See check_disk(1).\n"
+	"Exit status: 0 OK, 1 WARNING, 2 CRITICAL (also a path not accessible, not\n"
+	"found or not answering), 3 UNKNOWN.\n";
 
 enum { ST_OK_ = 0, ST_WARNING = 1, ST_CRITICAL = 2, ST_UNKNOWN_ = 3 };
 static const char *const state_text[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };

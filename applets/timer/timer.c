@@ -137,6 +137,9 @@ static void signal_run(struct timer *tm, int sig)
 		tm->run.kill_at = box_now_ns() + tm->kill_after;
 }
 
+/* Called as timeout: GNU timeout's messages and its SIGALRM. */
+static int gnu_timeout;
+
 static void start_run(struct timer *tm)
 {
 	struct box_spawn sp = { .argv = tm->argv, .fd_in = -1, .fd_out = -1, .fd_err = -1,
@@ -150,7 +153,10 @@ static void start_run(struct timer *tm)
 	if (pid < 0) {
 		if (!e.err)
 			box_fatal_errno("unable to start %s", tm->argv[0]);
-		box_warn("%s", box_fmt_spawn_error(msg, sizeof(msg), tm->argv[0], &e));
+		if (gnu_timeout)
+			box_warn("failed to run command '%s': %s", tm->argv[0], strerror(e.err));
+		else
+			box_warn("%s", box_fmt_spawn_error(msg, sizeof(msg), tm->argv[0], &e));
 		tm->status = box_exec_fail_code(e.err);
 		return;
 	}
@@ -244,6 +250,14 @@ static void on_signal(void *ctx, int sig)
 
 	if (sig == SIGCHLD) {
 		reap(tm);
+		return;
+	}
+	/* GNU timeout's deadline is a SIGALRM: one sent from outside is it */
+	if (sig == SIGALRM && gnu_timeout) {
+		if (tm->run.pid && !tm->run.timed_out) {
+			tm->run.timed_out = 1;
+			signal_run(tm, tm->signal);
+		}
 		return;
 	}
 	if ((sig == SIGUSR1 || sig == SIGUSR2) && sig != tm->signal) {
@@ -541,6 +555,16 @@ static int timer_main(int argc, char **argv)
 
 	sigset_t set;
 	box_sigset(&set, SIGCHLD, BOX_FORWARDED, 0);
+	if (gnu_timeout) {
+		/* GNU timeout catches these even when it was started with them
+		 * ignored, so its command has them at default */
+		static const int caught[] = { SIGALRM, SIGINT, SIGQUIT, SIGHUP, SIGTERM };
+		for (size_t i = 0; i < BOX_ARRAY_LEN(caught); i++)
+			box_sig_take(caught[i]);
+		if (tm.signal > 0 && tm.signal != SIGKILL && tm.signal != SIGSTOP)
+			box_sig_take(tm.signal);
+		sigaddset(&set, SIGALRM);
+	}
 	/* the -s signal sent to timer is passed on too, as GNU timeout does */
 	if (tm.signal != SIGKILL && tm.signal != SIGSTOP)
 		sigaddset(&set, tm.signal);
@@ -559,6 +583,95 @@ static int timer_main(int argc, char **argv)
 		die_as(tm.died_of);
 	return code;
 }
+
+/* ---- timeout: GNU timeout's command line ------------------------------------ */
+
+static const char timeout_usage[] =
+	"timeout [-k DUR] [-s SIG] [-v] [-p] [-f] DURATION COMMAND [ARG...]";
+
+static const char timeout_help[] =
+	"timer -t under GNU timeout's command line, messages and exit codes:\n"
+	"DURATION in seconds, or with s, m, h or d (0: none); -k, -s, -v, -p, -f as\n"
+	"GNU's. See timeout(1).\n";
+
+static BOX_NORETURN void timeout_usage_error(const char *fmt, const char *arg)
+{
+	if (fmt)
+		box_warn(fmt, arg);
+	box_write_all(2, "Try 'timeout --help' for more information.\n", 43);
+	exit(EXIT_FAIL);
+}
+
+/* GNU's DURATION: a floating-point number of seconds, or of the unit s,
+ * m, h or d after it; a part of a nanosecond counts as one. As "%lldns"
+ * for timer; "0" for none (also beyond timer's 100 years). */
+static char *timeout_duration(const char *s)
+{
+	static const struct { char unit; int secs; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	int mult = !end[0];
+	for (size_t i = 0; i < BOX_ARRAY_LEN(units); i++)
+		if (end[0] == units[i].unit && !end[1])
+			mult = units[i].secs;
+	if (end == s || !mult || !(d >= 0) || s[strspn(s, " \t\n")] == '-')
+		timeout_usage_error("invalid time interval '%s'", s);
+	d *= mult * 1e9;
+	if (d >= (double)BOX_DURATION_MAX)
+		return box_xstrdup("0");
+	long long ns = (long long)d;
+	ns += ns < d || (!ns && errno == ERANGE);   /* round up; underflow is above 0 */
+	return box_xasprintf("%lldns", ns);
+}
+
+static int timeout_main(int argc, char **argv)
+{
+	static const struct box_opt topts[] = {
+		{ "kill-after", 'k', 'k', 1 }, { "signal", 's', 's', 1 },
+		{ "verbose", 'v', 'v', 0 }, { "preserve-status", 'p', 'p', 0 },
+		{ "foreground", 'f', 'f', 0 }, { 0 },
+	};
+	/* each option letter becomes at most two words: "-vpf" six */
+	char **av = box_xcalloc(3 * (size_t)argc + 8, sizeof(*av));
+	int n = 0, c;
+	struct box_getopt g;
+
+	av[n++] = "timeout";
+	box_getopt_init(&g, argc, argv);
+	while ((c = box_getopt(&g, topts)) != -1) {
+		switch (c) {
+		case 'k':
+			av[n++] = "-k";
+			av[n++] = timeout_duration(g.arg);
+			break;
+		case 's':
+			if (strcmp(g.arg, "0") && box_signum(g.arg) < 0)
+				timeout_usage_error("'%s': invalid signal", g.arg);
+			av[n++] = "-s";
+			av[n++] = g.arg;
+			break;
+		case 'v': av[n++] = "-v"; break;
+		case 'p': av[n++] = "-p"; break;
+		case 'f': av[n++] = "-f"; break;
+		}
+	}
+	if (argc - g.ind < 2)
+		timeout_usage_error(NULL, NULL);	/* GNU says no more */
+	av[n++] = "-t";
+	av[n++] = timeout_duration(argv[g.ind]);
+	av[n++] = "--";
+	for (int i = g.ind + 1; i < argc; i++)
+		av[n++] = argv[i];
+	gnu_timeout = 1;
+	return timer_main(n, av);
+}
+
+const struct applet applet_timeout = {
+	"timeout", timeout_main, timeout_usage, timeout_help, EXIT_FAIL, EXIT_FAIL,
+};
 
 const struct applet applet_timer = {
 	"timer", timer_main, usage, help, EXIT_FAIL, EXIT_FAIL,
