@@ -645,6 +645,28 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 	[ "${lines[0]}" = "timer: invalid cron expression '@daily 5': @daily takes no fields after it" ]
 }
 
+@test "cron: the next fire time is searched over 400 years, from any start, before 1970 too" {
+	local py=/usr/bin/python3
+	[ -x "$py" ] || needs "needs $py"
+	# February 29th on a Sunday ('*/7' starts with '*': day AND weekday)
+	run -0 env TZ=UTC timer -c '0 0 29 2 */7' --next 4 --from 2026-03-01T00:00Z
+	[ "$output" = "$("$py" -c '
+import datetime
+ys = [y for y in range(2026, 2200) if y % 4 == 0 and (y % 100 or y % 400 == 0)
+      and datetime.date(y, 2, 29).weekday() == 6]
+print("\n".join("%d-02-29T00:00:00+00:00" % y for y in ys[:4]))')" ]
+	run -0 env TZ=UTC timer -c '0 0 29 2 */7' --next 1 --from 2033-01-01T00:00Z
+	[ "$output" = "2060-02-29T00:00:00+00:00" ]
+	# before the epoch: Mondays of January 1960
+	run -0 env TZ=UTC timer -c '30 6 * * 1' --next 3 --from 1960-01-01T00:00Z
+	[ "$output" = "$("$py" -c '
+import datetime
+d = [datetime.date(1960, 1, 1) + datetime.timedelta(n) for n in range(31)]
+print("\n".join(["%sT06:30:00+00:00" % x for x in d if x.weekday() == 0][:3]))')" ]
+	run -0 env TZ=UTC timer -c '0 0 1 1 *' --next 1 --from @-1
+	[ "$output" = "1970-01-01T00:00:00+00:00" ]
+}
+
 @test "bad cron: an expression that never fires" {
 	run -125 timer -c '0 0 30 2 *' -- true
 	[ "${lines[0]}" = "timer: invalid cron expression '0 0 30 2 *': it never fires" ]

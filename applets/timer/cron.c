@@ -313,10 +313,13 @@ static int cron_day_matches(const struct timer_cron *c, int64_t days, int d)
 	return dom_ok || dow_ok;
 }
 
-#define CRON_HORIZON_DAYS (366 * 10)
+/* The Gregorian calendar repeats every 400 years (146,097 days, a whole
+ * number of weeks): an expression that matches no day in 400 years and a
+ * day never will. */
+#define CRON_HORIZON_DAYS (146097 + 1)
 
 /* The first naive minute at or after naive (minute-aligned) whose local
- * date and time match, or -1 when none within ten years. */
+ * date and time match, or TIMER_CRON_NONE when none ever does. */
 static int64_t cron_match_from(const struct timer_cron *c, int64_t naive)
 {
 	int64_t days = floor_div(naive, 86400), limit = days + CRON_HORIZON_DAYS;
@@ -351,7 +354,7 @@ static int64_t cron_match_from(const struct timer_cron *c, int64_t naive)
 		days++;
 		h = mi = 0;
 	}
-	return -1;
+	return TIMER_CRON_NONE;
 }
 
 /* How far a DST change can move local time; as in Vixie cron, larger steps
@@ -365,22 +368,22 @@ static int64_t cron_match_from(const struct timer_cron *c, int64_t naive)
 int64_t timer_cron_next(const struct timer_cron *c, int64_t after)
 {
 	int64_t start = floor_div(naive_of(after), 60) * 60 + 60;
-	int64_t best = -1, stop = INT64_MAX;
+	int64_t best = TIMER_CRON_NONE, stop = INT64_MAX;
 
 	/* a backward jump soon after `after` repeats local times before it */
 	if (local_offset(after + DST_SPAN) < local_offset(after))
 		start -= DST_SPAN;
 	for (int64_t w = start;; w += 60) {
-		int64_t t[2], cand = -1;
+		int64_t t[2], cand = TIMER_CRON_NONE;
 		w = cron_match_from(c, w);
-		if (w < 0 || w > stop)
+		if (w == TIMER_CRON_NONE || w > stop)
 			break;
 		int n = resolve_local(w, t);
 		if (t[0] > after)
 			cand = t[0];
 		else if (n == 2 && c->hour_star && t[1] > after)
 			cand = t[1];
-		if (cand >= 0 && (best < 0 || cand < best)) {
+		if (cand != TIMER_CRON_NONE && (best == TIMER_CRON_NONE || cand < best)) {
 			best = cand;
 			/* a later local time maps to an earlier instant only across
 			 * a backward jump shortly before best */

@@ -19,9 +19,12 @@ struct timer_cron {
 /* A 5-field expression or an @macro: 0, or -1 with the reason in err
  * ("hour: 24 out of range 0-23", "minute: unexpected 'x' at character 2"). */
 int timer_cron_parse(const char *expr, struct timer_cron *c, char *err, size_t errlen);
-/* The next fire time strictly after the instant `after`, or -1 for never
- * (within ten years). */
+/* The next fire time strictly after the instant `after` (searched over
+ * the 400 years after which the calendar repeats), or TIMER_CRON_NONE. */
 int64_t timer_cron_next(const struct timer_cron *c, int64_t after);
+/* What timer_cron_next returns when the expression never fires: every
+ * other value, before 1970 too, is a time. */
+#define TIMER_CRON_NONE INT64_MIN
 
 /* YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM|-HH:MM|+HHMM] (local time without an
  * offset), or @SECONDS since the epoch: 0, or -1 when invalid. */

@@ -325,7 +325,7 @@ static void check_schedule(struct timer *tm, int64_t now)
 		int64_t from = wall / BOX_NSEC > tm->next_wall ? wall / BOX_NSEC : tm->next_wall;
 		tm->next_wall = timer_cron_next(&tm->cron, from);
 		fire(tm);
-		if (tm->next_wall < 0)
+		if (tm->next_wall == TIMER_CRON_NONE)
 			tm->stopping = 1;
 		return;
 	}
@@ -423,7 +423,7 @@ static int print_next(const struct timer_cron *c, const char *expr, int64_t from
 
 	for (long long i = 0; i < n; i++) {
 		from = timer_cron_next(c, from);
-		if (from < 0) {
+		if (from == TIMER_CRON_NONE) {
 			if (!i)
 				box_usage("invalid cron expression '%s': it never fires", expr);
 			break;
@@ -548,7 +548,7 @@ static int timer_main(int argc, char **argv)
 	tm.start = box_now_ns() + (tm.delay > 0 ? tm.delay : 0);
 	if (cron_expr) {
 		tm.next_wall = timer_cron_next(&tm.cron, box_wall_ns() / BOX_NSEC);
-		if (tm.next_wall < 0)
+		if (tm.next_wall == TIMER_CRON_NONE)
 			box_usage("invalid cron expression '%s': it never fires", cron_expr);
 		tm.wallfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
 	}

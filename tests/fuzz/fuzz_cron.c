@@ -34,10 +34,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
 		int64_t next = timer_cron_next(&c, starts[i]);
-		assert(next == -1 || next > starts[i]);
-		if (next > 0) {
+		assert(next == TIMER_CRON_NONE || next > starts[i]);
+		if (next != TIMER_CRON_NONE) {
 			int64_t again = timer_cron_next(&c, next);
-			assert(again == -1 || again > next);
+			assert(again == TIMER_CRON_NONE || again > next);
 		}
 	}
 	free(s);

@@ -127,7 +127,7 @@ static void next_times(const struct timer_cron *c, int64_t from, int n, struct b
 {
 	for (int i = 0; i < n; i++) {
 		from = timer_cron_next(c, from);
-		if (from < 0)
+		if (from == TIMER_CRON_NONE)
 			break;
 		timer_format_time(out, from);
 	}
