@@ -560,19 +560,6 @@ static int filtered(const struct mount *m)
 	return cd.nitype && !in_list(cd.itype, cd.nitype, m->type);
 }
 
-/* df's percentage, rounded up: -1 for a total of 0. */
-static double percent(uint64_t v, uint64_t t)
-{
-	if (!t)
-		return -1;
-	if (v <= UINT64_MAX / 100)
-		return (double)(v * 100 / t + (v * 100 % t != 0));
-	double p = (double)v * 100 / (double)t;
-	long ip = (long)p;
-	double dp = (double)ip;
-	return dp - 1 < p && p <= dp + 1 ? dp + (dp < p) : p;
-}
-
 /* A double as C converts it to uint64 on x86-64: through int64 below
  * 2^63, so a negative amount wraps (check_disk's perfdata shows that). */
 static uint64_t to_u64(double d)
@@ -730,9 +717,9 @@ static int check_disk_main(int argc, char **argv)
 		} else {
 			add_usage(&u, &pr[i].fsu);
 		}
-		double used_pct = percent(u.used, u.used + u.avail);
+		double used_pct = df_percent(u.used, u.used + u.avail);
 		double free_pct = 100 - used_pct;
-		double iused_pct = percent(u.ino_total - u.ino_free, u.ino_total);
+		double iused_pct = df_percent(u.ino_total - u.ino_free, u.ino_total);
 		double ifree_pct = 100 - iused_pct;
 		int st = threshold_state(p->th[T_FREE_UNITS], (double)u.free_u);
 		int s2 = threshold_state(p->th[T_FREE_PCT], free_pct);

@@ -118,6 +118,10 @@ extern size_t nrows;
 extern int worst;          /* the report's status */
 
 void raise_status(int st);
+/* df's percentage of v in t, rounded up (-1 for a t of 0), and its
+ * rounding up of a percentage computed in doubles, without libm. */
+double df_percent(uint64_t v, uint64_t t);
+double df_round_up(double pct);
 void add_row(const char *dev, const char *type, const char *dir, const struct probe *p,
 	int unknown_values);
 /* --output=LIST's fields as indexes (all when list is NULL); a bad or

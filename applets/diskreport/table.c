@@ -123,26 +123,37 @@ static uint64_t value_of(const struct values *v, int column, int *negative)
 	}
 }
 
-/* Use% as df computes it: used / (used + available), rounded up. */
+double df_round_up(double pct)
+{
+	long ip = (long)pct;
+	double d = (double)ip;
+	return d - 1 < pct && pct <= d + 1 ? d + (d < pct) : pct;
+}
+
+double df_percent(uint64_t v, uint64_t t)
+{
+	if (!t)
+		return -1;
+	if (v <= UINT64_MAX / 100)
+		return (double)(v * 100 / t + (v * 100 % t != 0));
+	return df_round_up((double)v * 100 / (double)t);
+}
+
+/* Use% as df computes it: used / (used + available), rounded up; in
+ * doubles when either is negative (root's reserve exceeded). */
 static int percent(const struct values *v)
 {
 	if (!known(v->used) || !known(v->avail))
 		return -1;
 	if (!v->neg_used && v->used <= UINT64_MAX / 100 && v->used + v->avail != 0 &&
-	    (v->used + v->avail < v->used) == v->neg_avail) {
-		uint64_t u100 = v->used * 100, total = v->used + v->avail;
-		return (int)(u100 / total + (u100 % total != 0));
-	}
+	    (v->used + v->avail < v->used) == v->neg_avail)
+		return (int)df_percent(v->used, v->used + v->avail);
 	double u = v->neg_used ? -(double)-v->used : (double)v->used;
 	double a = v->neg_avail ? -(double)-v->avail : (double)v->avail;
-	double total = u + a, pct;
+	double total = u + a;
 	if (!total)
 		return -1;
-	pct = u * 100 / total;
-	long ipct = (long)pct;
-	if (ipct - 1 < pct && pct <= ipct + 1)
-		pct = (double)ipct + (ipct < pct);
-	return (int)pct;
+	return (int)df_round_up(u * 100 / total);
 }
 
 static const char *readable(char *buf, size_t size, int negative, uint64_t n,
