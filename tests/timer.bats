@@ -565,6 +565,87 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 	[ "$output" = $'2026-11-01T01:15:00-04:00\n2026-11-02T01:15:00-05:00' ]
 }
 
+@test "DST spring forward, New York: jobs with a wildcard hour follow the clock, no off-grid run" {
+	TZ=America/New_York run -0 timer -c '0 */2 * * *' --next 3 --from 2026-03-08T00:30
+	[ "$output" = $'2026-03-08T04:00:00-04:00\n2026-03-08T06:00:00-04:00\n2026-03-08T08:00:00-04:00' ]
+	TZ=America/New_York run -0 timer -c '45 * * * *' --next 3 --from 2026-03-08T01:00
+	[ "$output" = $'2026-03-08T01:45:00-05:00\n2026-03-08T03:45:00-04:00\n2026-03-08T04:45:00-04:00' ]
+	# a wildcard minute in a fixed hour is a wildcard job too: nothing that day
+	TZ=America/New_York run -0 timer -c '*/15 2 * * *' --next 1 --from 2026-03-08T00:00
+	[ "$output" = "2026-03-09T02:00:00-04:00" ]
+	# a fixed minute in an hour range is a fixed-time job: caught up once
+	TZ=America/New_York run -0 timer -c '0 1-3 * * *' --next 3 --from 2026-03-08T00:30
+	[ "$output" = $'2026-03-08T01:00:00-05:00\n2026-03-08T03:00:00-04:00\n2026-03-09T01:00:00-04:00' ]
+}
+
+@test "DST fall back, New York: a wildcard-minute job runs in both passes, a fixed one in the first" {
+	TZ=America/New_York run -0 timer -c '*/20 1 * * *' --next 7 --from 2026-11-01T00:50
+	[ "$output" = $'2026-11-01T01:00:00-04:00\n2026-11-01T01:20:00-04:00\n2026-11-01T01:40:00-04:00\n2026-11-01T01:00:00-05:00\n2026-11-01T01:20:00-05:00\n2026-11-01T01:40:00-05:00\n2026-11-02T01:00:00-05:00' ]
+	TZ=America/New_York run -0 timer -c '30 1 * * *' --next 2 --from 2026-11-01T00:50
+	[ "$output" = $'2026-11-01T01:30:00-04:00\n2026-11-02T01:30:00-05:00' ]
+}
+
+@test "DST fall back: a fixed-time job followed from inside the repeated hour runs in its second pass" {
+	# as cron started in the second pass does: the first one came before it
+	TZ=America/New_York run -0 timer -c '45 1 * * *' --next 2 --from 2026-11-01T01:30-05:00
+	[ "$output" = $'2026-11-01T01:45:00-05:00\n2026-11-02T01:45:00-05:00' ]
+}
+
+@test "clock changes beyond 3 hours are clock jumps, under 6 minutes late wakeups (as in cron)" {
+	# DST 4 hours ahead: the skipped hours are not caught up, the repeated
+	# ones run again for every job
+	TZ=XST5XDT1,M3.2.0,M11.1.0 run -0 timer -c '30 3 * * *' --next 1 --from 2026-03-08T00:00
+	[ "$output" = "2026-03-09T03:30:00-01:00" ]
+	TZ=XST5XDT1,M3.2.0,M11.1.0 run -0 timer -c '30 23 * * *' --next 2 --from 2026-10-31T20:00
+	[ "$output" = $'2026-10-31T23:30:00-01:00\n2026-10-31T23:30:00-05:00' ]
+	# DST 4 minutes ahead: every job of the skipped minutes runs once after it
+	TZ=XST5XDT4:56,M3.2.0,M11.1.0 run -0 timer -c '2 * * * *' --next 2 --from 2026-03-08T01:30
+	[ "$output" = $'2026-03-08T02:04:00-04:56\n2026-03-08T03:02:00-04:56' ]
+}
+
+# The zones: both hemispheres, 30- and 45-minute offsets, a 30-minute DST
+# step (Lord Howe) and changes at midnight (Havana, Santiago).
+DST_ZONES="America/New_York Europe/Berlin Australia/Sydney Australia/Lord_Howe America/Santiago Pacific/Chatham America/St_Johns Asia/Gaza America/Havana"
+
+@test "DST: --next agrees with a model of Vixie cron's loop on generated schedules in nine zones" {
+	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
+	# 100 schedules per clock change of 2026, each followed from 4 hours
+	# before it to 4 hours after
+	run -0 /usr/bin/python3 "$BATS_TEST_DIRNAME/timer_cronsim.py" "$PROCBOX" 1 100 $DST_ZONES
+	[[ "${lines[-1]}" =~ ^0\ of\ ([0-9]+)\ schedules\ differ$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 1500 ]
+}
+
+# Debian's cron, in a private mount namespace under libfaketime.
+need_real_cron() {
+	need_root
+	need_cmd cron unshare
+	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
+	compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || needs "needs libfaketime (faketime)"
+}
+
+@test "DST spring forward: the real cron runs each job in the same minutes as timer (New York)" {
+	need_real_cron
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/timer_realcron.py" "$PROCBOX" America/New_York \
+		2026-03-08T01:40 2026-03-08T03:25 200 '30 2 * * *' '0 2 * * *' '15 2,3 * * *' \
+		'0 1-4 * * *' '45 * * * *' '0 */2 * * *' '*/15 * * * *' '10 * * * *' '* 2 * * *' \
+		'59 1 * * *' '0 3 * * *' '@hourly' '5 */1 * * *' '50 1-3 * * *' '*/7 1-3 * * *'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# the fixed-time job of the skipped hour did run, after the jump
+	[[ "$output" == *"ok    30 2 * * *       cron: 03:00-0400"* ]]
+}
+
+@test "DST fall back: the real cron runs each job in the same minutes as timer (Berlin)" {
+	need_real_cron
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/timer_realcron.py" "$PROCBOX" Europe/Berlin \
+		2026-10-25T01:55 2026-10-25T03:05 200 '30 2 * * *' '*/20 2 * * *' '0 * * * *' \
+		'15 2-3 * * *' '5 */1 * * *' '*/30 * * * *' '58 1 * * *' '10 2,3 * * *' '@hourly'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ok    */20 2 * * *     cron: 02:00+0200 02:20+0200 02:40+0200 02:00+0100 02:20+0100 02:40+0100"* ]]
+}
+
 @test "--from accepts offsets, Z, local times and @SECONDS" {
 	TZ=UTC run -0 timer -c '0 * * * *' --next 1 --from 2026-06-01T10:30:00+02:00
 	[ "$output" = "2026-06-01T09:00:00+00:00" ]

@@ -178,7 +178,7 @@ static int cron_parse_fields(const char *text, struct timer_cron *c, char *err, 
 	c->dom = (uint32_t)bits[2];
 	c->month = (uint32_t)bits[3];
 	c->dow = (uint32_t)((bits[4] | bits[4] >> 7) & 0x7f);
-	c->hour_star = star[1];
+	c->wild = star[0] || star[1];
 	c->dom_star = star[2];
 	c->dow_star = star[4];
 	return 0;
@@ -360,12 +360,24 @@ static int64_t cron_match_from(const struct timer_cron *c, int64_t naive)
 /* How far a DST change can move local time; as in Vixie cron, larger steps
  * are treated as clock changes, not as repeated or skipped local times. */
 #define DST_SPAN (3 * 3600)
+/* A forward step this small is a late wakeup to Vixie cron: every job of
+ * every skipped minute runs at once. */
+#define LATE_SPAN (5 * 60)
 
-/* In a repeated hour a job fires once, at the first pass, unless its hour
- * field starts with '*' (it runs every hour, so the second pass is a new
- * hour for it too). Local times the clock skips fire at the first instant
- * after the jump, once however many of them match. */
-int64_t timer_cron_next(const struct timer_cron *c, int64_t after)
+/* Vixie cron's (and cronie's) rules for the local times a clock change
+ * skips or repeats, which treat "wildcard" jobs (minute or hour field
+ * starting with '*') and fixed-time jobs apart:
+ *   skipped, step <= 5 min    every job runs once right after the jump;
+ *   skipped, step <= 3 h      fixed-time jobs run once right after the jump,
+ *                             wildcard jobs follow the clock (no catch-up);
+ *   skipped, larger step      nothing is caught up;
+ *   repeated, step <= 3 h     fixed-time jobs run at the first pass only,
+ *                             wildcard jobs in both passes;
+ *   repeated, larger step     every job runs in both passes.
+ * A fixed-time job also runs in the second pass when the first one came
+ * before `since`, the time the schedule started to be followed (cron
+ * started in the repeated hour runs it then). */
+int64_t timer_cron_next(const struct timer_cron *c, int64_t after, int64_t since)
 {
 	int64_t start = floor_div(naive_of(after), 60) * 60 + 60;
 	int64_t best = TIMER_CRON_NONE, stop = INT64_MAX;
@@ -379,9 +391,14 @@ int64_t timer_cron_next(const struct timer_cron *c, int64_t after)
 		if (w == TIMER_CRON_NONE || w > stop)
 			break;
 		int n = resolve_local(w, t);
-		if (t[0] > after)
+		if (n == 0) {
+			int64_t step = local_offset(t[0]) - local_offset(t[0] - 1);
+			if (t[0] > after && (step <= LATE_SPAN || (step <= DST_SPAN && !c->wild)))
+				cand = t[0];
+		} else if (t[0] > after)
 			cand = t[0];
-		else if (n == 2 && c->hour_star && t[1] > after)
+		else if (n == 2 && t[1] > after && (c->wild || t[0] < since ||
+				local_offset(t[0]) - local_offset(t[1]) > DST_SPAN))
 			cand = t[1];
 		if (cand != TIMER_CRON_NONE && (best == TIMER_CRON_NONE || cand < best)) {
 			best = cand;

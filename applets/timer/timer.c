@@ -95,6 +95,7 @@ struct timer {
 	int64_t start;        /* -d/-i: monotonic time of run 0 */
 	long long tick;       /* -i: index of the next tick */
 	int64_t next_wall;    /* -c: next fire time, seconds since the epoch */
+	int64_t since;        /* -c: when timer started following it */
 	int wallfd;           /* -c: CLOCK_REALTIME timerfd, -1 without one */
 	int64_t wall_armed;   /* the time wallfd is armed for; -1 to re-arm */
 	struct box_loop loop;
@@ -323,7 +324,7 @@ static void check_schedule(struct timer *tm, int64_t now)
 			return;
 		/* from the later of the two, so a clock set back never repeats a run */
 		int64_t from = wall / BOX_NSEC > tm->next_wall ? wall / BOX_NSEC : tm->next_wall;
-		tm->next_wall = timer_cron_next(&tm->cron, from);
+		tm->next_wall = timer_cron_next(&tm->cron, from, tm->since);
 		fire(tm);
 		if (tm->next_wall == TIMER_CRON_NONE)
 			tm->stopping = 1;
@@ -420,9 +421,10 @@ static int timer_loop(struct timer *tm)
 static int print_next(const struct timer_cron *c, const char *expr, int64_t from, long long n)
 {
 	struct box_buf out = { 0 };
+	int64_t since = from;
 
 	for (long long i = 0; i < n; i++) {
-		from = timer_cron_next(c, from);
+		from = timer_cron_next(c, from, since);
 		if (from == TIMER_CRON_NONE) {
 			if (!i)
 				box_usage("invalid cron expression '%s': it never fires", expr);
@@ -547,7 +549,8 @@ static int timer_main(int argc, char **argv)
 		tm.count = 1;
 	tm.start = box_now_ns() + (tm.delay > 0 ? tm.delay : 0);
 	if (cron_expr) {
-		tm.next_wall = timer_cron_next(&tm.cron, box_wall_ns() / BOX_NSEC);
+		tm.since = box_wall_ns() / BOX_NSEC;
+		tm.next_wall = timer_cron_next(&tm.cron, tm.since, tm.since);
 		if (tm.next_wall == TIMER_CRON_NONE)
 			box_usage("invalid cron expression '%s': it never fires", cron_expr);
 		tm.wallfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);

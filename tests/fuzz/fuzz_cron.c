@@ -33,10 +33,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
-		int64_t next = timer_cron_next(&c, starts[i]);
+		int64_t next = timer_cron_next(&c, starts[i], starts[i]);
 		assert(next == TIMER_CRON_NONE || next > starts[i]);
 		if (next != TIMER_CRON_NONE) {
-			int64_t again = timer_cron_next(&c, next);
+			int64_t again = timer_cron_next(&c, next, starts[i]);
 			assert(again == TIMER_CRON_NONE || again > next);
 		}
 	}

@@ -125,8 +125,9 @@ static void set_tz(const char *tz)
 /* The next n fire times, as --next prints them. */
 static void next_times(const struct timer_cron *c, int64_t from, int n, struct box_buf *out)
 {
+	int64_t since = from;
 	for (int i = 0; i < n; i++) {
-		from = timer_cron_next(c, from);
+		from = timer_cron_next(c, from, since);
 		if (from == TIMER_CRON_NONE)
 			break;
 		timer_format_time(out, from);
