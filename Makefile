@@ -25,6 +25,10 @@ BOXFLAGS := -std=gnu11 $(WARN) -ffunction-sections -fdata-sections \
             -fno-ident -D_GNU_SOURCE
 # noseparate-code: no page padding between segments (about 4 KiB each)
 LDSTATIC := -static -Wl,--gc-sections -s -Wl,-z,noseparate-code -Wl,--build-id=none
+comma    := ,
+# musl's static start-up never write-protects a RELRO segment, whose page
+# alignment only pads the file by up to 4 KiB; glibc's does, so it keeps it
+LDMUSL   := $(if $(filter musl-gcc,$(notdir $(STATIC_CC))),-Wl$(comma)-z$(comma)norelro)
 ASANFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
              -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -47,7 +51,7 @@ CORE_SRC := $(filter-out applets/procbox.c,$(SRC))
 all: procbox links
 
 procbox: $(OBJ)
-	$(STATIC_CC) $(BOXFLAGS) $(CFLAGS) -o $@ $(OBJ) $(LDSTATIC)
+	$(STATIC_CC) $(BOXFLAGS) $(CFLAGS) -o $@ $(OBJ) $(LDSTATIC) $(LDMUSL)
 
 build/obj/%.o: %.c $(HDR)
 	@mkdir -p $(@D)
