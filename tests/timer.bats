@@ -371,6 +371,28 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 	[ $((t1 - t0)) -lt 4000 ]
 }
 
+@test "-k: a child that ignores SIGTERM and outlives the run is killed at the -k time" {
+	# the run (sh) exits on TERM; its child, in its group, ignores TERM
+	cat > "$d/run.sh" <<-EOF
+	sh -c 'trap "" TERM; echo \$\$ > "$d/gc"; exec sleep 30' &
+	wait
+	EOF
+	local t0 t1 gc
+	t0=$(ms_now)
+	run -124 --separate-stderr timer -v -t 0.3 -k 0.5 -- sh "$d/run.sh"
+	t1=$(ms_now)
+	gc=$(cat "$d/gc")
+	# killed and reaped by timer before it exits: no process, no zombie
+	[ ! -e "/proc/$gc" ]
+	[ $((t1 - t0)) -ge 800 ]
+	[ "${stderr_lines[1]}" = "timer: sending signal KILL to what is left of command 'sh'" ]
+	# a child that ends by itself before then does not hold timer up
+	t0=$(ms_now)
+	run -124 timer -t 0.3 -k 20 -- sh -c 'sh -c "trap \"\" TERM; sleep 0.5" & wait'
+	t1=$(ms_now)
+	[ $((t1 - t0)) -lt 10000 ]
+}
+
 @test "-t rounds a part of a nanosecond up, as GNU timeout: it times out, never runs unbounded" {
 	need_cmd timeout
 	run -124 timeout 0.0000000001 sleep 2

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -87,6 +88,11 @@ struct timer {
 	struct box_watch watch;     /* on its directory, or polling it */
 
 	struct run run;
+	/* A run that exited on its deadline signal while others of its process
+	 * group live on (a child ignoring SIGTERM): that group, SIGKILLed at
+	 * the -k time all the same. 0: none. */
+	pid_t linger;
+	int64_t linger_at;
 	int pending;          /* a run waits for the current one to end */
 	int stopping;         /* no more runs */
 	int cancelled;        /* stopped because the watched path disappeared */
@@ -178,6 +184,13 @@ static void finish_run(struct timer *tm, int wstatus)
 		code = EXIT_TIMEDOUT;
 	tm->status = code;
 	tm->died_of = WIFSIGNALED(wstatus) && !tm->run.timed_out ? WTERMSIG(wstatus) : 0;
+	if (tm->run.kill_at >= 0 && !tm->run.killed && !tm->foreground &&
+	    kill(-tm->run.pid, 0) == 0) {
+		if (tm->linger)
+			kill(-tm->linger, SIGKILL);
+		tm->linger = tm->run.pid;
+		tm->linger_at = tm->run.kill_at;
+	}
 	tm->run.pid = 0;
 	if (tm->pending) {
 		tm->pending = 0;
@@ -194,11 +207,24 @@ static void reap(struct timer *tm)
 	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
 		if (pid == tm->run.pid)
 			finish_run(tm, wstatus);
+	/* the lingering group's members are orphans adopted by timer (a child
+	 * subreaper): each one's end is a SIGCHLD here */
+	if (tm->linger && kill(-tm->linger, 0) < 0)
+		tm->linger = 0;
 }
 
 /* The deadline of the run: its signal, then SIGKILL after -k. */
 static void check_run(struct timer *tm, int64_t now)
 {
+	if (tm->linger && now >= tm->linger_at) {
+		if (tm->verbose)
+			box_warn("sending signal KILL to what is left of command '%s'", tm->argv[0]);
+		kill(-tm->linger, SIGKILL);
+		/* adopted: reaped here, not left to init as zombies */
+		while (waitpid(-tm->linger, NULL, 0) > 0 || errno == EINTR)
+			;
+		tm->linger = 0;
+	}
 	if (!tm->run.pid)
 		return;
 	if (tm->run.deadline >= 0 && now >= tm->run.deadline && !tm->run.timed_out) {
@@ -396,7 +422,7 @@ static int timer_loop(struct timer *tm)
 		int64_t now = box_now_ns();
 		check_run(tm, now);
 		check_schedule(tm, now);
-		if (!tm->run.pid && !tm->pending && !scheduling(tm))
+		if (!tm->run.pid && !tm->pending && !tm->linger && !scheduling(tm))
 			return tm->cancelled ? EXIT_CANCELLED : tm->status;
 
 		box_loop_begin(l);
@@ -410,6 +436,8 @@ static int timer_loop(struct timer *tm)
 			box_loop_deadline(l, tm->run.deadline);
 		if (tm->run.pid && !tm->run.killed)
 			box_loop_deadline(l, tm->run.kill_at);
+		if (tm->linger)
+			box_loop_deadline(l, tm->linger_at);
 		box_loop_wait(l);
 		if (tm->watch_path && box_watch_due(&tm->watch))
 			check_watch(tm);
@@ -572,6 +600,10 @@ static int timer_main(int argc, char **argv)
 	if (tm.signal != SIGKILL && tm.signal != SIGSTOP)
 		sigaddset(&set, tm.signal);
 	box_loop_open_signals(&tm.loop, &set, on_signal, &tm);
+	/* -k: a child of the run that outlives it is adopted, so its end wakes
+	 * timer (see linger) */
+	if (tm.kill_after > 0 && !tm.foreground)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (watch_path) {
 		/* PATH leaves its directory, or the directory itself goes */
 		char *dir = box_xdirname(watch_path);
