@@ -151,6 +151,13 @@ int box_parse_hex(const char *s, unsigned long *out);
 int box_parse_ll(const char *s, long long min, long long max, long long *out);
 /* Calls box_usage("invalid WHAT 'S': ...") on failure. */
 long long box_xparse_ll(const char *what, const char *s, long long min, long long max);
+/* strtod without its 6 KB in a static binary: leading blanks, a sign,
+ * decimal digits with '.' and an e exponent, hex with a p exponent, inf
+ * and infinity (not nan). Correctly rounded for up to 15 significant
+ * digits times a power of ten up to 22 (then off by an ulp or so); ERANGE
+ * in errno on overflow and underflow. *end is where the number stopped
+ * (s when there was none, and 0 is returned). */
+double box_strtod(const char *s, char **end);
 
 /* Durations in nanoseconds: "1.5" (seconds), "200ms", "2s", "5m", "1h",
  * "1d", also "us" and "ns". Negative values and empty strings are

@@ -1,8 +1,12 @@
 /* Strict number and duration parsing. */
 #include "box.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +73,72 @@ int box_parse_ll(const char *s, long long min, long long max, long long *out)
 		return BOX_PARSE_RANGE;
 	*out = v;
 	return BOX_PARSE_OK;
+}
+
+double box_strtod(const char *s, char **end)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+	const char *p = s;
+	double m = 0;
+	int neg = 0, digits = 0, scale = 0, base = 10;
+
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (!strncasecmp(p, "inf", 3)) {
+		*end = (char *)p + (strncasecmp(p + 3, "inity", 5) ? 3 : 8);
+		return neg ? -INFINITY : INFINITY;
+	}
+	if (p[0] == '0' && (p[1] | 32) == 'x' && isxdigit((unsigned char)p[2 + (p[2] == '.')]))
+		p += 2, base = 16;
+	for (int dot = 0;; p++) {
+		int d = *p >= '0' && *p <= '9' ? *p - '0' :
+			base == 16 && isxdigit((unsigned char)*p) ? (*p | 32) - 'a' + 10 : -1;
+		if (d < 0 && *p == '.' && !dot) {
+			dot = 1;
+			continue;
+		}
+		if (d < 0)
+			break;
+		m = m * base + d;
+		digits++;
+		scale -= dot;
+	}
+	if (!digits) {
+		*end = (char *)s;
+		return 0;
+	}
+	if ((*p | 32) == (base == 16 ? 'p' : 'e')) {
+		const char *q = p + 1;
+		int eneg = 0, e = 0;
+		if (*q == '+' || *q == '-')
+			eneg = *q++ == '-';
+		if (*q >= '0' && *q <= '9') {
+			for (; *q >= '0' && *q <= '9'; q++)
+				e = e < 100000 ? e * 10 + (*q - '0') : e;
+			e = eneg ? -e : e;
+			p = q;
+		}
+		scale = base == 16 ? scale * 4 + e : scale + e;
+	} else if (base == 16)
+		scale *= 4;
+	double v = m;
+	if (base == 16)
+		v = scalbn(m, scale);
+	else {
+		/* one exact power of ten and one rounding where the table reaches */
+		for (; scale > 22 && v <= DBL_MAX; scale -= 22)
+			v *= 1e22;
+		for (; scale < -22 && v > 0; scale += 22)
+			v /= 1e22;
+		v = scale < 0 ? v / pow10[-scale] : v * pow10[scale];
+	}
+	if (m && (v == 0 || v > DBL_MAX))
+		errno = ERANGE;
+	*end = (char *)p;
+	return neg ? -v : v;
 }
 
 long long box_xparse_ll(const char *what, const char *s, long long min, long long max)

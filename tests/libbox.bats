@@ -78,3 +78,7 @@ setup() {
 @test "glob patterns match with bounded time, and name the files they match, sorted" {
 	unit glob
 }
+
+@test "box_strtod gives libc strtod's value, end and ERANGE (without its 6 KB)" {
+	unit strtod
+}

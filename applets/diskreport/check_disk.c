@@ -96,11 +96,11 @@ static int parse_range(const char *s, struct range *r)
 		if (*s == '~')
 			r->start_inf = 1;
 		else
-			r->start = strtod(s, &end);
+			r->start = box_strtod(s, &end);
 		s = colon + 1;
 	}
 	if (*s) {
-		r->end = strtod(s, &end);
+		r->end = box_strtod(s, &end);
 		r->end_inf = 0;
 	}
 	return r->start_inf || r->end_inf || r->start <= r->end ? 0 : -1;

@@ -269,7 +269,7 @@ static double parse_backoff(const char *s)
 {
 	char *end;
 	errno = 0;
-	double f = strtod(s, &end);
+	double f = box_strtod(s, &end);
 	if (!*s || *end || errno || !(f >= 1.0 && f <= 5.0))
 		box_usage("invalid backoff '%s': expected a number from 1.0 to 5.0", s);
 	return f;

@@ -647,7 +647,7 @@ static char *timeout_duration(const char *s)
 	};
 	char *end;
 	errno = 0;
-	double d = strtod(s, &end);
+	double d = box_strtod(s, &end);
 	int mult = !end[0];
 	for (size_t i = 0; i < BOX_ARRAY_LEN(units); i++)
 		if (end[0] == units[i].unit && !end[1])

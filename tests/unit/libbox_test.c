@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -570,4 +571,65 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	return unit_failures != 0;
+}
+
+/* box_strtod against libc's strtod: the same value (bit for bit), the
+ * same end and the same ERANGE, on hand-picked and generated numbers. */
+static int strtod_same(const char *s)
+{
+	char *e1, *e2;
+	errno = 0;
+	double a = strtod(s, &e1);
+	int r1 = errno;
+	errno = 0;
+	double b = box_strtod(s, &e2);
+	int r2 = errno;
+	if (memcmp(&a, &b, sizeof(a)) || e1 != e2 || (r1 == ERANGE) != (r2 == ERANGE)) {
+		fprintf(stderr, "box_strtod(\"%s\") = %a end +%d errno %d; strtod: %a end +%d errno %d\n",
+			s, b, (int)(e2 - s), r2, a, (int)(e1 - s), r1);
+		return 0;
+	}
+	return 1;
+}
+
+UNIT_GROUP(strtod, "strtod")
+{
+	static const char *const cases[] = {
+		"0", "1", "-1", "+2.5", "10.34", "9.999999999", ".5", "5.", ".1", "0.1", "0.3",
+		"123456789012345", "1e3", "1E-3", "2.34e+5d", "1e22", "1e23", "1e-22",
+		"1e309", "1e-400", "1.18973149535723176502e+4932", "-1.18973149535723176502e+4932",
+		"  7", "\t-7x", "1e", "1e+", "1.5e+x", "x", "", "-", ".", "+.e1", "inf", "-Infinity",
+		"infin", "0x10", "0x1p-2", "0X1.8P1", "0x", "0x.8", "0xg", "12%", "50:80", "~:10",
+	};
+	/* beyond 10^+-22 the result may be an ulp or two off */
+	static const char *const far[] = {
+		"1e308", "4.9e-324", "2.2250738585072014e-308", "1.7976931348623157e308", "123.456e-40",
+	};
+	for (size_t i = 0; i < BOX_ARRAY_LEN(cases); i++)
+		CHECK(strtod_same(cases[i]));
+	for (size_t i = 0; i < BOX_ARRAY_LEN(far); i++) {
+		char *e1, *e2;
+		double a = strtod(far[i], &e1), b = box_strtod(far[i], &e2);
+		CHECK(e1 == e2 && b != 0 && fabs(a - b) <= fabs(a) * 1e-15);
+	}
+	/* up to 15 significant digits, exponents within +-22: exact */
+	unsigned long long x = 88172645463325252ULL;
+	int bad = 0;
+	for (int i = 0; i < 20000 && bad < 5; i++) {
+		char buf[64];
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		unsigned long long m = x % 1000000000000000ULL >> (x >> 60);
+		int frac = (int)(x >> 20 & 15), ex = (int)(x >> 24 & 31) - 15;
+		if (ex - frac < -22)
+			ex = frac - 22;
+		int n = snprintf(buf, sizeof(buf), "%llu", m);
+		if (frac && frac < n) {
+			memmove(buf + n - frac + 1, buf + n - frac, (size_t)frac + 1);
+			buf[n - frac] = '.';
+		}
+		if (x >> 30 & 1)
+			snprintf(buf + strlen(buf), 16, "e%d", ex);
+		bad += !strtod_same(buf);
+	}
+	CHECK(!bad);
 }
