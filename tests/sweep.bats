@@ -342,7 +342,7 @@ json_field() {	# json_field KEY LINE
 	netns_setup
 	drop_half
 	run -1 inns sweep -c 3 --period 20ms -t 1s 127.0.0.1 127.0.1.1
-	[ "$(printf '%s\n' "${lines[@]}" | grep -cE '^127\.0\.0\.1 : \[[0-2]\], 32 bytes, [0-9.]+ ms \([0-9.]+ avg, 0% loss\)$')" -eq 3 ]
+	[ "$(printf '%s\n' "${lines[@]}" | grep -cE '^127\.0\.0\.1 : \[[0-2]\], 64 bytes, [0-9.]+ ms \([0-9.]+ avg, 0% loss\)$')" -eq 3 ]
 	[[ "$output" =~ 127\.0\.0\.1\ :\ xmt/rcv/%loss\ =\ 3/3/0%,\ min/avg/max\ =\ [0-9.]+/[0-9.]+/[0-9.]+ ]]
 	[[ "$output" == *"127.0.1.1 : xmt/rcv/%loss = 3/0/100%"* ]]
 }
@@ -357,6 +357,92 @@ json_field() {	# json_field KEY LINE
 	[ "$(json_field received "${lines[0]}")" = 2 ]
 	[ "$(json_field loss_pct "${lines[0]}")" = 0 ]
 	[[ "$(json_field min_ms "${lines[0]}")" =~ ^[0-9]+\.[0-9]+$ ]]
+}
+
+# fping's output on the same targets, times taken out.
+no_times() { sed -E 's/[0-9]+\.[0-9]+/T/g'; }
+
+@test "fping's -aq idiom: -a -q prints the live hosts, as fping does" {
+	netns_setup
+	need_cmd fping
+	drop_half
+	run -1 inns fping -aq -r 0 -t 50 127.0.0.1 127.0.1.1 127.0.0.2
+	local want=$output
+	[ "$want" = $'127.0.0.1\n127.0.0.2' ]
+	run -1 inns sweep -aq -s -r 0 -t 50ms 127.0.0.1 127.0.1.1 127.0.0.2
+	[ "$output" = "$want" ]
+	run -1 inns sweep -uq -r 0 -t 50ms 127.0.0.1 127.0.1.1
+	[ "$output" = 127.0.1.1 ]
+}
+
+@test "-c: per-probe lines say 64 bytes, and -q's summary has no blank line before it, as fping's" {
+	netns_setup
+	need_cmd fping
+	local fp
+	run -0 --separate-stderr inns fping -c 2 -p 20 127.0.0.1
+	fp=$(printf '%s\n' "$output" "$stderr" | no_times)
+	run -0 --separate-stderr inns sweep -c 2 --period 20ms 127.0.0.1
+	[ "$(printf '%s\n' "$output" "$stderr" | no_times)" = "$fp" ]
+	[[ "$output" == *"127.0.0.1 : [0], 64 bytes, "* ]]
+	run -0 --separate-stderr inns fping -q -c 2 -p 20 127.0.0.1
+	fp=$(printf '%s\n' "$stderr" | no_times)
+	[ "${stderr:0:1}" != "" ] && [ "${stderr:0:1}" != $'\n' ]
+	run -0 --separate-stderr inns sweep -q -c 2 --period 20ms 127.0.0.1
+	[ -z "$output" ]
+	[ "$(printf '%s\n' "$stderr" | no_times)" = "$fp" ]
+}
+
+@test "/etc/hosts names match in any letter case, as with fping" {
+	need_root
+	need_cmd fping unshare
+	printf '127.0.0.1 localhost\n127.0.0.5 MyHost.example myhost\n' > "$BATS_TEST_TMPDIR/hosts"
+	run -0 unshare -m sh -c 'mount --bind "$1" /etc/hosts && fping MYHOST myhost.EXAMPLE' sh "$BATS_TEST_TMPDIR/hosts"
+	[ "$output" = $'MYHOST is alive\nmyhost.EXAMPLE is alive' ]
+	run -0 unshare -m sh -c 'mount --bind "$1" /etc/hosts && exec sweep -s MYHOST myhost.EXAMPLE' sh "$BATS_TEST_TMPDIR/hosts"
+	[[ "${lines[0]}" == "MYHOST is alive ("* ]]
+	[[ "${lines[1]}" == "myhost.EXAMPLE is alive ("* ]]
+	run -0 unshare -m sh -c 'mount --bind "$1" /etc/hosts && exec sweep -j MyHost' sh "$BATS_TEST_TMPDIR/hosts"
+	[ "$(json_field address "${lines[0]}")" = "\"127.0.0.5\"" ]
+}
+
+@test "a name and its address are two targets, each with its line, as in fping" {
+	netns_setup
+	need_cmd fping
+	run -0 inns fping localhost 127.0.0.1
+	[ "$output" = $'localhost is alive\n127.0.0.1 is alive' ]
+	run -0 inns sweep -s localhost 127.0.0.1 localhost
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == "localhost is alive ("* ]]
+	[[ "${lines[1]}" == "127.0.0.1 is alive ("* ]]
+	run -0 inns sweep -j -q localhost 127.0.0.1
+	[ "$(json_field targets "${lines[0]}")" = 2 ]
+}
+
+@test "an IPv6 link-local address keeps its %IF scope, ICMP and -p, as with fping" {
+	netns_setup
+	need_cmd fping
+	local peer=$NS-b
+	mkns "$peer"
+	ip link add pbsw0 netns "$NS" type veth peer name pbsw1 netns "$peer"
+	ip -n "$NS" link set pbsw0 up
+	ip -n "$peer" link set pbsw1 up
+	ip -n "$NS" -6 addr add fe80::1/64 dev pbsw0 nodad
+	ip -n "$peer" -6 addr add fe80::2/64 dev pbsw1 nodad
+	retry_until 5 inns fping -q -r 0 -t 100 fe80::2%pbsw0
+	run -0 inns fping fe80::2%pbsw0
+	[ "$output" = "fe80::2%pbsw0 is alive" ]
+	run -0 inns sweep fe80::2%pbsw0
+	[[ "$output" == "fe80::2%pbsw0 is alive ("* ]]
+	# no listener: the peer's refusal proves it is up
+	run -0 inns sweep -p 9 -t 1s fe80::2%pbsw0
+	[[ "$output" == "fe80::2%pbsw0 is alive ("* ]]
+}
+
+@test "-p with no descriptor to spare exits 4 at once, never loops" {
+	# only 0-2 open: the signal fd takes 3, the socket finds none
+	run -4 timeout 10 bash -c 'for f in /proc/$$/fd/*; do f=${f##*/}
+		[ "$f" -gt 2 ] && eval "exec $f>&-"; done; ulimit -n 4; exec sweep -p 9 127.0.0.1'
+	[[ "$output" == *"sweep: unable to open a TCP socket: "* ]]
 }
 
 @test "--force allows more than 65536 targets" {

@@ -4,9 +4,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SWEEP_TARGET_LIMIT 65536u
 #define SWEEP_TARGET_HARD_LIMIT (1u << 20)
@@ -34,7 +36,8 @@ void sweep_read_target_file(const char *path, struct word_list *w)
 	}
 }
 
-static void add_target(struct sweep *S, int family, const uint8_t *addr, const char *name)
+static void add_target(struct sweep *S, int family, const uint8_t *addr, const char *name,
+	uint32_t scope)
 {
 	struct target *t = BOX_PUSH(S->t, S->n, S->cap);
 
@@ -42,14 +45,54 @@ static void add_target(struct sweep *S, int family, const uint8_t *addr, const c
 	t->family = (uint8_t)family;
 	memcpy(t->addr, addr, family ? 16 : 4);
 	t->name = name;
+	t->scope = scope;
 	t->tcp_fd = -1;
+}
+
+/* The address column of the first /etc/hosts line that lists name in any
+ * letter case (glibc's rule; musl's getaddrinfo matches case-sensitively,
+ * and a name it misses goes on to DNS), copied into buf; NULL when none. */
+static const char *hosts_lookup(const char *name, char *buf, size_t size)
+{
+	static struct box_buf hosts;
+	static int loaded;
+	const char *found = NULL;
+
+	if (!loaded++ && box_read_file("/etc/hosts", &hosts) < 0)
+		return NULL;
+	for (const char *line = hosts.p, *next; line && !found; line = next) {
+		size_t len = strcspn(line, "#\n");
+		next = strchr(line, '\n');
+		next = next ? next + 1 : NULL;
+		const char *p = line, *end = line + len;
+		size_t alen = 0;
+		for (int field = 0; p < end; field++) {
+			p += strspn(p, " \t\r");
+			size_t n = strcspn(p, " \t\r#\n");
+			if (!n)
+				break;
+			if (!field)
+				alen = n;
+			else if (strlen(name) == n && !strncasecmp(p, name, n) && alen < size) {
+				memcpy(buf, line + strspn(line, " \t"), alen);
+				buf[alen] = 0;
+				found = buf;
+				break;
+			}
+			p += n;
+		}
+	}
+	return found;
 }
 
 static void resolve_name(struct sweep *S, const char *name)
 {
 	struct addrinfo hints = { 0 }, *res;
+	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	const char *host = hosts_lookup(name, addr, sizeof(addr));
 	hints.ai_socktype = SOCK_DGRAM;
-	int r = getaddrinfo(name, NULL, &hints, &res);
+	hints.ai_flags = host ? AI_NUMERICHOST : 0;
+	int r = getaddrinfo(host ? host : name, NULL, &hints, &res);
 	if (r) {
 		box_warn("unable to resolve %s: %s", name,
 			r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
@@ -59,12 +102,12 @@ static void resolve_name(struct sweep *S, const char *name)
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		if (ai->ai_family == AF_INET) {
 			add_target(S, 0,
-				(uint8_t *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr, name);
+				(uint8_t *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr, name, 0);
 			break;
 		}
 		if (ai->ai_family == AF_INET6) {
-			add_target(S, 1,
-				(uint8_t *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, name);
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ai->ai_addr;
+			add_target(S, 1, (uint8_t *)&s6->sin6_addr, name, s6->sin6_scope_id);
 			break;
 		}
 	}
@@ -80,12 +123,15 @@ static int cmp_targets(const void *a, const void *b)
 	if (x->family != y->family)
 		return x->family - y->family;
 	int c = memcmp(x->addr, y->addr, 16);
+	if (!c)
+		c = strcmp(x->name ? x->name : "", y->name ? y->name : "");
 	if (c)
 		return c;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
-/* Keeps the first occurrence of every address, in input order. */
+/* Keeps the first occurrence of every address, in input order; a name is a
+ * target of its own (fping lists "localhost" and "127.0.0.1" both). */
 static void remove_duplicates(struct sweep *S)
 {
 	uint32_t *idx = box_xmalloc((S->n + 1) * sizeof(*idx));
@@ -96,7 +142,8 @@ static void remove_duplicates(struct sweep *S)
 	qsort(idx, S->n, sizeof(*idx), cmp_targets);
 	for (uint32_t i = 1; i < S->n; i++) {
 		const struct target *a = &S->t[idx[i - 1]], *b = &S->t[idx[i]];
-		if (a->family == b->family && !memcmp(a->addr, b->addr, 16))
+		if (a->family == b->family && !memcmp(a->addr, b->addr, 16) &&
+		    !strcmp(a->name ? a->name : "", b->name ? b->name : ""))
 			dup[idx[i]] = 1;
 	}
 	uint32_t kept = 0;
@@ -132,7 +179,7 @@ void sweep_build_targets(struct sweep *S, struct word_list *w, int force)
 		}
 		for (uint64_t k = 0; k < specs[i].count; k++) {
 			sweep_spec_addr(&specs[i], k, addr);
-			add_target(S, specs[i].kind == SWEEP_V6, addr, NULL);
+			add_target(S, specs[i].kind == SWEEP_V6, addr, NULL, 0);
 		}
 	}
 	free(specs);

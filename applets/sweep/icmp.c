@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define SWEEP_RCVBUF (8 << 20)
+_Static_assert(sizeof(struct payload) <= SWEEP_ICMP_DATA, "the payload fits the echo data");
 /* <linux/icmp.h>: raw IPv4 ICMP socket type filter */
 #define SWEEP_ICMP_FILTER 1
 
@@ -85,7 +86,7 @@ int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
 {
 	struct target *t = &S->t[idx];
 	int fam = t->family;
-	uint8_t pkt[8 + sizeof(struct payload)];
+	uint8_t pkt[8 + SWEEP_ICMP_DATA] = { 0 };
 	struct payload pl = { S->tag, idx, probe, now };
 	struct sockaddr_storage ss;
 	socklen_t len = sweep_sockaddr(t, 0, &ss);

@@ -85,7 +85,8 @@ static void print_target(struct sweep *S, const struct target *t)
 	char buf[INET6_ADDRSTRLEN];
 	int alive = t->state == T_ALIVE;
 
-	if (S->quiet)
+	/* -q silences the per-target lines, not the -a/-u lists (fping -aq) */
+	if (S->quiet && !S->show_alive && !S->show_unreach)
 		return;
 	if ((S->show_alive || S->show_unreach) &&
 	    !(alive ? S->show_alive : S->show_unreach))
@@ -142,7 +143,7 @@ void sweep_print_probe(struct sweep *S, const struct target *t, uint32_t probe, 
 	if (S->port)
 		box_buf_printf(b, "port %d, ", S->port);
 	else
-		box_buf_printf(b, "%zu bytes, ", 8 + sizeof(struct payload));
+		box_buf_printf(b, "%d bytes, ", 8 + SWEEP_ICMP_DATA);
 	add_ms(b, rtt);
 	box_buf_adds(b, " ms (");
 	add_ms(b, t->rtt_sum / t->received);
@@ -157,7 +158,9 @@ void sweep_print_count_summary(struct sweep *S)
 
 	if (S->json)
 		return;
-	box_buf_addc(&b, '\n');	/* fping's blank line before the summary */
+	/* fping's blank line between the per-probe lines and the summary */
+	if (!S->quiet && !S->show_alive && !S->show_unreach)
+		box_buf_addc(&b, '\n');
 	for (uint32_t i = 0; i < S->n; i++) {
 		const struct target *t = &S->t[i];
 		box_buf_printf(&b, "%-*s : xmt/rcv/%%loss = %u/%u/%u%%", S->name_width,

@@ -37,7 +37,7 @@ static const char help[] =
 	"  -u              print only the unreachable hosts, bare\n"
 	"  -s              print in input order (default: as results come)\n"
 	"  -j              JSON lines, one per target, then a summary record\n"
-	"  -q              quiet: no per-target lines\n"
+	"  -q              quiet: no per-target lines (the -a/-u lists stay)\n"
 	"  --force         allow more than 65536 targets\n"
 	"\n"
 	"Exit status: 0 all alive; 1 some unreachable; 2 a host name did not\n"

@@ -24,6 +24,7 @@ struct target {
 	uint32_t resolved;       /* -c: probes answered or given up */
 	int64_t rtt, rtt_min, rtt_max, rtt_sum;
 	const char *name;        /* the host name given, if any */
+	uint32_t scope;          /* IPv6 scope (interface) of a link-local address */
 	int tcp_fd;
 	uint32_t tcp_slot, tcp_probe;
 	int64_t tcp_sent;
@@ -47,6 +48,10 @@ struct heap {
 };
 
 /* What is echoed back in every ICMP reply. */
+/* Echo data bytes, fping's and ping's default (64-byte ICMP messages);
+ * the payload below leads them. */
+#define SWEEP_ICMP_DATA 56
+
 struct payload {
 	uint64_t tag;            /* random per run */
 	uint32_t idx, probe;

@@ -59,6 +59,7 @@ socklen_t sweep_sockaddr(const struct target *t, int port, struct sockaddr_stora
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		memcpy(&s6->sin6_addr, t->addr, 16);
+		s6->sin6_scope_id = t->scope;
 		return sizeof(*s6);
 	}
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -78,7 +79,10 @@ int tcp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
 	int fd = socket(t->family ? AF_INET6 : AF_INET,
 		SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+		/* out of descriptors: wait for a connect in flight to free one;
+		 * with none in flight nothing ever will */
+		if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) &&
+		    S->ninflight)
 			return 0;
 		box_fatal_errno("unable to open a TCP socket");
 	}
