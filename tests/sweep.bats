@@ -360,7 +360,7 @@ json_field() {	# json_field KEY LINE
 }
 
 # fping's output on the same targets, times taken out.
-no_times() { sed -E 's/[0-9]+\.[0-9]+/T/g'; }
+no_times() { sed -E 's#(min/avg/max = ).*#\1T#; s#[0-9.]+ ms#T ms#g; s#\([0-9.]+ avg#(T avg#g'; }
 
 @test "fping's -aq idiom: -a -q prints the live hosts, as fping does" {
 	netns_setup
@@ -443,6 +443,69 @@ no_times() { sed -E 's/[0-9]+\.[0-9]+/T/g'; }
 	run -4 timeout 10 bash -c 'for f in /proc/$$/fd/*; do f=${f##*/}
 		[ "$f" -gt 2 ] && eval "exec $f>&-"; done; ulimit -n 4; exec sweep -p 9 127.0.0.1'
 	[[ "$output" == *"sweep: unable to open a TCP socket: "* ]]
+}
+
+# responder DELAY COPIES: 10.77.0.2, one veth away from $NS (10.77.0.1),
+# answers echo requests after DELAY seconds, COPIES times (there is no
+# netem here: tests/sweep_responder.py does it from a raw socket).
+responder() {
+	need_cmd fping
+	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
+	local peer=$NS-r
+	mkns "$peer"
+	ip link add pbr0 netns "$NS" type veth peer name pbr1 netns "$peer"
+	ip -n "$NS" addr add 10.77.0.1/24 dev pbr0
+	ip -n "$peer" addr add 10.77.0.2/24 dev pbr1
+	ip -n "$NS" link set pbr0 up
+	ip -n "$peer" link set pbr1 up
+	ip netns exec "$peer" sysctl -qw net.ipv4.icmp_echo_ignore_all=1
+	setsid ip netns exec "$peer" /usr/bin/python3 "$BATS_TEST_DIRNAME/sweep_responder.py" \
+		"$1" "$2" "$BATS_TEST_TMPDIR/ready" >/dev/null 2>&1 3>&- &
+	LISTENER=$!
+	retry_until 10 test -e "$BATS_TEST_TMPDIR/ready"
+}
+
+@test "-c waits for a reply up to the period, as fping: a host 0.8 s away is alive" {
+	netns_setup
+	responder 0.8 1
+	local fp
+	run -0 --separate-stderr inns fping -q -c 2 -p 1000 10.77.0.2
+	fp=$(no_times <<<"$stderr")
+	[ "$fp" = "10.77.0.2 : xmt/rcv/%loss = 2/2/0%, min/avg/max = T" ]
+	run -0 --separate-stderr inns sweep -q -c 2 --period 1s 10.77.0.2
+	[ "$(no_times <<<"$stderr")" = "$fp" ]
+	# -t still sets it
+	run -1 --separate-stderr inns fping -q -c 2 -p 1000 -t 300 10.77.0.2
+	fp=$stderr
+	[ "$fp" = "10.77.0.2 : xmt/rcv/%loss = 2/0/100%" ]
+	run -1 --separate-stderr inns sweep -q -c 2 --period 1s -t 300ms 10.77.0.2
+	[ "$stderr" = "$fp" ]
+}
+
+@test "-c: a probe that times out gets fping's 'timed out' line" {
+	netns_setup
+	need_cmd fping
+	drop_half
+	local fp fperr
+	run -1 --separate-stderr inns fping -c 2 -p 100 127.0.1.1
+	fp=$output fperr=$stderr
+	[ "$fp" = $'127.0.1.1 : [0], timed out (NaN avg, 100% loss)\n127.0.1.1 : [1], timed out (NaN avg, 100% loss)' ]
+	run -1 --separate-stderr inns sweep -c 2 --period 100ms 127.0.1.1
+	[ "$output" = "$fp" ]
+	[ "$stderr" = "$fperr" ]
+}
+
+@test "-q -c: a duplicated reply gets fping's 'duplicate for' line on stderr" {
+	netns_setup
+	responder 0 2
+	run -0 --separate-stderr inns fping -q -c 2 -p 200 10.77.0.2
+	[[ "$stderr" == *"10.77.0.2 : duplicate for [0], 64 bytes, "*" ms"* ]]
+	run -0 --separate-stderr inns sweep -q -c 2 --period 200ms 10.77.0.2
+	[[ "${stderr_lines[0]}" =~ ^10\.77\.0\.2\ :\ duplicate\ for\ \[0\],\ 64\ bytes,\ [0-9.]+\ ms$ ]]
+	[[ "$stderr" == *"10.77.0.2 : xmt/rcv/%loss = 2/2/0%, min/avg/max = "* ]]
+	# with per-probe lines fping prints none: neither does sweep
+	run -0 --separate-stderr inns sweep -c 2 --period 200ms 10.77.0.2
+	[[ "$stderr" != *duplicate* ]]
 }
 
 @test "--force allows more than 65536 targets" {

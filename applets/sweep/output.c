@@ -131,13 +131,52 @@ void sweep_emit_ready(struct sweep *S)
 		sweep_flush(S);
 }
 
+/* -c: whether fping's per-probe lines are printed */
+static int per_probe(const struct sweep *S)
+{
+	return !S->quiet && !S->json && !S->show_alive && !S->show_unreach;
+}
+
+/* -c: fping's line for a probe that timed out. */
+void sweep_print_timeout(struct sweep *S, const struct target *t, uint32_t probe)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct box_buf *b = &S->out;
+
+	if (!per_probe(S))
+		return;
+	box_buf_printf(b, "%-*s : [%u], timed out (", S->name_width, sweep_display(t, buf, sizeof(buf)), probe);
+	if (t->received)
+		add_ms(b, t->rtt_sum / t->received);
+	else
+		box_buf_adds(b, "NaN");
+	box_buf_printf(b, " avg, %u%% loss)\n", loss_pct(t));
+}
+
+/* -c: fping's line, on stderr, for a second reply to a probe, when there
+ * are no per-probe lines. */
+void sweep_print_duplicate(struct sweep *S, const struct target *t, uint32_t probe, int64_t rtt)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct box_buf b = { 0 };
+
+	if (per_probe(S) || S->json)
+		return;
+	box_buf_printf(&b, "%s : duplicate for [%u], %d bytes, ", sweep_display(t, buf, sizeof(buf)),
+		probe, 8 + SWEEP_ICMP_DATA);
+	add_ms(&b, rtt);
+	box_buf_adds(&b, " ms\n");
+	box_write_all(2, b.p, b.len);
+	box_buf_free(&b);
+}
+
 /* -c: fping's per-reply line. */
 void sweep_print_probe(struct sweep *S, const struct target *t, uint32_t probe, int64_t rtt)
 {
 	char buf[INET6_ADDRSTRLEN];
 	struct box_buf *b = &S->out;
 
-	if (S->quiet || S->json || S->show_alive || S->show_unreach)
+	if (!per_probe(S))
 		return;
 	box_buf_printf(b, "%-*s : [%u], ", S->name_width, sweep_display(t, buf, sizeof(buf)), probe);
 	if (S->port)
@@ -159,7 +198,7 @@ void sweep_print_count_summary(struct sweep *S)
 	if (S->json)
 		return;
 	/* fping's blank line between the per-probe lines and the summary */
-	if (!S->quiet && !S->show_alive && !S->show_unreach)
+	if (per_probe(S))
 		box_buf_addc(&b, '\n');
 	for (uint32_t i = 0; i < S->n; i++) {
 		const struct target *t = &S->t[i];

@@ -25,7 +25,7 @@ static const char help[] =
 	"  -f FILE         read targets from FILE ('-' for stdin), blank separated,\n"
 	"                  '#' starts a comment\n"
 	"  -i DUR          pause between any two sends, retries included (1ms; 0: none)\n"
-	"  -t DUR          timeout of the first probe (500ms)\n"
+	"  -t DUR          timeout of the first probe (500ms; -c: the period, 2s at most)\n"
 	"  -r N            retries after the first probe (3)\n"
 	"  -B F            each retry waits F times longer than the last (1.5)\n"
 	"  -c N            send N probes to every host; print min/avg/max and loss\n"
@@ -53,11 +53,13 @@ static void target_final(struct sweep *S, uint32_t idx)
 	sweep_emit_ready(S);
 }
 
-static int bit_test_set(struct sweep *S, uint32_t idx, uint32_t probe)
+/* -c: the bit of a probe in one of the per-probe bit sets */
+static int bit_test_set(struct sweep *S, uint8_t *bits, uint32_t idx, uint32_t probe, int set)
 {
-	uint8_t *p = &S->resolved_bits[idx * S->bits_stride + probe / 8];
+	uint8_t *p = &bits[idx * S->bits_stride + probe / 8];
 	int was = *p >> (probe % 8) & 1;
-	*p |= (uint8_t)(1u << (probe % 8));
+	if (set)
+		*p |= (uint8_t)(1u << (probe % 8));
 	return was;
 }
 
@@ -88,6 +90,11 @@ void sweep_probe_answered(struct sweep *S, uint32_t idx, uint32_t probe, int64_t
 {
 	struct target *t = &S->t[idx];
 
+	/* a second reply to an answered probe: fping's duplicate line */
+	if (S->count && bit_test_set(S, S->answered_bits, idx, probe, 0)) {
+		sweep_print_duplicate(S, t, probe, rtt);
+		return;
+	}
 	if (t->state != T_PENDING)
 		return;
 	if (!S->count) {
@@ -96,8 +103,9 @@ void sweep_probe_answered(struct sweep *S, uint32_t idx, uint32_t probe, int64_t
 		target_final(S, idx);
 		return;
 	}
-	if (bit_test_set(S, idx, probe))
+	if (bit_test_set(S, S->resolved_bits, idx, probe, 1))
 		return;	/* late: already counted as lost */
+	bit_test_set(S, S->answered_bits, idx, probe, 1);
 	if (!t->received || rtt < t->rtt_min)
 		t->rtt_min = rtt;
 	if (!t->received || rtt > t->rtt_max)
@@ -108,16 +116,19 @@ void sweep_probe_answered(struct sweep *S, uint32_t idx, uint32_t probe, int64_t
 	count_resolved(S, idx);
 }
 
-/* A probe that failed at once (TCP: unreachable) or timed out. */
-void sweep_probe_lost(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
+/* A probe that timed out, or failed at once (TCP: unreachable). */
+void sweep_probe_lost(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now, int timed_out)
 {
 	struct target *t = &S->t[idx];
 
 	if (t->state != T_PENDING)
 		return;
 	if (S->count) {
-		if (!bit_test_set(S, idx, probe))
+		if (!bit_test_set(S, S->resolved_bits, idx, probe, 1)) {
+			if (timed_out)
+				sweep_print_timeout(S, t, probe);
 			count_resolved(S, idx);
+		}
 		return;
 	}
 	if (probe + 1 == t->tries)
@@ -184,10 +195,10 @@ static void expire(struct sweep *S, int64_t now)
 			struct target *t = &S->t[ev.idx];
 			if (S->port && t->tcp_fd >= 0 && t->tcp_probe == ev.probe) {
 				tcp_close(S, ev.idx);
-				sweep_probe_lost(S, ev.idx, ev.probe, now);
+				sweep_probe_lost(S, ev.idx, ev.probe, now, 1);
 				tcp_schedule_next(S, ev.idx, now);
 			} else if (!S->port) {
-				sweep_probe_lost(S, ev.idx, ev.probe, now);
+				sweep_probe_lost(S, ev.idx, ev.probe, now, 1);
 			}
 		}
 	}
@@ -323,7 +334,10 @@ static void parse_args(struct sweep *S, int argc, char **argv, struct word_list 
 			case 'm': S->want_mac = 1; break;
 			case 'c': S->count = (unsigned)box_xparse_ll("count", g.arg, 1, 100000); break;
 			case 'i': S->interval = box_xparse_duration("interval", g.arg); break;
-			case 't': S->timeout = parse_positive_duration("timeout", g.arg); break;
+			case 't':
+				S->timeout = parse_positive_duration("timeout", g.arg);
+				S->timeout_set = 1;
+				break;
 			case 'r': S->retries = (unsigned)box_xparse_ll("retry count", g.arg, 0, 20); break;
 			case 'B': S->backoff = parse_backoff(g.arg); break;
 			case 'p': S->port = (int)box_xparse_ll("port", g.arg, 1, 65535); break;
@@ -352,12 +366,16 @@ static void setup_engine(struct sweep *S)
 	S->nwait = S->count ? 1 : S->retries + 1;
 	S->waitq = box_xcalloc(S->nwait, sizeof(*S->waitq));
 	S->timeouts = box_xcalloc(S->retries + 1, sizeof(*S->timeouts));
+	/* -c: a reply may take up to the period (2 s at most), as in fping */
+	if (S->count && !S->timeout_set)
+		S->timeout = S->period < 2 * BOX_NSEC ? S->period : 2 * BOX_NSEC;
 	double tmo = (double)S->timeout;
 	for (unsigned k = 0; k <= S->retries; k++, tmo *= S->backoff)
 		S->timeouts[k] = tmo > (double)BOX_DURATION_MAX ? BOX_DURATION_MAX : (int64_t)tmo;
 	if (S->count) {
 		S->bits_stride = (S->count + 7) / 8;
 		S->resolved_bits = box_xcalloc(S->n + 1, S->bits_stride);
+		S->answered_bits = box_xcalloc(S->n + 1, S->bits_stride);
 		for (uint32_t i = 0; i < S->n; i++) {
 			char buf[INET6_ADDRSTRLEN];
 			int w = (int)strlen(sweep_display(&S->t[i], buf, sizeof(buf)));

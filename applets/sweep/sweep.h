@@ -63,6 +63,7 @@ struct sweep {
 	size_t n, cap;
 	/* options */
 	int64_t interval, timeout, period;
+	int timeout_set;         /* -t given */
 	double backoff;
 	unsigned retries, count;
 	int port, show_alive, show_unreach, in_order, quiet, json, want_mac;
@@ -79,7 +80,8 @@ struct sweep {
 	int blocked_fd;
 	uint32_t ndone, nprinted, next_print;
 	uint32_t *done_order;
-	uint8_t *resolved_bits;  /* -c: one bit per probe */
+	uint8_t *resolved_bits;  /* -c: one bit per probe, answered or given up */
+	uint8_t *answered_bits;  /* -c: one bit per probe, answered in time */
 	size_t bits_stride;
 	uint32_t *inflight, ninflight, max_inflight;
 	struct box_buf out;
@@ -108,7 +110,7 @@ struct event heap_pop(struct heap *h);
 
 /* sweep.c: what a probe found out */
 void sweep_probe_answered(struct sweep *S, uint32_t idx, uint32_t probe, int64_t rtt);
-void sweep_probe_lost(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now);
+void sweep_probe_lost(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now, int timed_out);
 
 /* icmp.c */
 void icmp_open(struct sweep *S, int fam);
@@ -134,6 +136,8 @@ const char *sweep_display(const struct target *t, char *buf, size_t len);
 void sweep_flush(struct sweep *S);
 void sweep_emit_ready(struct sweep *S);
 void sweep_print_probe(struct sweep *S, const struct target *t, uint32_t probe, int64_t rtt);
+void sweep_print_timeout(struct sweep *S, const struct target *t, uint32_t probe);
+void sweep_print_duplicate(struct sweep *S, const struct target *t, uint32_t probe, int64_t rtt);
 void sweep_print_count_summary(struct sweep *S);
 void sweep_print_summary_json(struct sweep *S);
 

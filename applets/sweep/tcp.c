@@ -47,7 +47,7 @@ static void tcp_finish(struct sweep *S, uint32_t idx, int err, int64_t now)
 	if (!err || err == ECONNREFUSED)
 		sweep_probe_answered(S, idx, probe, now - t->tcp_sent);
 	else
-		sweep_probe_lost(S, idx, probe, now);
+		sweep_probe_lost(S, idx, probe, now, 0);
 	tcp_schedule_next(S, idx, now);
 }
 
