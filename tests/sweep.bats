@@ -508,6 +508,35 @@ responder() {
 	[[ "$stderr" != *duplicate* ]]
 }
 
+@test "an ICMP error from a router gets fping's warning line on stderr" {
+	netns_setup
+	need_cmd fping
+	local gw=$NS-g fperr
+	mkns "$gw"
+	ip link add pbg0 netns "$NS" type veth peer name pbg1 netns "$gw"
+	ip -n "$NS" addr add 10.78.0.1/24 dev pbg0
+	ip -n "$gw" addr add 10.78.0.254/24 dev pbg1
+	ip -n "$NS" link set pbg0 up
+	ip -n "$gw" link set pbg1 up
+	ip -n "$NS" route add 10.79.0.0/23 via 10.78.0.254
+	ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0
+	# the router answers with host unreachable, or administratively prohibited
+	ip -n "$gw" route add unreachable 10.79.0.0/24
+	ip -n "$gw" route add prohibit 10.79.1.0/24
+	retry_until 5 inns ping -c 1 -W 1 10.78.0.254
+	for host in 10.79.0.5 10.79.1.5; do
+		run -1 --separate-stderr inns fping -r 0 -t 300 "$host"
+		fperr=$stderr
+		run -1 --separate-stderr inns sweep -r 0 -t 300ms "$host"
+		[ "$output" = "$host is unreachable" ]
+		[ "$stderr" = "$fperr" ]
+	done
+	[ "$stderr" = "ICMP Unreachable (Communication Administratively Prohibited) from 10.78.0.254 for ICMP Echo sent to 10.79.1.5" ]
+	# -q keeps quiet, as fping's does
+	run -1 --separate-stderr inns sweep -q -r 0 -t 300ms 10.79.0.5
+	[ -z "$stderr" ]
+}
+
 @test "--force allows more than 65536 targets" {
 	netns_setup
 	run -0 inns sweep --force -q -j -i 0 127.0.0.0/15

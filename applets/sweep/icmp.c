@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SWEEP_RCVBUF (8 << 20)
@@ -58,7 +60,9 @@ void icmp_open(struct sweep *S, int fam)
 			ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
 			setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
 		} else {
-			uint32_t blocked = ~(1u << 0);	/* all but ICMP_ECHOREPLY */
+			/* echo replies, and the errors fping reports: unreachable,
+			 * source quench, redirect, time exceeded, parameter problem */
+			uint32_t blocked = ~(1u << 0 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 11 | 1u << 12);
 			setsockopt(fd, SOL_RAW, SWEEP_ICMP_FILTER, &blocked, sizeof(blocked));
 		}
 		S->icmp_id[fam] = (uint16_t)(S->tag >> 16);
@@ -122,6 +126,87 @@ int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
 	return 1;
 }
 
+/* fping's words for the ICMP errors it reports */
+static const char *const unreach_names[16] = {
+	"Network Unreachable", "Host Unreachable", "Protocol Unreachable", "Port Unreachable",
+	"Unreachable (Fragmentation Needed)", "Unreachable (Source Route Failed)",
+	"Unreachable (Destination Network Unknown)", "Unreachable (Destination Host Unknown)",
+	"Unreachable (Source Host Isolated)",
+	"Unreachable (Communication with Network Prohibited)",
+	"Unreachable (Communication with Host Prohibited)",
+	"Unreachable (Network Unreachable For Type Of Service)",
+	"Unreachable (Host Unreachable For Type Of Service)",
+	"Unreachable (Communication Administratively Prohibited)",
+	"Unreachable (Host Precedence Violation)", "Unreachable (Precedence cutoff in effect)",
+};
+
+static struct target *sort_base;
+
+static int cmp_addr(const void *a, const void *b)
+{
+	return memcmp(sort_base[*(const uint32_t *)a].addr, sort_base[*(const uint32_t *)b].addr, 4);
+}
+
+/* The IPv4 target an ICMP error is about: its echo request (id and
+ * sequence) is quoted after the error's header. */
+static struct target *quoted_target(struct sweep *S, const uint8_t *q, size_t len)
+{
+	size_t ihl = (size_t)(q[0] & 0x0f) * 4;
+	if (len < 20 || ihl < 20 || len < ihl + 8)
+		return NULL;
+	const uint8_t *o = q + ihl;
+	uint16_t seq = (uint16_t)(o[6] << 8 | o[7]);
+	if (o[0] != 8 || (o[4] << 8 | o[5]) != S->icmp_id[0])
+		return NULL;
+	/* the IPv4 targets sorted by address, made at the first error */
+	if (!S->by_addr) {
+		S->by_addr = box_xmalloc((S->n + 1) * sizeof(*S->by_addr));
+		for (uint32_t i = 0; i < S->n; i++)
+			if (!S->t[i].family)
+				S->by_addr[S->nby_addr++] = i;
+		sort_base = S->t;
+		qsort(S->by_addr, S->nby_addr, sizeof(*S->by_addr), cmp_addr);
+	}
+	size_t lo = 0, hi = S->nby_addr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(S->t[S->by_addr[mid]].addr, q + 16, 4) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* a name and its address are two targets: the sequence tells them apart */
+	for (; lo < S->nby_addr && !memcmp(S->t[S->by_addr[lo]].addr, q + 16, 4); lo++) {
+		struct target *t = &S->t[S->by_addr[lo]];
+		for (uint32_t p = 0; p < t->tries; p++)
+			if (probe_seq(S->by_addr[lo], p) == seq)
+				return t;
+	}
+	return NULL;
+}
+
+/* fping's warning for an ICMP error caused by one of our echo requests:
+ * "ICMP Host Unreachable from 10.0.0.1 for ICMP Echo sent to 10.0.9.9". */
+static void icmp_error(struct sweep *S, const uint8_t *p, size_t len,
+	const struct sockaddr_storage *from)
+{
+	static const char *const names[13] = {
+		[4] = "Source Quench", [5] = "Redirect", [11] = "Time Exceeded",
+		[12] = "Parameter Problem",
+	};
+	char buf[INET6_ADDRSTRLEN], src[INET_ADDRSTRLEN];
+	struct target *t;
+
+	if (S->quiet || len < 8 || !(t = quoted_target(S, p + 8, len - 8)))
+		return;
+	inet_ntop(AF_INET, &((const struct sockaddr_in *)from)->sin_addr, src, sizeof(src));
+	const char *what = p[0] == 3 ? (p[1] < 16 ? unreach_names[p[1]] : "Unreachable (Invalid Code)")
+		: p[0] < 13 && names[p[0]] ? names[p[0]] : NULL;
+	if (what)
+		dprintf(2, "ICMP %s from %s for ICMP Echo sent to %s\n", what, src,
+			sweep_display(t, buf, sizeof(buf)));
+}
+
 static void icmp_reply(struct sweep *S, int fam, const uint8_t *p, size_t len,
 	const struct sockaddr_storage *from, int64_t now)
 {
@@ -132,6 +217,10 @@ static void icmp_reply(struct sweep *S, int fam, const uint8_t *p, size_t len,
 		if (len < 20 || ihl < 20 || len < ihl)
 			return;
 		p += ihl, len -= ihl;
+		if (len >= 8 && p[0] != 0) {
+			icmp_error(S, p, len, from);
+			return;
+		}
 	}
 	if (len < 8 + sizeof(pl) || p[0] != (fam ? ICMP6_ECHO_REPLY : 0) || p[1])
 		return;

@@ -82,6 +82,7 @@ struct sweep {
 	uint32_t *done_order;
 	uint8_t *resolved_bits;  /* -c: one bit per probe, answered or given up */
 	uint8_t *answered_bits;  /* -c: one bit per probe, answered in time */
+	uint32_t *by_addr, nby_addr;  /* IPv4 targets by address, for ICMP errors */
 	size_t bits_stride;
 	uint32_t *inflight, ninflight, max_inflight;
 	struct box_buf out;
