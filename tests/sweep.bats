@@ -657,6 +657,64 @@ mac_setup() {
 	[ "$(json_field mac "${lines[0]}")" = '"02:00:5e:10:01:02"' ]
 }
 
+# lan_setup COUNT [answer]: a bridge joining $NS (10.80.0.1/20) to host A,
+# which holds 10.80.0.2 and COUNT-1 addresses after it and drops every
+# ICMP echo (unless "answer"), and host B (10.80.0.40, answering ICMP, and
+# 10.80.0.5 again).
+lan_setup() {
+	netns_setup
+	need_cmd arp-scan
+	local sw=$NS-s a=$NS-a b=$NS-b i=0 n
+	mkns "$sw"; mkns "$a"; mkns "$b"
+	ip -n "$sw" link add br0 type bridge
+	ip -n "$sw" link set br0 up
+	for n in "$NS" "$a" "$b"; do
+		i=$((i + 1))
+		ip link add lan$i netns "$n" type veth peer name port$i netns "$sw"
+		ip -n "$sw" link set port$i master br0 up
+		ip -n "$n" link set lan$i up
+	done
+	ip -n "$NS" addr add 10.80.0.1/20 dev lan1
+	/usr/bin/python3 -c 'import ipaddress, sys
+for k in range(int(sys.argv[1])):
+    print("addr add %s/20 dev lan2" % ipaddress.ip_address(0x0a500002 + k))' "$1" | ip -n "$a" -b -
+	[ "${2:-}" = answer ] || ip netns exec "$a" sysctl -qw net.ipv4.icmp_echo_ignore_all=1
+	ip -n "$b" addr add 10.80.0.40/20 dev lan3
+	ip -n "$b" addr add 10.80.0.5/20 dev lan3
+	LAN_A=$(ip -n "$a" -br link show lan2 | awk '{print $3}')
+	LAN_B=$(ip -n "$b" -br link show lan3 | awk '{print $3}')
+}
+
+@test "-m finds by ARP the hosts that drop ICMP, and both claimants of one address, as arp-scan" {
+	lan_setup 30
+	# arp-scan: every address of A and B, 10.80.0.5 twice
+	run -0 inns arp-scan -q -x -I lan1 10.80.0.0/24
+	local want
+	want=$(awk '{print $1}' <<<"$output" | sort -uV)
+	[ "$(wc -l <<<"$want")" -eq 31 ]
+	[ "$(grep -c '^10\.80\.0\.5[[:space:]]' <<<"$output")" -eq 2 ]
+	run -1 inns sweep -m -a -s -t 200ms -r 1 10.80.0.0/24
+	# the same hosts, and ours
+	[ "$(awk '{print $1}' <<<"$output" | grep -vx 10.80.0.1)" = "$want" ]
+	[[ "$output" == *"10.80.0.2 $LAN_A"* ]]
+	[[ "$output" == *"10.80.0.40 $LAN_B"* ]]
+	[[ "$output" =~ 10\.80\.0\.5\ ($LAN_A\ DUP\ $LAN_B|$LAN_B\ DUP\ $LAN_A) ]]
+	run -0 inns sweep -m -j 10.80.0.5
+	[[ "$(json_field duplicate_mac "${lines[0]}")" =~ ^\"($LAN_A|$LAN_B)\"$ ]]
+	# ICMP alone sees only B
+	run -1 inns sweep -a -s -t 200ms -r 1 10.80.0.2 10.80.0.40
+	[ "$output" = 10.80.0.40 ]
+}
+
+@test "-m on a /20 of live hosts finds them all, past the neighbour table's 1024 entries" {
+	# A holds 10.80.0.2-10.80.15.254 and answers ICMP: with ours, 4094 hosts
+	lan_setup 4093 answer
+	run -0 inns arp-scan -q -x -I lan1 -B 8M 10.80.0.0/20
+	[ "$(awk '{print $1}' <<<"$output" | sort -u | wc -l)" -eq 4093 ]
+	run -0 inns sweep -m -a -i 0.2ms -r 2 10.80.0.1-10.80.15.254
+	[ "${#lines[@]}" -eq 4094 ]
+}
+
 @test "-m without privilege reads the kernel's neighbour table" {
 	mac_setup
 	need_cmd setpriv

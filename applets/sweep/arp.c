@@ -1,7 +1,9 @@
-/* sweep -m: the MAC addresses of live hosts on directly connected
- * networks (IPv4). Rounds of ARP requests on a packet socket when we may
- * open one, otherwise what the kernel's neighbour table learnt while we
- * probed. Routed hosts get none: a MAC behind a gateway is the gateway's. */
+/* sweep -m: hosts on directly connected IPv4 networks found by ARP, as
+ * arp-scan does, when a packet socket may be opened: a host that drops
+ * ICMP still answers ARP, and no neighbour-table entry is used, so a /20
+ * is not cut at the table's size. Otherwise the MACs of the hosts ICMP
+ * found alive come from what the kernel's neighbour table learnt. Routed
+ * hosts get no MAC: a MAC behind a gateway is the gateway's. */
 #include "sweep.h"
 
 #include <arpa/inet.h>
@@ -28,6 +30,7 @@ struct mac_want {
 	uint32_t idx;
 	uint32_t ip;             /* host order */
 	struct iface *ifc;
+	int64_t sent;            /* the last request to it */
 };
 
 struct iface_list {
@@ -125,7 +128,7 @@ static struct iface *direct_iface(const char *routes, uint32_t ip, const struct 
 	return NULL;
 }
 
-static void arp_send(int fd, const struct mac_want *w)
+static void arp_send(int fd, struct mac_want *w, int64_t now)
 {
 	struct ether_arp req;
 	struct sockaddr_ll to = { 0 };
@@ -147,13 +150,16 @@ static void arp_send(int fd, const struct mac_want *w)
 	memset(to.sll_addr, 0xff, 6);
 	/* a lost request is retried in the next round */
 	sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to));
+	w->sent = now;
 }
 
-/* The hosts asked for in this stage, and how many have answered. */
+/* The hosts asked for in this stage, and how many have answered; with
+ * discover, an answer is the host's result (alive). */
 struct arp_round {
 	struct sweep *S;
 	struct mac_want *want;
 	size_t nwant, found;
+	int discover;
 };
 
 static void arp_receive(void *ctx, int fd, short revents)
@@ -175,15 +181,24 @@ static void arp_receive(void *ctx, int fd, short revents)
 		    rep.arp_hln != 6 || rep.arp_pln != 4)
 			continue;
 		uint32_t spa;
+		int64_t now = box_now_ns();
 		memcpy(&spa, rep.arp_spa, 4);
 		spa = ntohl(spa);
 		for (size_t i = 0; i < round->nwant; i++) {
 			const struct mac_want *w = &round->want[i];
 			struct target *t = &round->S->t[w->idx];
-			if (w->ip == spa && w->ifc->index == from.sll_ifindex && !t->has_mac) {
+			if (w->ip != spa || w->ifc->index != from.sll_ifindex)
+				continue;
+			if (!t->has_mac) {
 				memcpy(t->mac, rep.arp_sha, 6);
 				t->has_mac = 1;
 				round->found++;
+				if (round->discover)
+					sweep_set_result(round->S, w->idx, 1, now - w->sent);
+			} else if (memcmp(t->mac, rep.arp_sha, 6) && !t->has_dup) {
+				/* a second host claims the address, as arp-scan's DUP */
+				memcpy(t->dup_mac, rep.arp_sha, 6);
+				t->has_dup = 1;
 			}
 		}
 	}
@@ -191,9 +206,9 @@ static void arp_receive(void *ctx, int fd, short revents)
 
 /* Rounds of ARP requests to the hosts still without an answer, each
  * round waiting as long as the matching ICMP try would. */
-static void arp_active(struct sweep *S, int fd, struct mac_want *want, size_t nwant)
+static void arp_active(struct sweep *S, int fd, struct mac_want *want, size_t nwant, int discover)
 {
-	struct arp_round r = { S, want, nwant, 0 };
+	struct arp_round r = { S, want, nwant, 0, discover };
 	struct box_loop *l = &S->loop;
 
 	for (unsigned round = 0; round <= S->retries && r.found < nwant && !S->interrupted; round++) {
@@ -202,12 +217,15 @@ static void arp_active(struct sweep *S, int fd, struct mac_want *want, size_t nw
 		while (!S->interrupted) {
 			while (next < nwant && now >= S->next_send) {
 				if (!S->t[want[next].idx].has_mac)
-					arp_send(fd, &want[next]), S->next_send = now + S->interval;
+					arp_send(fd, &want[next], now), S->next_send = now + S->interval;
 				next++;
 			}
 			if (next == nwant && end < 0)
 				end = now + S->timeouts[round];
-			if (r.found == nwant || (end >= 0 && now >= end))
+			/* all answered: a moment more for a second claimant's reply */
+			if (r.found == nwant && end > now + SWEEP_DUP_WAIT)
+				end = now + SWEEP_DUP_WAIT;
+			if (end >= 0 && now >= end)
 				break;
 			box_loop_begin(l);
 			box_loop_signals(l);
@@ -250,11 +268,15 @@ static void arp_from_neighbours(struct sweep *S, struct mac_want *want, size_t n
 	box_buf_free(&b);
 }
 
-void sweep_mac_stage(struct sweep *S)
+/* discover: the pending IPv4 targets of directly connected networks are
+ * probed by ARP, and decided by it (a host that does not answer ARP is
+ * not on the link); otherwise the live ones without a MAC are asked
+ * theirs, from the neighbour table when no packet socket can be opened. */
+static void mac_stage(struct sweep *S, int discover)
 {
 	struct iface_list ifs = { 0 };
 	struct box_buf routes = { 0 };
-	struct mac_want *want = box_xcalloc(S->n, sizeof(*want));
+	struct mac_want *want = box_xcalloc(S->n + 1, sizeof(*want));
 	size_t nwant = 0;
 
 	load_ifaces(&ifs);
@@ -263,28 +285,43 @@ void sweep_mac_stage(struct sweep *S)
 	for (uint32_t i = 0; routes.p && i < S->n; i++) {
 		struct target *t = &S->t[i];
 		uint32_t ip;
-		if (t->state != T_ALIVE || t->family)
+		if (t->state != (discover ? T_PENDING : T_ALIVE) || t->family || t->has_mac)
 			continue;
 		memcpy(&ip, t->addr, 4);
 		ip = ntohl(ip);
 		struct iface *f = direct_iface(routes.p, ip, &ifs);
 		if (f && f->addr == ip) {
-			memcpy(t->mac, f->mac, 6);	/* our own address */
+			if (discover)
+				continue;	/* our own address: ICMP decides it */
+			memcpy(t->mac, f->mac, 6);
 			t->has_mac = 1;
 		} else if (f && f->addr) {
-			want[nwant++] = (struct mac_want){ i, ip, f };
+			want[nwant++] = (struct mac_want){ i, ip, f, 0 };
 		}
 	}
 	if (nwant) {
 		int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
 		if (fd >= 0) {
-			arp_active(S, fd, want, nwant);
+			arp_active(S, fd, want, nwant, discover);
 			close(fd);
-		} else {
+			for (size_t i = 0; discover && i < nwant; i++)
+				if (S->t[want[i].idx].state == T_PENDING)
+					sweep_set_result(S, want[i].idx, 0, 0);
+		} else if (!discover) {
 			arp_from_neighbours(S, want, nwant);
 		}
 	}
 	box_buf_free(&routes);
 	free(want);
 	free(ifs.v);
+}
+
+void sweep_arp_discover(struct sweep *S)
+{
+	mac_stage(S, 1);
+}
+
+void sweep_mac_stage(struct sweep *S)
+{
+	mac_stage(S, 0);
 }

@@ -66,6 +66,8 @@ static void print_json(struct sweep *S, const struct target *t)
 		box_json_null(&j, "rtt_ms");
 	box_json_i(&j, "tries", t->tries);
 	box_json_s(&j, "mac", t->has_mac ? format_mac(t->mac, mac) : NULL);
+	if (t->has_dup)
+		box_json_s(&j, "duplicate_mac", format_mac(t->dup_mac, mac));
 	if (S->count) {
 		box_json_i(&j, "sent", t->tries);
 		box_json_i(&j, "received", t->received);
@@ -111,6 +113,10 @@ static void print_target(struct sweep *S, const struct target *t)
 		char mac[18];
 		box_buf_addc(&S->out, ' ');
 		box_buf_adds(&S->out, format_mac(t->mac, mac));
+		if (t->has_dup) {
+			box_buf_adds(&S->out, " DUP ");
+			box_buf_adds(&S->out, format_mac(t->dup_mac, mac));
+		}
 	}
 	box_buf_addc(&S->out, '\n');
 }

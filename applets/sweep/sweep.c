@@ -31,8 +31,8 @@ static const char help[] =
 	"  -c N            send N probes to every host; print min/avg/max and loss\n"
 	"  --period DUR    with -c, the time between two probes to one host (1s)\n"
 	"  -p PORT         TCP connect probe: a host that accepts or refuses is up\n"
-	"  -m              also find the MAC addresses of live hosts on directly\n"
-	"                  connected networks (IPv4)\n"
+	"  -m              hosts on directly connected networks by ARP (as root),\n"
+	"                  with their MACs (IPv4)\n"
 	"  -a              print only the live hosts, bare\n"
 	"  -u              print only the unreachable hosts, bare\n"
 	"  -s              print in input order (default: as results come)\n"
@@ -114,6 +114,14 @@ void sweep_probe_answered(struct sweep *S, uint32_t idx, uint32_t probe, int64_t
 	t->rtt_sum += rtt;
 	sweep_print_probe(S, t, probe, rtt);
 	count_resolved(S, idx);
+}
+
+void sweep_set_result(struct sweep *S, uint32_t idx, int alive, int64_t rtt)
+{
+	struct target *t = &S->t[idx];
+	t->state = alive ? T_ALIVE : T_DOWN;
+	t->rtt = rtt;
+	target_final(S, idx);
 }
 
 /* A probe that timed out, or failed at once (TCP: unreachable). */
@@ -239,6 +247,8 @@ static void run_probes(struct sweep *S)
 	struct box_loop *l = &S->loop;
 
 	for (uint32_t i = 0; i < S->n; i++) {
+		if (S->t[i].state != T_PENDING)
+			continue;	/* decided by ARP */
 		S->t[i].queued = 1;
 		fifo_push(&S->sendq, (struct event){ 0, i, 0 });
 	}
@@ -415,6 +425,8 @@ static int sweep_main(int argc, char **argv)
 	box_sigset(&sigs, SIGINT, SIGTERM, 0);
 	box_loop_open_signals(&S->loop, &sigs, on_signal, S);
 
+	if (S->want_mac && !S->count && !S->port)
+		sweep_arp_discover(S);
 	run_probes(S);
 	if (S->interrupted)
 		finish_interrupted(S);

@@ -16,8 +16,9 @@ struct target {
 	uint8_t family;          /* 0 IPv4, 1 IPv6 */
 	uint8_t state;
 	uint8_t queued;          /* waiting in the send queue */
-	uint8_t has_mac;
+	uint8_t has_mac, has_dup;
 	uint8_t mac[6];
+	uint8_t dup_mac[6];      /* -m: a second MAC that answered for it */
 	uint8_t tcp_done;        /* its connect finished this turn */
 	uint32_t tries;          /* probes sent */
 	uint32_t received;       /* -c: replies */
@@ -112,6 +113,8 @@ struct event heap_pop(struct heap *h);
 /* sweep.c: what a probe found out */
 void sweep_probe_answered(struct sweep *S, uint32_t idx, uint32_t probe, int64_t rtt);
 void sweep_probe_lost(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now, int timed_out);
+/* A target decided outside the probes (ARP discovery). */
+void sweep_set_result(struct sweep *S, uint32_t idx, int alive, int64_t rtt);
 
 /* icmp.c */
 void icmp_open(struct sweep *S, int fam);
@@ -130,6 +133,8 @@ void tcp_wait(struct sweep *S);
 void tcp_finish_marked(struct sweep *S);
 
 /* arp.c */
+#define SWEEP_DUP_WAIT 50000000  /* ns a discovery waits for duplicates */
+void sweep_arp_discover(struct sweep *S);
 void sweep_mac_stage(struct sweep *S);
 
 /* output.c */
