@@ -324,3 +324,29 @@ EOF
 	run -0 timeout 30 supervise ctl -c "$D/sv.conf" start slow
 	[ "$output" = "slow: started" ]
 }
+
+@test "a stopped program's status shows when it stopped, and the log its times, as supervisord writes them" {
+	both_confs <<-'EOF'
+	[program:a]
+	command=sleep 300
+	startsecs=0
+	EOF
+	start_supervise
+	start_supervisord
+	retry_until 10 running_in ctl a
+	retry_until 15 running_in sctl a
+	ctl stop a >/dev/null
+	sctl stop a >/dev/null
+	local ours theirs
+	ours=$(ctl status a) || true
+	theirs=$(sctl status a) || true
+	# "a   STOPPED   Dec 07 09:15 PM": the same words, the same minute or the next
+	[[ "$ours" =~ ^a\ +STOPPED\ +([A-Z][a-z]{2}\ [0-9]{2}\ [0-9]{2}:[0-9]{2}\ [AP]M)$ ]]
+	local when=${BASH_REMATCH[1]}
+	[[ "$theirs" =~ ^a\ +STOPPED\ +([A-Z][a-z]{2}\ [0-9]{2}\ [0-9]{2}:[0-9]{2}\ [AP]M)$ ]]
+	[ "$when" = "${BASH_REMATCH[1]}" ] || [ "$when" = "$(date -d "${BASH_REMATCH[1]} 1 minute ago" '+%b %d %I:%M %p')" ] ||
+		[ "$when" = "$(date -d "${BASH_REMATCH[1]} 1 minute" '+%b %d %I:%M %p')" ]
+	# the main log's lines start "2026-12-07 21:15:04,123 INFO ", as supervisord's
+	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3} INFO ' "$D/sv.log"
+	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3} INFO ' "$D/sd.log"
+}

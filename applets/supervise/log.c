@@ -397,8 +397,10 @@ void mlog(const char *level, const char *fmt, ...)
 
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
-	size_t n = strftime(line, 64, "%Y-%m-%d %H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, 64, ",%03d %s ", (int)(tv.tv_usec / 1000), level);
+	/* strftime would bring 3 KB of libc for this one format */
+	size_t n = (size_t)snprintf(line, 128, "%04d-%02d-%02d %02d:%02d:%02d,%03d %s ",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		(int)(tv.tv_usec / 1000), level);
 	va_start(ap, fmt);
 	int r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);

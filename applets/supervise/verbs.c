@@ -124,7 +124,10 @@ static void proc_desc(const struct proc *p, char *buf, size_t n)
 		if (p->start_wall) {
 			struct tm tm;
 			localtime_r(&p->stop_wall, &tm);
-			strftime(buf, n, "%b %d %I:%M %p", &tm);
+			/* supervisorctl's "%b %d %I:%M %p", in the C locale */
+			static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+			snprintf(buf, n, "%.3s %02d %02d:%02d %s", mon + 3 * tm.tm_mon, tm.tm_mday,
+				(tm.tm_hour + 11) % 12 + 1, tm.tm_min, tm.tm_hour < 12 ? "AM" : "PM");
 		} else
 			snprintf(buf, n, "Not started");
 	}
