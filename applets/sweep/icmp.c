@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define SWEEP_RCVBUF (8 << 20)
 _Static_assert(sizeof(struct payload) <= SWEEP_ICMP_DATA, "the payload fits the echo data");
@@ -85,19 +87,17 @@ static void learn_icmp_id(struct sweep *S, int fam)
 	S->icmp_id_known[fam] = S->icmp_id[fam] != 0;
 }
 
-/* Returns 0 when the socket cannot take more now. */
-int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
+/* An echo request for the probe of target idx into pkt, its address
+ * into ss: the address's length. */
+static socklen_t icmp_build(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now,
+	uint8_t pkt[8 + SWEEP_ICMP_DATA], struct sockaddr_storage *ss)
 {
 	struct target *t = &S->t[idx];
 	int fam = t->family;
-	uint8_t pkt[8 + SWEEP_ICMP_DATA] = { 0 };
 	struct payload pl = { S->tag, idx, probe, now };
-	struct sockaddr_storage ss;
-	socklen_t len = sweep_sockaddr(t, 0, &ss);
 	uint16_t id = S->icmp_id[fam], seq = probe_seq(idx, probe);
 
-	if (S->icmp_fd[fam] < 0)
-		icmp_open(S, fam);
+	memset(pkt, 0, 8 + SWEEP_ICMP_DATA);
 	pkt[0] = fam ? ICMP6_ECHO_REQUEST : 8;
 	pkt[1] = 0;
 	pkt[2] = pkt[3] = 0;
@@ -105,9 +105,62 @@ int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
 	pkt[6] = (uint8_t)(seq >> 8), pkt[7] = (uint8_t)seq;
 	memcpy(pkt + 8, &pl, sizeof(pl));
 	if (!fam) {
-		uint16_t sum = inet_checksum(pkt, sizeof(pkt));
+		uint16_t sum = inet_checksum(pkt, 8 + SWEEP_ICMP_DATA);
 		pkt[2] = (uint8_t)(sum >> 8), pkt[3] = (uint8_t)sum;
 	}
+	return sweep_sockaddr(t, 0, ss);
+}
+
+size_t icmp_send_batch(struct sweep *S, int fam, const uint32_t *idx, size_t n, int64_t now)
+{
+	static uint8_t pkt[SWEEP_BATCH][8 + SWEEP_ICMP_DATA];
+	struct sockaddr_storage ss[SWEEP_BATCH];
+	struct mmsghdr msgs[SWEEP_BATCH];
+	struct iovec iov[SWEEP_BATCH];
+
+	if (S->icmp_fd[fam] < 0)
+		icmp_open(S, fam);
+	for (size_t i = 0; i < n; i++) {
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_namelen = icmp_build(S, idx[i], S->t[idx[i]].tries, now, pkt[i], &ss[i]);
+		msgs[i].msg_hdr.msg_name = &ss[i];
+		iov[i] = (struct iovec){ pkt[i], sizeof(pkt[i]) };
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	size_t done = 0;
+	while (done < n) {
+		/* the system call itself: musl's sendmmsg is a loop of sendmsg
+		 * (its msghdr pads are zero here, so the kernel reads it as its own) */
+		int r = (int)syscall(SYS_sendmmsg, S->icmp_fd[fam], msgs + done, (unsigned)(n - done), 0);
+		if (r > 0) {
+			done += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			S->blocked_fd = S->icmp_fd[fam];
+			break;
+		}
+		done++;	/* refused on the way out: lost, like one never answered */
+	}
+	if (done && !S->icmp_id_known[fam])
+		learn_icmp_id(S, fam);
+	return done;
+}
+
+/* Returns 0 when the socket cannot take more now. */
+int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
+{
+	struct target *t = &S->t[idx];
+	int fam = t->family;
+	uint8_t pkt[8 + SWEEP_ICMP_DATA];
+	struct sockaddr_storage ss;
+
+	if (S->icmp_fd[fam] < 0)
+		icmp_open(S, fam);
+	socklen_t len = icmp_build(S, idx, probe, now, pkt, &ss);
 	for (;;) {
 		if (sendto(S->icmp_fd[fam], pkt, sizeof(pkt), 0, (struct sockaddr *)&ss, len) >= 0)
 			break;

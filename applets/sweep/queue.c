@@ -23,6 +23,11 @@ struct event *fifo_peek(struct fifo *q)
 	return q->len ? &q->v[q->head] : NULL;
 }
 
+struct event *fifo_at(struct fifo *q, size_t i)
+{
+	return &q->v[(q->head + i) % q->cap];
+}
+
 void fifo_pop(struct fifo *q)
 {
 	q->head = (q->head + 1) % q->cap;

@@ -145,6 +145,16 @@ void sweep_probe_lost(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now
 
 /* ---- the event loop ----------------------------------------------------------- */
 
+/* A probe is out: its timeout, and with -c the next one. */
+static void probe_sent(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
+{
+	/* the wait queues get their entries in time order: one per timeout */
+	unsigned cls = S->count ? 0 : probe;
+	fifo_push(&S->waitq[cls], (struct event){ now + S->timeouts[cls], idx, probe });
+	if (S->count && !S->port && S->t[idx].tries < S->count)
+		heap_push(&S->laterq, (struct event){ now + S->period, idx, 0 });
+}
+
 /* Returns 0 when the socket (or descriptor table) is full for now. */
 static int probe_send(struct sweep *S, uint32_t idx, int64_t now)
 {
@@ -156,16 +166,42 @@ static int probe_send(struct sweep *S, uint32_t idx, int64_t now)
 		t->tries--;
 		return 0;
 	}
-	/* the wait queues get their entries in time order: one per timeout */
-	unsigned cls = S->count ? 0 : probe;
-	fifo_push(&S->waitq[cls], (struct event){ now + S->timeouts[cls], idx, probe });
-	if (S->count && !S->port && t->tries < S->count)
-		heap_push(&S->laterq, (struct event){ now + S->period, idx, 0 });
+	probe_sent(S, idx, probe, now);
 	return 1;
+}
+
+/* Unpaced ICMP: the queue's head sent SWEEP_BATCH at a time, one family
+ * per batch, a third less time per probe than a sendto each. Returns 1
+ * when the socket is full for now. */
+static int send_batches(struct sweep *S, int64_t now)
+{
+	for (unsigned sent = 0; sent < SWEEP_BURST && S->sendq.len; ) {
+		uint32_t idx[SWEEP_BATCH];
+		size_t n = 0;
+		int fam = S->t[fifo_at(&S->sendq, 0)->idx].family;
+		while (n < SWEEP_BATCH && n < S->sendq.len &&
+		       S->t[fifo_at(&S->sendq, n)->idx].family == fam) {
+			idx[n] = fifo_at(&S->sendq, n)->idx;
+			n++;
+		}
+		size_t k = icmp_send_batch(S, fam, idx, n, now);
+		for (size_t i = 0; i < k; i++) {
+			struct target *t = &S->t[idx[i]];
+			fifo_pop(&S->sendq);
+			t->queued = 0;
+			probe_sent(S, idx[i], t->tries++, now);
+		}
+		sent += (unsigned)k;
+		if (k < n)
+			return 1;
+	}
+	return 0;
 }
 
 static int send_some(struct sweep *S, int64_t now)
 {
+	if (!S->port && !S->interval)
+		return send_batches(S, now);
 	for (unsigned burst = 0; burst < SWEEP_BURST && S->sendq.len; burst++) {
 		struct event *e = fifo_peek(&S->sendq);
 		if (now < S->next_send || (S->port && S->ninflight >= S->max_inflight))

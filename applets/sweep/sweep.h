@@ -106,6 +106,7 @@ void sweep_build_targets(struct sweep *S, struct word_list *w, int force);
 /* queue.c */
 void fifo_push(struct fifo *q, struct event e);
 struct event *fifo_peek(struct fifo *q);
+struct event *fifo_at(struct fifo *q, size_t i);   /* i < len */
 void fifo_pop(struct fifo *q);
 void heap_push(struct heap *h, struct event e);
 struct event heap_pop(struct heap *h);
@@ -119,6 +120,11 @@ void sweep_set_result(struct sweep *S, uint32_t idx, int alive, int64_t rtt);
 /* icmp.c */
 void icmp_open(struct sweep *S, int fam);
 int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now);
+/* Echo requests to n targets of one family, each its next probe, in one
+ * sendmmsg: how many went out (a request refused on its way out counts,
+ * as a lost probe); fewer than n when the socket is full. */
+#define SWEEP_BATCH 32
+size_t icmp_send_batch(struct sweep *S, int fam, const uint32_t *idx, size_t n, int64_t now);
 void icmp_receive(struct sweep *S, int fam);
 void icmp_wait(struct sweep *S);   /* adds the sockets to S->loop */
 
