@@ -7,12 +7,24 @@ load helpers
 
 RECIPES=$BATS_TEST_DIRNAME/../docs/recipes.md
 
-# recipe "SECTION TITLE": runs that section's blocks in a scratch directory
+# a daemon a failed block left behind does not outlive its test
+teardown() {
+	[ -n "${RECIPE_DIR:-}" ] || return 0
+	local p
+	for p in /proc/[0-9]*; do
+		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "PROCBOX_RECIPE=$RECIPE_DIR" &&
+			kill -KILL "${p#/proc/}" 2>/dev/null
+	done
+	return 0
+}
+
+# recipe "SECTION TITLE": runs that section's blocks in a scratch directory,
+# every process they start marked by PROCBOX_RECIPE in its environment
 recipe() {
 	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
-	local dir
-	dir=$(scratch)
-	run /usr/bin/python3 "$BATS_TEST_DIRNAME/recipes.py" "$RECIPES" "$1" "$dir"
+	RECIPE_DIR=$(scratch)
+	PROCBOX_RECIPE=$RECIPE_DIR run /usr/bin/python3 "$BATS_TEST_DIRNAME/recipes.py" \
+		"$RECIPES" "$1" "$RECIPE_DIR"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
@@ -39,6 +51,18 @@ recipe() {
 
 @test "recipe: once after a delay, cancelably; every N seconds without drift" {
 	recipe "Run something once after a delay, cancelably; every N seconds without drift"
+}
+
+@test "recipe: a supervisord.conf kept running, status and tail" {
+	recipe "Keep a program running from a supervisord.conf; look at it with status and tail"
+}
+
+@test "recipe: a long job detached, followed later" {
+	recipe "Start a long job detached, log out, and come back to its output and status"
+}
+
+@test "recipe: a directory mirrored on change, never wiped" {
+	recipe "Mirror a directory whenever it changes, without ever wiping the mirror"
 }
 
 @test "recipe: a pool of workers" {

@@ -4,7 +4,7 @@
   recipes.py RECIPES_MD "SECTION TITLE" WORKDIR
 
 Each ```console block of the section is one bash script: its "$ " lines
-(with "> " continuation lines) are the commands, run in order in WORKDIR
+(with "> " or ">" continuation lines) are the commands, run in order in WORKDIR
 with stderr joined to stdout; the other lines are the output expected of
 the command above them. "..." as a whole line matches any number of lines,
 "[...]" within a line any text. Prints each difference and exits 1 when
@@ -27,7 +27,7 @@ def parse(block):
     for line in block.splitlines():
         if line.startswith('$ '):
             cmds.append([line[2:], []])
-        elif line.startswith('> ') and cmds and not cmds[-1][1]:
+        elif (line.startswith('> ') or line == '>') and cmds and not cmds[-1][1]:
             cmds[-1][0] += '\n' + line[2:]
         elif cmds:
             cmds[-1][1].append(line)
