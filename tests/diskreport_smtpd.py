@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """A real SMTP server (aiosmtpd) on a loopback port for tests/diskreport.bats.
 
-usage: diskreport_smtpd.py DIR [--reject ADDR]... [--drop-data] [--no-ehlo]
+usage: diskreport_smtpd.py DIR [--port N] [--reject ADDR]... [--drop-data] [--no-ehlo]
                            [--tempfail-mail N] [--tempfail-rcpt ADDR]...
                            [--auth USER:PASSWORD [--auth-only MECH]]
 
-Listens on 127.0.0.1 on a free port and writes the port to DIR/port once
+Listens on 127.0.0.1 on a free port (or --port) and writes the port to DIR/port once
 it accepts connections. Every accepted message is saved once per
 recipient as DIR/<recipient>/<n>.eml (the content as received, after
 dot-unstuffing), with the envelope in DIR/<recipient>/<n>.env.
@@ -111,6 +111,7 @@ def main():
     ap.add_argument("--tempfail-rcpt", action="append", default=[])
     ap.add_argument("--auth")
     ap.add_argument("--auth-only")
+    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     auth = {}
     if args.auth:
@@ -127,7 +128,7 @@ def main():
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             lambda: cls(handler, decode_data=False, hostname="smtp.test", **auth),
-            "127.0.0.1", 0)
+            "127.0.0.1", args.port)
         port = server.sockets[0].getsockname()[1]
         tmp = os.path.join(args.dir, "port.tmp")
         with open(tmp, "w") as f:

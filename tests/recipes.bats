@@ -6,25 +6,37 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 RECIPES=$BATS_TEST_DIRNAME/../docs/recipes.md
+load sshd_helpers
+load diskreport_helpers
 
 # a daemon a failed block left behind does not outlive its test
 teardown() {
 	[ -n "${RECIPE_DIR:-}" ] || return 0
 	local p
 	for p in /proc/[0-9]*; do
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "PROCBOX_RECIPE=$RECIPE_DIR" &&
+		tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qxF "PROCBOX_RECIPE=$RECIPE_DIR" &&
 			kill -KILL "${p#/proc/}" 2>/dev/null
 	done
+	[ -z "${SMTPD_PID:-}" ] || kill "$SMTPD_PID" 2>/dev/null
+	[ -z "${RECIPE_NS:-}" ] || ip netns del "$RECIPE_NS" 2>/dev/null
 	return 0
 }
 
-# recipe "SECTION TITLE": runs that section's blocks in a scratch directory,
-# every process they start marked by PROCBOX_RECIPE in its environment
+teardown_file() {
+	sshd_stop
+}
+
+# recipe "SECTION TITLE" [CMD...]: runs that section's blocks in a scratch
+# directory (RECIPE_DIR, made beforehand by recipe_dir or here), under CMD
+# when given (ip netns exec NS), every process they start marked by
+# PROCBOX_RECIPE in its environment
 recipe() {
 	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
-	RECIPE_DIR=$(scratch)
-	PROCBOX_RECIPE=$RECIPE_DIR run /usr/bin/python3 "$BATS_TEST_DIRNAME/recipes.py" \
-		"$RECIPES" "$1" "$RECIPE_DIR"
+	[ -n "${RECIPE_DIR:-}" ] || RECIPE_DIR=$(scratch)
+	local title=$1
+	shift
+	PROCBOX_RECIPE=$RECIPE_DIR run "$@" /usr/bin/python3 "$BATS_TEST_DIRNAME/recipes.py" \
+		"$RECIPES" "$title" "$RECIPE_DIR"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
@@ -41,8 +53,32 @@ recipe() {
 	recipe "Fallbacks: try one tool, another only when the first is missing"
 }
 
-@test "recipe: capture output, a series with a pause and progress" {
-	recipe "Capture output, and a series of commands with a pause and progress"
+@test "recipe: capture output, a series with a pause and progress, on several machines over ssh" {
+	sshd_start
+	RECIPE_DIR=$(scratch)
+	# the hosts as a sysadmin names them in ~/.ssh/config
+	mkdir -m 700 "$RECIPE_DIR/.ssh"
+	cat >"$RECIPE_DIR/.ssh/config" <<-EOF
+	Host web1
+		HostName 127.0.0.1
+	Host web2
+		HostName 127.0.0.2
+	Host db3
+		HostName 127.0.0.3
+	Host *
+		Port $PORT
+		User root
+		IdentityFile $BATS_FILE_TMPDIR/sshd/userkey
+		StrictHostKeyChecking no
+		UserKnownHostsFile /dev/null
+		LogLevel ERROR
+	EOF
+	# ssh reads the config of the user's home from the password file: in a
+	# private mount namespace, that home is the scratch directory
+	local home
+	home=$(getent passwd "$(id -un)" | cut -d: -f6)
+	recipe "Capture output, and a series of commands with a pause and progress" \
+		unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh "$RECIPE_DIR" "$home"
 }
 
 @test "recipe: stdin and a pipeline with every stage's status" {
@@ -63,6 +99,37 @@ recipe() {
 
 @test "recipe: a directory mirrored on change, never wiped" {
 	recipe "Mirror a directory whenever it changes, without ever wiping the mirror"
+}
+
+@test "recipe: a ping sweep, then the MACs of the live hosts" {
+	need_root
+	need_cmd ip
+	RECIPE_NS=pbrecipe-$$
+	ip netns add "$RECIPE_NS"
+	ip -n "$RECIPE_NS" link set lo up
+	ip netns exec "$RECIPE_NS" sysctl -qw net.ipv4.ping_group_range="1 0"
+	# a LAN: ours 192.168.77.1, a host holding .2-.4 that drops ping for .4
+	ip netns add "$RECIPE_NS-h"
+	ip link add pbr0 netns "$RECIPE_NS" type veth peer name pbr1 netns "$RECIPE_NS-h"
+	ip -n "$RECIPE_NS" link set pbr0 address 02:00:5e:77:00:01 up
+	ip -n "$RECIPE_NS-h" link set pbr1 address 02:00:5e:77:00:02 up
+	ip -n "$RECIPE_NS" addr add 192.168.77.1/24 dev pbr0
+	local a
+	for a in 2 3 4; do ip -n "$RECIPE_NS-h" addr add 192.168.77.$a/24 dev pbr1; done
+	ip netns exec "$RECIPE_NS-h" nft add table ip f
+	ip netns exec "$RECIPE_NS-h" nft add chain ip f in '{ type filter hook input priority 0; }'
+	ip netns exec "$RECIPE_NS-h" nft add rule ip f in ip daddr 192.168.77.4 icmp type echo-request drop
+	recipe "Which hosts answer ping, many at once, then the MACs of the live ones" \
+		ip netns exec "$RECIPE_NS"
+	ip netns del "$RECIPE_NS-h"
+}
+
+@test "recipe: a nightly disk report by mail" {
+	start_smtpd --port 2525
+	recipe "A nightly disk report by mail, from cron and without it"
+	# the report reached the relay
+	retry_until 5 test -f "$MAILDIR/root@localhost/1.eml"
+	grep -qxF "Subject: Disk usage on $(uname -n): OK" <(tr -d '\r' <"$MAILDIR/root@localhost/1.eml")
 }
 
 @test "recipe: a pool of workers" {
