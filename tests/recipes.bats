@@ -6,6 +6,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 RECIPES=$BATS_TEST_DIRNAME/../docs/recipes.md
+README=$BATS_TEST_DIRNAME/../README.md
 load sshd_helpers
 load diskreport_helpers
 
@@ -26,7 +27,8 @@ teardown_file() {
 	sshd_stop
 }
 
-# recipe "SECTION TITLE" [CMD...]: runs that section's blocks in a scratch
+# recipe "SECTION TITLE" [CMD...]: runs that section's blocks (of $RECIPES,
+# docs/recipes.md unless set) in a scratch
 # directory (RECIPE_DIR, made beforehand by recipe_dir or here), under CMD
 # when given (ip netns exec NS), every process they start marked by
 # PROCBOX_RECIPE in its environment
@@ -151,4 +153,46 @@ recipe() {
 	[[ "$output" == *"failed with 4"* ]]
 	# and a section the doc no longer has is an error, not a pass
 	run -1 /usr/bin/python3 "$BATS_TEST_DIRNAME/recipes.py" "$RECIPES" "No such section" "$dir"
+}
+
+# The README's example of each applet, as written.
+@test "README: the daemonize example" {
+	RECIPES=$README recipe daemonize
+}
+
+@test "README: the dirsync example" {
+	RECIPES=$README recipe dirsync
+}
+
+@test "README: the diskreport example" {
+	RECIPES=$README recipe diskreport
+}
+
+@test "README: the exitcode example" {
+	RECIPES=$README recipe exitcode
+}
+
+@test "README: the pipe example" {
+	RECIPES=$README recipe pipe
+}
+
+@test "README: the runner example" {
+	RECIPES=$README recipe runner
+}
+
+@test "README: the supervise example" {
+	RECIPES=$README recipe supervise
+}
+
+@test "README: the sweep example" {
+	need_root
+	need_cmd ip
+	RECIPE_NS=pbrecipe-$$
+	ip netns add "$RECIPE_NS"
+	ip -n "$RECIPE_NS" link set lo up
+	RECIPES=$README recipe sweep ip netns exec "$RECIPE_NS"
+}
+
+@test "README: the timer example" {
+	RECIPES=$README recipe timer
 }

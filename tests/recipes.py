@@ -3,6 +3,8 @@
 
   recipes.py RECIPES_MD "SECTION TITLE" WORKDIR
 
+(also the README: a section is a "## " or "### " heading)
+
 Each ```console block of the section is one bash script: its "$ " lines
 (with "> " or ">" continuation lines) are the commands, run in order in WORKDIR
 with stderr joined to stdout; the other lines are the output expected of
@@ -16,7 +18,7 @@ import sys
 
 
 def blocks(md, title):
-    m = re.search(r'^## ' + re.escape(title) + r'\n(.*?)(?=^## |\Z)', md, re.S | re.M)
+    m = re.search(r'^###? ' + re.escape(title) + r'\n(.*?)(?=^##|\Z)', md, re.S | re.M)
     if not m:
         sys.exit('no section %r' % title)
     return re.findall(r'^```console\n(.*?)^```', m.group(1), re.S | re.M)
