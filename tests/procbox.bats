@@ -164,7 +164,8 @@ listed_compat() {
 	[ "$pages" = "$("$PROCBOX" --list --compat)" ] || { echo "docs/: $pages"; false; }
 	pages=$(printf '%s\n' $pages | grep -vxF "$(listed_compat)")
 	# every applet has tests/APPLET.bats; a large one may add APPLET-TOPIC.bats
-	suites=$(ls tests | sed -n 's/\.bats$//p' | grep -vx -e procbox -e libbox -e exec |
+	# (procbox, libbox, exec and recipes test across applets)
+	suites=$(ls tests | sed -n 's/\.bats$//p' | grep -vx -e procbox -e libbox -e exec -e recipes |
 		sed 's/-.*//' | LC_ALL=C sort -u)
 	[ "$sources" = "$want" ] || { echo "applets/: $sources"; false; }
 	[ "$pages" = "$want" ] || { echo "docs/: $pages"; false; }
