@@ -81,7 +81,7 @@ double box_strtod(const char *s, char **end)
 		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 	const char *p = s;
 	double m = 0;
-	int neg = 0, digits = 0, scale = 0, base = 10;
+	int neg = 0, digits = 0, sig = 0, scale = 0, base = 10;
 
 	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
 		p++;
@@ -102,9 +102,15 @@ double box_strtod(const char *s, char **end)
 		}
 		if (d < 0)
 			break;
-		m = m * base + d;
 		digits++;
-		scale -= dot;
+		/* 19 significant digits are more than a double holds: later
+		 * ones only move the point (they would overflow m) */
+		if (sig < 19 || !m) {
+			m = m * base + d;
+			sig += m != 0;
+			scale -= dot;
+		} else
+			scale += !dot;
 	}
 	if (!digits) {
 		*end = (char *)s;
@@ -128,12 +134,14 @@ double box_strtod(const char *s, char **end)
 	if (base == 16)
 		v = scalbn(m, scale);
 	else {
-		/* one exact power of ten and one rounding where the table reaches */
+		/* one exact power of ten and one rounding where the table reaches;
+		 * beyond it, steps of 1e22 until the value overflows or vanishes */
 		for (; scale > 22 && v <= DBL_MAX; scale -= 22)
 			v *= 1e22;
 		for (; scale < -22 && v > 0; scale += 22)
 			v /= 1e22;
-		v = scale < 0 ? v / pow10[-scale] : v * pow10[scale];
+		if (scale >= -22 && scale <= 22)
+			v = scale < 0 ? v / pow10[-scale] : v * pow10[scale];
 	}
 	if (m && (v == 0 || v > DBL_MAX))
 		errno = ERANGE;

@@ -612,6 +612,21 @@ UNIT_GROUP(strtod, "strtod")
 		double a = strtod(far[i], &e1), b = box_strtod(far[i], &e2);
 		CHECK(e1 == e2 && b != 0 && fabs(a - b) <= fabs(a) * 1e-15);
 	}
+	/* more digits than a double holds (more than fit in one as an
+	 * integer): 300 nines (1e300), 400 nines after the point (1.0), and
+	 * 1e-300 written out */
+	char longnum[403];
+	for (int k = 0; k < 3; k++) {
+		char *e1, *e2;
+		memset(longnum, k == 2 ? '0' : '9', 401);
+		longnum[k == 1 ? 401 : 301] = 0;
+		if (k == 1)
+			longnum[0] = '.';
+		if (k == 2)
+			longnum[1] = '.', longnum[300] = '1';
+		double a = strtod(longnum, &e1), b = box_strtod(longnum, &e2);
+		CHECK(e1 == e2 && b != 0 && fabs(a - b) <= fabs(a) * 1e-15);
+	}
 	/* up to 15 significant digits, exponents within +-22: exact */
 	unsigned long long x = 88172645463325252ULL;
 	int bad = 0;
