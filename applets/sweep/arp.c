@@ -272,7 +272,7 @@ static void arp_from_neighbours(struct sweep *S, struct mac_want *want, size_t n
  * probed by ARP, and decided by it (a host that does not answer ARP is
  * not on the link); otherwise the live ones without a MAC are asked
  * theirs, from the neighbour table when no packet socket can be opened. */
-static void mac_stage(struct sweep *S, int discover)
+void sweep_mac_stage(struct sweep *S, int discover)
 {
 	struct iface_list ifs = { 0 };
 	struct box_buf routes = { 0 };
@@ -314,14 +314,4 @@ static void mac_stage(struct sweep *S, int discover)
 	box_buf_free(&routes);
 	free(want);
 	free(ifs.v);
-}
-
-void sweep_arp_discover(struct sweep *S)
-{
-	mac_stage(S, 1);
-}
-
-void sweep_mac_stage(struct sweep *S)
-{
-	mac_stage(S, 0);
 }

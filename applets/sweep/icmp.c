@@ -99,8 +99,6 @@ static socklen_t icmp_build(struct sweep *S, uint32_t idx, uint32_t probe, int64
 
 	memset(pkt, 0, 8 + SWEEP_ICMP_DATA);
 	pkt[0] = fam ? ICMP6_ECHO_REQUEST : 8;
-	pkt[1] = 0;
-	pkt[2] = pkt[3] = 0;
 	pkt[4] = (uint8_t)(id >> 8), pkt[5] = (uint8_t)id;
 	pkt[6] = (uint8_t)(seq >> 8), pkt[7] = (uint8_t)seq;
 	memcpy(pkt + 8, &pl, sizeof(pl));
@@ -111,7 +109,8 @@ static socklen_t icmp_build(struct sweep *S, uint32_t idx, uint32_t probe, int64
 	return sweep_sockaddr(t, 0, ss);
 }
 
-size_t icmp_send_batch(struct sweep *S, int fam, const uint32_t *idx, size_t n, int64_t now)
+size_t icmp_send(struct sweep *S, int fam, const uint32_t *idx, const uint32_t *probe,
+	size_t n, int64_t now)
 {
 	static uint8_t pkt[SWEEP_BATCH][8 + SWEEP_ICMP_DATA];
 	struct sockaddr_storage ss[SWEEP_BATCH];
@@ -122,7 +121,7 @@ size_t icmp_send_batch(struct sweep *S, int fam, const uint32_t *idx, size_t n, 
 		icmp_open(S, fam);
 	for (size_t i = 0; i < n; i++) {
 		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_namelen = icmp_build(S, idx[i], S->t[idx[i]].tries, now, pkt[i], &ss[i]);
+		msgs[i].msg_hdr.msg_namelen = icmp_build(S, idx[i], probe[i], now, pkt[i], &ss[i]);
 		msgs[i].msg_hdr.msg_name = &ss[i];
 		iov[i] = (struct iovec){ pkt[i], sizeof(pkt[i]) };
 		msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -148,35 +147,6 @@ size_t icmp_send_batch(struct sweep *S, int fam, const uint32_t *idx, size_t n, 
 	if (done && !S->icmp_id_known[fam])
 		learn_icmp_id(S, fam);
 	return done;
-}
-
-/* Returns 0 when the socket cannot take more now. */
-int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now)
-{
-	struct target *t = &S->t[idx];
-	int fam = t->family;
-	uint8_t pkt[8 + SWEEP_ICMP_DATA];
-	struct sockaddr_storage ss;
-
-	if (S->icmp_fd[fam] < 0)
-		icmp_open(S, fam);
-	socklen_t len = icmp_build(S, idx, probe, now, pkt, &ss);
-	for (;;) {
-		if (sendto(S->icmp_fd[fam], pkt, sizeof(pkt), 0, (struct sockaddr *)&ss, len) >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-			S->blocked_fd = S->icmp_fd[fam];
-			return 0;
-		}
-		/* refused on the way out (unreachable, a firewall): the
-		 * probe is lost like one that gets no answer */
-		break;
-	}
-	if (!S->icmp_id_known[fam])
-		learn_icmp_id(S, fam);
-	return 1;
 }
 
 /* fping's words for the ICMP errors it reports */

@@ -137,6 +137,17 @@ void sweep_emit_ready(struct sweep *S)
 		sweep_flush(S);
 }
 
+/* -c: the end of fping's per-probe lines, " (0.045 avg, 0% loss)" */
+static void add_avg_loss(struct box_buf *b, const struct target *t)
+{
+	box_buf_adds(b, " (");
+	if (t->received)
+		add_ms(b, t->rtt_sum / t->received);
+	else
+		box_buf_adds(b, "NaN");
+	box_buf_printf(b, " avg, %u%% loss)\n", loss_pct(t));
+}
+
 /* -c: whether fping's per-probe lines are printed */
 static int per_probe(const struct sweep *S)
 {
@@ -151,12 +162,8 @@ void sweep_print_timeout(struct sweep *S, const struct target *t, uint32_t probe
 
 	if (!per_probe(S))
 		return;
-	box_buf_printf(b, "%-*s : [%u], timed out (", S->name_width, sweep_display(t, buf, sizeof(buf)), probe);
-	if (t->received)
-		add_ms(b, t->rtt_sum / t->received);
-	else
-		box_buf_adds(b, "NaN");
-	box_buf_printf(b, " avg, %u%% loss)\n", loss_pct(t));
+	box_buf_printf(b, "%-*s : [%u], timed out", S->name_width, sweep_display(t, buf, sizeof(buf)), probe);
+	add_avg_loss(b, t);
 }
 
 /* -c: fping's line, on stderr, for a second reply to a probe, when there
@@ -190,9 +197,8 @@ void sweep_print_probe(struct sweep *S, const struct target *t, uint32_t probe, 
 	else
 		box_buf_printf(b, "%d bytes, ", 8 + SWEEP_ICMP_DATA);
 	add_ms(b, rtt);
-	box_buf_adds(b, " ms (");
-	add_ms(b, t->rtt_sum / t->received);
-	box_buf_printf(b, " avg, %u%% loss)\n", loss_pct(t));
+	box_buf_adds(b, " ms");
+	add_avg_loss(b, t);
 }
 
 /* -c: fping's summary lines, on stderr like fping's. */

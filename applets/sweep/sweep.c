@@ -162,7 +162,7 @@ static int probe_send(struct sweep *S, uint32_t idx, int64_t now)
 	uint32_t probe = t->tries;
 
 	t->tries++;	/* first: a TCP connect may be decided at once */
-	if (!(S->port ? tcp_send(S, idx, probe, now) : icmp_send(S, idx, probe, now))) {
+	if (!(S->port ? tcp_send(S, idx, probe, now) : (int)icmp_send(S, t->family, &idx, &probe, 1, now))) {
 		t->tries--;
 		return 0;
 	}
@@ -176,15 +176,16 @@ static int probe_send(struct sweep *S, uint32_t idx, int64_t now)
 static int send_batches(struct sweep *S, int64_t now)
 {
 	for (unsigned sent = 0; sent < SWEEP_BURST && S->sendq.len; ) {
-		uint32_t idx[SWEEP_BATCH];
+		uint32_t idx[SWEEP_BATCH], probe[SWEEP_BATCH];
 		size_t n = 0;
 		int fam = S->t[fifo_at(&S->sendq, 0)->idx].family;
 		while (n < SWEEP_BATCH && n < S->sendq.len &&
 		       S->t[fifo_at(&S->sendq, n)->idx].family == fam) {
 			idx[n] = fifo_at(&S->sendq, n)->idx;
+			probe[n] = S->t[idx[n]].tries;
 			n++;
 		}
-		size_t k = icmp_send_batch(S, fam, idx, n, now);
+		size_t k = icmp_send(S, fam, idx, probe, n, now);
 		for (size_t i = 0; i < k; i++) {
 			struct target *t = &S->t[idx[i]];
 			fifo_pop(&S->sendq);
@@ -462,12 +463,12 @@ static int sweep_main(int argc, char **argv)
 	box_loop_open_signals(&S->loop, &sigs, on_signal, S);
 
 	if (S->want_mac && !S->count && !S->port)
-		sweep_arp_discover(S);
+		sweep_mac_stage(S, 1);
 	run_probes(S);
 	if (S->interrupted)
 		finish_interrupted(S);
 	if (S->want_mac) {
-		sweep_mac_stage(S);
+		sweep_mac_stage(S, 0);
 		S->want_mac = 0;
 		sweep_emit_ready(S);
 	}

@@ -119,12 +119,13 @@ void sweep_set_result(struct sweep *S, uint32_t idx, int alive, int64_t rtt);
 
 /* icmp.c */
 void icmp_open(struct sweep *S, int fam);
-int icmp_send(struct sweep *S, uint32_t idx, uint32_t probe, int64_t now);
-/* Echo requests to n targets of one family, each its next probe, in one
- * sendmmsg: how many went out (a request refused on its way out counts,
- * as a lost probe); fewer than n when the socket is full. */
+/* Echo requests for probe[i] of target idx[i], n (at most SWEEP_BATCH)
+ * targets of one family, in one sendmmsg: how many went out (a request
+ * refused on its way out counts, as a lost probe); fewer than n when the
+ * socket is full. */
 #define SWEEP_BATCH 32
-size_t icmp_send_batch(struct sweep *S, int fam, const uint32_t *idx, size_t n, int64_t now);
+size_t icmp_send(struct sweep *S, int fam, const uint32_t *idx, const uint32_t *probe,
+	size_t n, int64_t now);
 void icmp_receive(struct sweep *S, int fam);
 void icmp_wait(struct sweep *S);   /* adds the sockets to S->loop */
 
@@ -140,8 +141,9 @@ void tcp_finish_marked(struct sweep *S);
 
 /* arp.c */
 #define SWEEP_DUP_WAIT 50000000  /* ns a discovery waits for duplicates */
-void sweep_arp_discover(struct sweep *S);
-void sweep_mac_stage(struct sweep *S);
+/* discover: probe the pending targets of direct networks by ARP (before
+ * the probes); else find the MACs of the live ones (after them). */
+void sweep_mac_stage(struct sweep *S, int discover);
 
 /* output.c */
 const char *sweep_display(const struct target *t, char *buf, size_t len);
