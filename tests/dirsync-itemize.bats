@@ -561,3 +561,61 @@ EOF
 .d.......a. d/
 EOF
 }
+
+# A directory is read in windows of 512 entries, SRC's side of each on one
+# thread and DST's on another: 1,300 entries of one directory, every kind
+# of change spread across the windows, print what rsync prints and end
+# as rsync's copy ends.
+# bats test_tags=needs:xattrs
+@test "every kind of change across a large directory, read in windows on two threads, as rsync -HAX" {
+	need_root
+	need_cmd rsync
+	old_dst
+	"$PY" - "$S" "$D0" <<'PYEOF'
+import os, sys
+src, old = sys.argv[1], sys.argv[2]
+def put(path, data, mode=0o644, t=1_000_000_000):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+    os.utime(path, (t, t))
+for k in range(1300):
+    n, kind = "e%04d" % k, k % 13
+    s, o = os.path.join(src, n), os.path.join(old, n)
+    body = b"entry %d\n" % k
+    if kind == 0:                                   # the same
+        put(s, body); put(o, body)
+    elif kind == 1:                                 # same size, another time
+        put(s, body); put(o, body.upper(), t=1_000_000_100)
+    elif kind == 2:                                 # another size
+        put(s, body); put(o, body + b"more")
+    elif kind == 3:                                 # another mode
+        put(s, body, 0o600); put(o, body)
+    elif kind == 4:                                 # another attribute value
+        put(s, body); put(o, body)
+        os.setxattr(s, "user.k", b"1"); os.setxattr(o, "user.k", b"2")
+    elif kind == 5:                                 # an attribute only in SRC
+        put(s, body); put(o, body)
+        os.setxattr(s, "user.k", b"%d" % k)
+    elif kind == 6:                                 # only in DST
+        put(o, body)
+    elif kind == 7:                                 # only in SRC
+        put(s, body)
+    elif kind == 8:                                 # a file for a directory
+        put(s, body); os.mkdir(o); put(os.path.join(o, "in"), body)
+    elif kind == 9:                                 # a directory for a file
+        os.mkdir(s); put(os.path.join(s, "in"), body); put(o, body)
+    elif kind == 10:                                # a symlink for a file
+        os.symlink("t%d" % k, s); put(o, body)
+    elif kind == 11:                                # another link target
+        os.symlink("t%d" % k, s); os.symlink("u%d" % k, o)
+    else:                                           # a new name of an old file
+        os.link(os.path.join(src, "e%04d" % (k - 12)), s)
+PYEOF
+	old_top
+	side_by_side -HAX
+	[ "$(grep -c '^\*deleting' "$W/dirsync.out")" -ge 200 ]
+	[ "$(grep -c '^hf' "$W/dirsync.out")" -ge 100 ]
+	[ "$(grep -c '^\.f\.\.\.\.\.\.\.\.x' "$W/dirsync.out")" -ge 100 ]
+	"$PY" "$BATS_TEST_DIRNAME/treecmp.py" "$W/rsync/dst" "$W/dirsync/dst"
+}

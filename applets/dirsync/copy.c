@@ -184,13 +184,16 @@ unsigned ds_xattr_changes(struct ds *d, int sfd, const char *sname, int dfd, con
 	unsigned changed)
 {
 	struct ds_xattrs a = { 0 }, b = { 0 };
+	/* as the walk's window read them, when it did (prefetch.c) */
+	int pre = dname && dname == d->pre_name;
+	const struct ds_xattrs *sa = pre ? d->pre_src : NULL, *da = pre ? d->pre_dst : NULL;
 	unsigned diff = 0;
 
 	if (!d->xattrs || dfd < 0)
 		return changed;
-	if (ds_xattrs_read(&a, sfd, sname, d->xattrs | XA_SOURCE) == 0 &&
-	    ds_xattrs_read(&b, dfd, dname, d->xattrs) == 0)
-		diff = ds_xattrs_diff(&a, &b);
+	if ((sa || ds_xattrs_read(&a, sfd, sname, d->xattrs | XA_SOURCE) == 0) &&
+	    (da || ds_xattrs_read(&b, dfd, dname, d->xattrs) == 0))
+		diff = ds_xattrs_diff(sa ? sa : &a, da ? da : &b);
 	ds_xattrs_free(&a);
 	ds_xattrs_free(&b);
 	if (diff & XA_ACCESS_ACL)

@@ -68,10 +68,23 @@ struct deletion {
 	size_t dir;
 };
 
-/* Sorted names of a directory (without . and ..). */
+/* Sorted names of a directory (without . and ..): in one pool when
+ * ds_list_dir read them, else each allocated. */
 struct names {
 	char **v;
-	size_t n;
+	size_t n, vcap;
+	char *pool;
+	size_t pcap;
+};
+
+/* One entry of a directory as a window of the walk read it (prefetch.c). */
+struct ds_read {
+	int have;		/* lstat found it; else err */
+	int err;
+	int want_xa;		/* set by the caller: -X/-A attributes too */
+	int xa_ok;		/* ...and they were read */
+	struct stat st;
+	struct ds_xattrs xa;
 };
 
 /* A file of SRC with more than one link (-H): its names met so far. */
@@ -162,6 +175,12 @@ struct ds {
 	struct box_watch w;	/* names are directories below SRC */
 	int watch_failed;	/* a directory could not be watched: polling */
 	struct pending pending;
+	/* the attributes of the entry being synced, as its window read
+	 * them (NULL: not read), and its name there (ds_xattr_changes) */
+	const struct ds_xattrs *pre_src, *pre_dst;
+	const char *pre_name;
+	struct names lists[2];	/* the walk's listings of SRC and DST (walk.c) */
+	struct ds_read *reads;	/* ...and a window of their entries */
 };
 
 /* dirsync.c: errors and interruption, counted for the exit status */
@@ -205,6 +224,14 @@ void ds_sync_link(struct ds *d, int sfd, int dfd, const char *name, const char *
 void ds_sync_hardlinks(struct ds *d);
 void ds_sync_special(struct ds *d, int sfd, int dfd, const char *name, const char *rel,
 	const struct stat *ss, const struct stat *dst);
+
+/* prefetch.c: reading the entries of a window of a directory into r
+ * (the same array from window to window: its attribute lists are
+ * reused). read_both reads SRC's names here and DST's on a worker thread
+ * at the same time. */
+void ds_read_entries(int fd, char **names, size_t n, unsigned kinds, struct ds_read *r);
+void ds_read_both(struct ds *d, int sfd, char **sn, size_t ns, struct ds_read *sr,
+	int dfd, char **dn, size_t nd, struct ds_read *dr);
 
 /* delete.c: deletions, after all copies and checks, and the backup directory */
 int ds_backup_entry(struct ds *d, int pfd, const char *rel, int keep);

@@ -26,7 +26,7 @@
 
 int ds_dir_is_empty(struct ds *d, int fd)
 {
-	struct names ns;
+	struct names ns = { 0 };
 	int empty = 1;
 	if (ds_list_dir(fd, &ns) < 0) {
 		ds_free_names(&ns);

@@ -37,27 +37,37 @@ struct kdirent {
 };
 
 /* The names in the directory open on fd, sorted; read straight from the
- * descriptor the walk holds (its offset is rewound first). */
+ * descriptor the walk holds (its offset is rewound first). The names
+ * share one pool, and ns's arrays are reused (start from a zeroed ns):
+ * a walk lists every directory twice, and an allocation per name, freed
+ * a moment later, would cost more than the listing. */
 int ds_list_dir(int fd, struct names *ns)
 {
 	char buf[32768] __attribute__((aligned(8)));
-	size_t cap = 0;
+	size_t used = 0;
 	long n;
 
-	ns->v = NULL;
 	ns->n = 0;
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -1;
 	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
 		for (long at = 0; at < n;) {
 			struct kdirent *e = (struct kdirent *)(buf + at);
+			size_t len;
 			at += e->reclen;
 			if (e->name[0] == '.' && (!e->name[1] || (e->name[1] == '.' && !e->name[2])))
 				continue;
-			*BOX_PUSH(ns->v, ns->n, cap) = box_xstrdup(e->name);
+			len = strlen(e->name) + 1;
+			ns->pool = box_grow(ns->pool, &ns->pcap, used + len, 1);
+			memcpy(ns->pool + used, e->name, len);
+			/* an offset until the pool stops moving */
+			*BOX_PUSH(ns->v, ns->n, ns->vcap) = (char *)(uintptr_t)used;
+			used += len;
 		}
 	}
 	int err = n < 0 ? errno : 0;
+	for (size_t i = 0; i < ns->n; i++)
+		ns->v[i] = ns->pool + (uintptr_t)ns->v[i];
 	if (ns->n)
 		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
 	errno = err;
@@ -66,11 +76,13 @@ int ds_list_dir(int fd, struct names *ns)
 
 void ds_free_names(struct names *ns)
 {
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
+	if (ns->pool)
+		free(ns->pool);
+	else
+		for (size_t i = 0; i < ns->n; i++)
+			free(ns->v[i]);
 	free(ns->v);
-	ns->v = NULL;
-	ns->n = 0;
+	*ns = (struct names){ 0 };
 }
 
 /* Opens the directory rel below top, one component at a time, never
@@ -236,23 +248,27 @@ struct frame {
 	long long changes;
 };
 
-/* One entry present in SRC (and maybe in DST). Directories are only
- * noted in subdirs; they are handled after the other entries. */
-static void sync_entry(struct ds *d, struct frame *f, const char *name, int in_dst)
+/* One entry present in SRC (s, as its window read it), and in DST when t
+ * is not NULL. Directories are only noted in subdirs; they are handled
+ * after the other entries. */
+static void sync_entry(struct ds *d, struct frame *f, const char *name,
+	const struct ds_read *s, const struct ds_read *t)
 {
 	struct stat ss, dst;
 	size_t save = ds_path_push(d, name);
 	const char *path = d->path;
 	int have = 0;
 
-	if (fstatat(f->sfd, name, &ss, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (!s->have) {
+		errno = s->err;
 		ds_src_error(d, "stat", path);
 		goto out;
 	}
+	ss = s->st;
 	if (ds_excluded(d, path, S_ISDIR(ss.st_mode)))
 		goto out;
-	if (in_dst && f->dfd >= 0)
-		have = fstatat(f->dfd, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+	if (t && (have = t->have))
+		dst = t->st;
 	if (S_ISDIR(ss.st_mode)) {
 		f->subdirs.v[f->subdirs.n++] = box_xstrdup(name);
 		goto out;
@@ -270,34 +286,45 @@ static void sync_entry(struct ds *d, struct frame *f, const char *name, int in_d
 			goto out;
 		have = 0;
 	}
+	if (have && s->xa_ok && t->xa_ok) {
+		d->pre_src = &s->xa;	/* for ds_xattr_changes */
+		d->pre_dst = &t->xa;
+		d->pre_name = name;
+	}
 	if (S_ISREG(ss.st_mode))
 		ds_sync_regular(d, f->sfd, f->dfd, name, path, &ss, have ? &dst : NULL);
 	else if (S_ISLNK(ss.st_mode))
 		ds_sync_link(d, f->sfd, f->dfd, name, path, &ss, have ? &dst : NULL);
 	else
 		ds_sync_special(d, f->sfd, f->dfd, name, path, &ss, have ? &dst : NULL);
+	d->pre_name = NULL;
 out:
 	ds_path_pop(d, save);
 }
+
+/* Entries of a directory read at once (prefetch.c): a window of the walk
+ * through its SRC and DST listings. */
+#define WINDOW 512
 
 /* Lists SRC's and DST's directory, syncs its non-directories, notes its
  * subdirectories and schedules the deletions. */
 static void enter(struct ds *d, struct frame *f)
 {
-	struct names sn, dn = { NULL, 0 };
+	/* the two listings are reused from directory to directory */
+	struct names *sn = &d->lists[0], *dn = &d->lists[1];
+	struct ds_read *sr, *dr;
 	char **extra;
-	size_t nextra = 0;
+	size_t nextra = 0, i = 0, j = 0;
 	int errs = d->read_errs + d->vanished;
 	const char *rel = d->path;
 
-	f->subdirs.v = NULL;
-	f->subdirs.n = 0;
+	f->subdirs = (struct names){ 0 };
+	dn->n = 0;
 	f->next = 0;
 	f->fix_index = (size_t)-1;
 	f->changes = d->changes;
-	if (ds_list_dir(f->sfd, &sn) < 0) {
+	if (ds_list_dir(f->sfd, sn) < 0) {
 		ds_src_error(d, "read directory", rel);	/* ENOENT: removed meanwhile */
-		ds_free_names(&sn);
 		return;
 	}
 	d->new_gid = (gid_t)-1;
@@ -310,34 +337,51 @@ static void enter(struct ds *d, struct frame *f)
 			if (d->root)
 				d->new_gid = st.st_mode & S_ISGID ? st.st_gid : d->egid;
 		}
-		if (ds_list_dir(f->dfd, &dn) < 0) {
+		if (ds_list_dir(f->dfd, dn) < 0) {
 			ds_dst_error(d, "read directory", rel);
-			ds_free_names(&sn);
-			ds_free_names(&dn);
+			dn->n = 0;
 			return;
 		}
-		d->dst_entries += (long long)dn.n;
+		d->dst_entries += (long long)dn->n;
 	}
-	f->subdirs.v = box_xmalloc((sn.n + 1) * sizeof(char *));
-	extra = box_xmalloc((dn.n + 1) * sizeof(char *));
+	if (!d->reads)
+		d->reads = box_xcalloc(2 * WINDOW, sizeof(*d->reads));
+	sr = d->reads;
+	dr = d->reads + WINDOW;
+	f->subdirs.v = box_xmalloc((sn->n + 1) * sizeof(char *));
+	extra = box_xmalloc((dn->n + 1) * sizeof(char *));
 	d->deferred = 0;
-	for (size_t i = 0, j = 0; (i < sn.n || j < dn.n) && !ds_stopped(d);) {
-		int c = i == sn.n ? 1 : j == dn.n ? -1 : strcmp(sn.v[i], dn.v[j]);
-		if (c > 0) {
-			const char *name = dn.v[j++];
-			struct stat st;
-			size_t save = ds_path_push(d, name);
-			if (fstatat(f->dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    !ds_excluded(d, d->path, S_ISDIR(st.st_mode)))
-				extra[nextra++] = box_xstrdup(d->path);
-			ds_path_pop(d, save);
-			continue;
+	while ((i < sn->n || j < dn->n) && !ds_stopped(d)) {
+		/* the window: the next merge steps, both sides read at once;
+		 * attributes only of names on both sides */
+		size_t i0 = i, j0 = j, i2 = i, j2 = j;
+		for (int k = 0; k < WINDOW && (i2 < sn->n || j2 < dn->n); k++) {
+			int c = i2 == sn->n ? 1 : j2 == dn->n ? -1 : strcmp(sn->v[i2], dn->v[j2]);
+			if (c >= 0)
+				dr[j2++ - j0].want_xa = c == 0;
+			if (c <= 0)
+				sr[i2++ - i0].want_xa = c == 0;
 		}
-		sync_entry(d, f, sn.v[i], c == 0);
-		i++;
-		j += c == 0;
-		if ((i & 63) == 0)
-			ds_check_signal(d);
+		/* (a side without names may have no array) */
+		ds_read_both(d, f->sfd, i2 > i0 ? sn->v + i0 : NULL, i2 - i0, sr,
+			f->dfd, j2 > j0 ? dn->v + j0 : NULL, j2 - j0, dr);
+		while ((i < i2 || j < j2) && !ds_stopped(d)) {
+			int c = i == i2 ? 1 : j == j2 ? -1 : strcmp(sn->v[i], dn->v[j]);
+			if (c > 0) {
+				const struct ds_read *t = &dr[j - j0];
+				size_t save = ds_path_push(d, dn->v[j]);
+				if (t->have && !ds_excluded(d, d->path, S_ISDIR(t->st.st_mode)))
+					extra[nextra++] = box_xstrdup(d->path);
+				ds_path_pop(d, save);
+				j++;
+				continue;
+			}
+			sync_entry(d, f, sn->v[i], &sr[i - i0], c == 0 ? &dr[j - j0] : NULL);
+			i++;
+			j += c == 0;
+			if ((i & 63) == 0)
+				ds_check_signal(d);
+		}
 	}
 	/* (d->path may have moved: sync_entry grows it) */
 	rel = d->path;
@@ -356,8 +400,6 @@ static void enter(struct ds *d, struct frame *f)
 			free(extra[k]);
 	}
 	free(extra);
-	ds_free_names(&sn);
-	ds_free_names(&dn);
 }
 
 static void close_frame(struct frame *f)
@@ -539,4 +581,11 @@ void ds_walk(struct ds *d, int sfd, int dfd, const char *rel, int deep)
 		enter(d, &v[n - 1]);
 	}
 	free(v);
+	ds_free_names(&d->lists[0]);
+	ds_free_names(&d->lists[1]);
+	if (d->reads)
+		for (size_t k = 0; k < 2 * WINDOW; k++)
+			ds_xattrs_free(&d->reads[k].xa);
+	free(d->reads);
+	d->reads = NULL;
 }

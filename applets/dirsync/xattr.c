@@ -62,6 +62,11 @@ static int xattrat_works(void)
 	return ds_xattrs_at;
 }
 
+void ds_xattrs_probe(void)
+{
+	xattrat_works();
+}
+
 /* Where the attributes are: fd itself (f*xattr calls); name in the
  * directory fd (*xattrat calls); or the /proc path of either (l*xattr
  * for a name, the plain calls to follow the fd's own link). */
@@ -184,11 +189,9 @@ unsigned ds_xattrs_kinds(int xattrs, int acls, int root)
 
 void ds_xattrs_free(struct ds_xattrs *xl)
 {
-	for (size_t i = 0; i < xl->n; i++)
-		free(xl->v[i].name);
 	free(xl->v);
-	xl->v = NULL;
-	xl->n = xl->cap = 0;
+	free(xl->data);
+	*xl = (struct ds_xattrs){ 0 };
 }
 
 static int by_name(const void *a, const void *b)
@@ -201,17 +204,21 @@ static int unsupported(int err)
 	return err == ENOTSUP || err == EOPNOTSUPP;
 }
 
+/* Reads t's attributes of kinds into xl, reusing its arrays: names and
+ * values go to one growing buffer, so a walk that reads entry after
+ * entry into the same lists stops allocating. */
 static int read_target(struct ds_xattrs *xl, struct target *t, unsigned kinds)
 {
-	static char names[LIST_MAX], value[VALUE_MAX];
+	/* per thread: the walk reads DST's side on a second one (prefetch.c) */
+	static _Thread_local char names[LIST_MAX], value[VALUE_MAX];
 	/* the kernel allocates (and may zero) as much as it is offered, per
 	 * call: a small buffer first, the largest only when it is too small */
 	ssize_t n = t_list(t, names, SMALL);
+	size_t used = 0;
 	if (n < 0 && errno == ERANGE)
 		n = t_list(t, names, sizeof(names));
 
-	xl->v = NULL;
-	xl->n = xl->cap = 0;
+	xl->n = 0;
 	xl->kinds = kinds;
 	if (n < 0)
 		return unsupported(errno) ? 0 : -1;
@@ -225,16 +232,23 @@ static int read_target(struct ds_xattrs *xl, struct target *t, unsigned kinds)
 		if (len < 0 && (errno == ENODATA || unsupported(errno)))
 			continue;	/* removed since the listing */
 		if (len < 0) {
-			ds_xattrs_free(xl);
+			xl->n = 0;
 			return -1;
 		}
 		size_t nlen = strlen(name) + 1;
+		xl->data = box_grow(xl->data, &xl->dcap, used + nlen + (size_t)len, 1);
+		memcpy(xl->data + used, name, nlen);
+		memcpy(xl->data + used + nlen, value, (size_t)len);
 		struct ds_xattr *x = BOX_PUSH(xl->v, xl->n, xl->cap);
-		x->name = box_xmalloc(nlen + (size_t)len);
-		memcpy(x->name, name, nlen);
-		memcpy(x->name + nlen, value, (size_t)len);
-		x->value = x->name + nlen;
+		/* offsets until the buffer stops moving */
+		x->name = (char *)(uintptr_t)used;
+		x->value = (const char *)(uintptr_t)(used + nlen);
 		x->len = (size_t)len;
+		used += nlen + (size_t)len;
+	}
+	for (size_t i = 0; i < xl->n; i++) {
+		xl->v[i].name = xl->data + (uintptr_t)xl->v[i].name;
+		xl->v[i].value = xl->data + (uintptr_t)xl->v[i].value;
 	}
 	if (xl->n > 1)
 		qsort(xl->v, xl->n, sizeof(*xl->v), by_name);
@@ -242,6 +256,12 @@ static int read_target(struct ds_xattrs *xl, struct target *t, unsigned kinds)
 }
 
 int ds_xattrs_read(struct ds_xattrs *xl, int fd, const char *name, unsigned kinds)
+{
+	*xl = (struct ds_xattrs){ 0 };
+	return ds_xattrs_reread(xl, fd, name, kinds);
+}
+
+int ds_xattrs_reread(struct ds_xattrs *xl, int fd, const char *name, unsigned kinds)
 {
 	struct target t;
 
@@ -449,7 +469,7 @@ int ds_xattrs_apply(int fd, const char *name, const struct ds_xattrs *want,
 	const struct ds_xattrs *have, const char **failed)
 {
 	struct applying a = { .kinds = want->kinds & ~XA_SOURCE };
-	struct ds_xattrs now;
+	struct ds_xattrs now = { 0 };
 
 	target_init(&a.t, fd, name);
 	if (!have) {

@@ -22,7 +22,7 @@ enum {
 #define XA_XATTRS (XA_USER | XA_TRUSTED | XA_SECURITY)
 
 struct ds_xattr {
-	char *name;		/* one allocation: the name, then the value */
+	char *name;		/* in the list's data: the name, then the value */
 	const char *value;
 	size_t len;
 };
@@ -31,6 +31,8 @@ struct ds_xattr {
 struct ds_xattrs {
 	struct ds_xattr *v;
 	size_t n, cap;
+	char *data;		/* the names and values */
+	size_t dcap;
 	unsigned kinds;
 };
 
@@ -44,6 +46,8 @@ unsigned ds_xattrs_kinds(int xattrs, int acls, int root);
  * none. A file with none costs one listxattr call and no allocation.
  * 0, or -1 with errno (xl then empty). */
 int ds_xattrs_read(struct ds_xattrs *xl, int fd, const char *name, unsigned kinds);
+/* The same into a list read before (or zeroed), reusing its memory. */
+int ds_xattrs_reread(struct ds_xattrs *xl, int fd, const char *name, unsigned kinds);
 
 /* The kinds in which dst differs from src: XA_ACL for rsync's 'a'
  * column (an access ACL counts only by its entries beyond the mode's
@@ -71,5 +75,7 @@ void ds_xattrs_free(struct ds_xattrs *xl);
 /* Whether entries by name are reached with the *xattrat calls of Linux
  * 6.13 (1) or through /proc (0); -1: see on first use. Tests set it. */
 extern int ds_xattrs_at;
+/* Decides it now: before a second thread reads attributes too. */
+void ds_xattrs_probe(void);
 
 #endif
