@@ -393,6 +393,21 @@ int box_status_code(int status);
 /* waitpid with EINTR retried. */
 pid_t box_waitpid(pid_t pid, int *status, int flags);
 
+/* ---- waiting between threads (futex.c) ------------------------------------ */
+
+/* Sleeps while *word is val, at most timeout ns (-1: no limit): -1 when
+ * that ran out, else 0 (woken, *word not val, or a signal). */
+int box_futex_wait(int *word, int val, int64_t timeout);
+void box_futex_wake(int *word, int n);
+/* A lock: an int, 0 when free. */
+void box_lock(int *l);
+void box_unlock(int *l);
+/* A condition: an int. box_cond_wait lets l go, sleeps until woken (or
+ * spuriously, as any condition variable; at most timeout ns, -1 none:
+ * -1 when it ran out) and takes l again. */
+int box_cond_wait(int *cond, int *l, int64_t timeout);
+void box_cond_wake(int *cond, int all);
+
 /* ---- users (user.c) ------------------------------------------------------ */
 
 struct box_user {

@@ -199,6 +199,7 @@ order_conf() {
 	cat >"$D/prog.sh" <<'EOF'
 #!/bin/sh
 trap 'echo "$1 term" >>"$2"; sleep 0.3; echo "$1 exit" >>"$2"; kill $! 2>/dev/null; exit 0' TERM
+echo "$1" >>"$2.ready"
 sleep 1000 &
 wait
 EOF
@@ -213,6 +214,13 @@ EOF
 	} | conf
 }
 
+# All five programs have their TERM trap set: a signal before that would
+# end one without a line. The next run starts from none.
+all_ready() {
+	retry_until 15 lines_in "$D/order.ready" 5
+	rm "$D/order.ready"
+}
+
 # The order file with x and y as their group: within a group the two are
 # signalled together, so only the group's place is compared.
 order_of() {
@@ -225,12 +233,12 @@ lines_in() { [ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 	order_conf
 	local want="c term,c exit,g term,g term,g exit,g exit,b term,b exit,a term,a exit"
 	start_daemon
-	retry_until 15 ctl status
+	all_ready
 	kill -TERM "$DPID"
 	retry_until 15 gone "$DPID"
 	mv "$D/order" "$D/order.sv"
 	start_supervisord
-	retry_until 15 sdctl status
+	all_ready
 	kill -TERM "$SDPID"
 	retry_until 15 gone "$SDPID"
 	echo "supervise:   $(order_of "$D/order.sv")"
@@ -243,12 +251,13 @@ lines_in() { [ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 	order_conf
 	local want="c term,c exit,g term,g term,g exit,g exit,b term,b exit,a term,a exit"
 	start_daemon
-	retry_until 15 ctl status
+	all_ready
 	run -0 ctl reload
 	retry_until 15 lines_in "$D/order" 10
 	mv "$D/order" "$D/order.sv"
+	all_ready	# supervise's programs, started again
 	start_supervisord
-	retry_until 15 sdctl status
+	all_ready
 	run -0 sdctl reload
 	retry_until 15 lines_in "$D/order" 10
 	echo "supervise:   $(order_of "$D/order.sv")"

@@ -20,12 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-/* futex(2) operations (no kernel headers with every C library) */
-#define FUTEX_WAIT_PRIVATE 128
-#define FUTEX_WAKE_PRIVATE 129
 
 /* Below this many entries on DST's side, a window is read here alone. */
 #define WORKER_MIN 16
@@ -59,11 +54,6 @@ static struct {
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
 
-static void futex(int *word, int op, int val)
-{
-	syscall(SYS_futex, word, op, val, NULL, NULL, 0);
-}
-
 /* Sleeps while *word is val, saying so in *flag; after a spin. */
 static void await(int *word, int val, int *flag)
 {
@@ -72,7 +62,7 @@ static void await(int *word, int val, int *flag)
 			continue;
 		STORE(*flag, 1);
 		if (LOAD(*word) == val)
-			futex(word, FUTEX_WAIT_PRIVATE, val);
+			box_futex_wait(word, val, -1);
 		STORE(*flag, 0);
 	}
 }
@@ -103,7 +93,7 @@ static void help(uint32_t g)
 			continue;	/* v is the new value */
 		ds_read_entries(P.fd, P.names + next, m, P.kinds, P.res + next);
 		if (__atomic_add_fetch(&P.done, (int)m, __ATOMIC_SEQ_CST) == (int)n && LOAD(P.waiting))
-			futex(&P.done, FUTEX_WAKE_PRIVATE, 1);
+			box_futex_wake(&P.done, 1);
 		v = LOAD(P.claim);
 	}
 }
@@ -164,7 +154,7 @@ void ds_read_both(struct ds *d, int sfd, char **sn, size_t ns, struct ds_read *s
 	STORE(P.claim, (uint64_t)(uint32_t)g << 32 | (uint64_t)nd);
 	STORE(P.gen, g);
 	if (LOAD(P.asleep))
-		futex(&P.gen, FUTEX_WAKE_PRIVATE, 1);
+		box_futex_wake(&P.gen, 1);
 	ds_read_entries(sfd, sn, ns, skinds, sr);
 	help((uint32_t)g);
 	for (int v; (v = LOAD(P.done)) != n;)

@@ -45,9 +45,7 @@ struct logw main_log;
 int main_log_stderr;
 void (*mlog_hook)(const char *p, size_t n);
 
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t log_work = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t log_idle = PTHREAD_COND_INITIALIZER;
+static int log_lock, log_work, log_idle;	/* libbox's futex lock and conditions */
 static struct logfile *log_files;
 static int log_started, log_busy;
 static int log_kick;             /* queued bytes the writer was not told of */
@@ -180,14 +178,14 @@ static struct logfile *serve(struct logfile *f)
 	memset(&f->q, 0, sizeof(f->q));
 	f->opened = 1;
 	f->reopen = 0;
-	pthread_mutex_unlock(&log_lock);
+	box_unlock(&log_lock);
 
 	if (open)
 		file_open(f);
 	size_t lost = file_write(f, q.p, q.len);
 	box_buf_free(&q);
 
-	pthread_mutex_lock(&log_lock);
+	box_lock(&log_lock);
 	f->dropped += lost;
 	struct logfile *next = f->next;
 	if (closing && !f->q.len) {
@@ -206,7 +204,7 @@ static struct logfile *serve(struct logfile *f)
 static void *writer(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&log_lock);
+	box_lock(&log_lock);
 	for (;;) {
 		int worked = 0;
 		/* one turn per file and pass, so a chatty program cannot starve
@@ -222,8 +220,8 @@ static void *writer(void *arg)
 		if (worked)
 			continue;
 		log_busy = 0;
-		pthread_cond_broadcast(&log_idle);
-		pthread_cond_wait(&log_work, &log_lock);
+		box_cond_wake(&log_idle, 1);
+		box_cond_wait(&log_work, &log_lock, -1);
 		log_busy = 1;
 	}
 	return NULL;
@@ -268,11 +266,11 @@ void logw_open(struct logw *w, const char *path, long long maxbytes, int backups
 	f->fd = -1;
 	w->path = box_xstrdup(path);
 	w->f = f;
-	pthread_mutex_lock(&log_lock);
+	box_lock(&log_lock);
 	f->next = log_files;
 	log_files = f;
-	pthread_cond_signal(&log_work);
-	pthread_mutex_unlock(&log_lock);
+	box_cond_wake(&log_work, 0);
+	box_unlock(&log_lock);
 }
 
 void logw_write(struct logw *w, const char *p, size_t n)
@@ -281,7 +279,7 @@ void logw_write(struct logw *w, const char *p, size_t n)
 
 	if (!f || !n)
 		return;
-	pthread_mutex_lock(&log_lock);
+	box_lock(&log_lock);
 	size_t room = LOG_QUEUE_MAX - f->q.len, take = n < room ? n : room;
 	if (take)
 		box_buf_add(&f->q, p, take);
@@ -289,40 +287,40 @@ void logw_write(struct logw *w, const char *p, size_t n)
 	/* the writer is woken by logw_kick, after the loop's urgent work (a
 	 * respawn), unless the queue is filling up */
 	if (f->q.len > LOG_QUEUE_MAX / 2)
-		pthread_cond_signal(&log_work);
+		box_cond_wake(&log_work, 0);
 	else
 		log_kick = 1;
-	pthread_mutex_unlock(&log_lock);
+	box_unlock(&log_lock);
 }
 
 void logw_kick(void)
 {
 	if (!log_kick)
 		return;
-	pthread_mutex_lock(&log_lock);
+	box_lock(&log_lock);
 	log_kick = 0;
-	pthread_cond_signal(&log_work);
-	pthread_mutex_unlock(&log_lock);
+	box_cond_wake(&log_work, 0);
+	box_unlock(&log_lock);
 }
 
 void logw_reopen(struct logw *w)
 {
 	if (!w->f)
 		return;
-	pthread_mutex_lock(&log_lock);
+	box_lock(&log_lock);
 	w->f->reopen = 1;
-	pthread_cond_signal(&log_work);
-	pthread_mutex_unlock(&log_lock);
+	box_cond_wake(&log_work, 0);
+	box_unlock(&log_lock);
 }
 
 /* The writer finishes what is queued, then closes and frees the file. */
 void logw_close(struct logw *w)
 {
 	if (w->f) {
-		pthread_mutex_lock(&log_lock);
+		box_lock(&log_lock);
 		w->f->closing = 1;
-		pthread_cond_signal(&log_work);
-		pthread_mutex_unlock(&log_lock);
+		box_cond_wake(&log_work, 0);
+		box_unlock(&log_lock);
 	}
 	w->f = NULL;
 	free(w->path);
@@ -334,38 +332,32 @@ unsigned long long logw_dropped(const struct logw *w)
 	unsigned long long n = 0;
 
 	if (w->f) {
-		pthread_mutex_lock(&log_lock);
+		box_lock(&log_lock);
 		n = w->f->dropped;
-		pthread_mutex_unlock(&log_lock);
+		box_unlock(&log_lock);
 	}
 	return n;
 }
 
 int logw_flush(int64_t wait_ns)
 {
-	struct timespec ts;
+	int64_t end = box_now_ns() + wait_ns;
 	int idle = 1;
 
 	if (!log_started)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(wait_ns / BOX_NSEC);
-	ts.tv_nsec += (long)(wait_ns % BOX_NSEC);
-	if (ts.tv_nsec >= BOX_NSEC) {
-		ts.tv_sec++;
-		ts.tv_nsec -= BOX_NSEC;
-	}
-	pthread_mutex_lock(&log_lock);
+	box_lock(&log_lock);
 	log_kick = 0;
-	pthread_cond_signal(&log_work);
+	box_cond_wake(&log_work, 0);
 	for (;;) {
 		idle = !log_busy;
 		for (struct logfile *f = log_files; f && idle; f = f->next)
 			idle = !has_work(f);
-		if (idle || pthread_cond_timedwait(&log_idle, &log_lock, &ts) == ETIMEDOUT)
+		int64_t left = end - box_now_ns();
+		if (idle || left <= 0 || box_cond_wait(&log_idle, &log_lock, left) < 0)
 			break;
 	}
-	pthread_mutex_unlock(&log_lock);
+	box_unlock(&log_lock);
 	return idle ? 0 : -1;
 }
 
