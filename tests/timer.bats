@@ -57,7 +57,7 @@ runs_are() { [ "$(runs)" = "$1" ]; }
 	[ "${lines[0]}" = "$(usage)" ]
 	for o in --delay --interval --count --cron --next --from --overlap \
 		--cancel-if-missing --timeout --kill-after --signal --preserve-status --foreground \
-		--verbose; do
+		--verbose --crontab --system --smtp; do
 		[[ "$output" == *"$o"* ]]
 	done
 }

@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """Debian's real cron and `timer -c --next` on the same schedules.
 
-  timer_realcron.py PROCBOX ZONE START END SPEED EXPR...
+  timer_realcron.py [--crontab] PROCBOX ZONE START END SPEED EXPR...
+
+With --crontab, cron's file (system format, an environment line, each
+command with a '%' and stdin after it) is given whole to
+`timer --crontab FILE --system --next`, instead of one `timer -c` per
+expression.
 
 Runs cron (`cron -f`) in a private mount namespace (its own /etc/cron.d
 holding one job per EXPR, an empty /etc/crontab and spool, its own /run),
@@ -29,8 +34,10 @@ import zoneinfo
 
 
 def main():
-    procbox, zone_name, start_s, end_s, speed = sys.argv[1:6]
-    exprs = sys.argv[6:]
+    tab = sys.argv[1] == '--crontab'
+    args = sys.argv[1 + tab:]
+    procbox, zone_name, start_s, end_s, speed = args[:5]
+    exprs = args[5:]
     speed = int(speed)
     zone = zoneinfo.ZoneInfo(zone_name)
     start = datetime.datetime.fromisoformat(start_s).replace(tzinfo=zone)
@@ -47,9 +54,12 @@ def main():
         f.write('#!/bin/sh\necho "$1 $(date +%%s.%%N)" >> %s\n' % out)
     os.chmod(os.path.join(d, 'rec'), 0o755)
     os.mkdir(os.path.join(d, 'cron.d'))
-    with open(os.path.join(d, 'cron.d', 'jobs'), 'w') as f:
+    jobs = os.path.join(d, 'cron.d', 'jobs')
+    with open(jobs, 'w') as f:
+        if tab:
+            f.write('SHELL = /bin/sh\nMAILTO=""\n')
         for i, e in enumerate(exprs):
-            f.write('%s root %s/rec j%d\n' % (e, d, i))
+            f.write('%s root %s/rec j%d%s\n' % (e, d, i, '%some input%more' if tab else ''))
     open(os.path.join(d, 'crontab'), 'w').close()
     script = ('set -e; mount --make-rprivate /; '
               'mount --bind "$D/cron.d" /etc/cron.d; '
@@ -86,11 +96,22 @@ def main():
     limit = f1 - 120
     fmt = lambda ts: ' '.join(datetime.datetime.fromtimestamp(t, zone).strftime('%H:%M%z') for t in sorted(ts))
     bad = 0
-    for i, e in enumerate(exprs):
-        res = subprocess.run([procbox, 'timer', '-c', e, '--next', '200', '--from', '@%d' % f0],
+    whole = {i: set() for i in range(len(exprs))}
+    if tab:
+        res = subprocess.run([procbox, 'timer', '--crontab', jobs, '--system', '--next', '5000',
+                              '--from', '@%d' % f0],
                              env={'TZ': zone_name}, capture_output=True, text=True, check=True)
-        timer = {t for t in (int(datetime.datetime.fromisoformat(x).timestamp()) for x in res.stdout.split())
-                 if t <= limit}
+        for line in res.stdout.splitlines():
+            when, _, cmd = line.split(' ', 2)
+            whole[int(cmd.rsplit(' j', 1)[1])].add(int(datetime.datetime.fromisoformat(when).timestamp()))
+    for i, e in enumerate(exprs):
+        if tab:
+            timer = {t for t in whole[i] if t <= limit}
+        else:
+            res = subprocess.run([procbox, 'timer', '-c', e, '--next', '200', '--from', '@%d' % f0],
+                                 env={'TZ': zone_name}, capture_output=True, text=True, check=True)
+            timer = {t for t in (int(datetime.datetime.fromisoformat(x).timestamp())
+                                 for x in res.stdout.split()) if t <= limit}
         cron = {t for t in cron_min[i] if t <= limit}
         same = cron == timer
         bad += not same

@@ -7,6 +7,7 @@
  * resumes from suspend; without it the clock is re-read once a minute. */
 #include "../../libbox/box.h"
 #include "cron.h"
+#include "crontab.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,7 +24,8 @@
 static const char usage[] =
 	"timer [-d DUR] [-i DUR [-n COUNT]] [-c CRON [--next N [--from TIME]]] "
 	"[-t DUR [-k DUR] [-s SIG] [-p] [-v]] [-f] "
-	"[--overlap skip|wait|kill] [--cancel-if-missing PATH] -- CMD [ARG...]";
+	"[--overlap skip|wait|kill] [--cancel-if-missing PATH] -- CMD [ARG...]\n"
+	"       timer --crontab FILE [--system] [--smtp SERVER] [--next N [--from TIME]]";
 
 static const char help[] =
 	"Run CMD (no shell) later, again, on a schedule, or with a deadline.\n"
@@ -49,6 +51,10 @@ static const char help[] =
 	"                         ignored when timer started (nohup)\n"
 	"  -f, --foreground       leave CMD in timer's process group (only CMD is\n"
 	"                         signalled, it may use the terminal)\n"
+	"      --crontab FILE     keep every job of a crontab (- for stdin), as cron;\n"
+	"                         read again when it changes and on SIGHUP\n"
+	"      --system           FILE has a user field (/etc/crontab's format)\n"
+	"      --smtp SERVER      where output goes when MAILTO is set (localhost)\n"
 	"\n"
 	"Durations: 1.5, 200ms, 2s, 5m, 1h, 1d.\n"
 	"Exit status: the (last) run's status; 122 cancelled because PATH\n"
@@ -468,7 +474,7 @@ static int print_next(const struct timer_cron *c, const char *expr, int64_t from
 
 enum {
 	OPT_NEXT = 256, OPT_FROM, OPT_OVERLAP, OPT_CANCEL, OPT_PRESERVE, OPT_FOREGROUND,
-	OPT_DEFAULT_SIGNALS,
+	OPT_DEFAULT_SIGNALS, OPT_CRONTAB, OPT_SYSTEM, OPT_SMTP,
 };
 
 static const struct box_opt opts[] = {
@@ -487,6 +493,9 @@ static const struct box_opt opts[] = {
 	{ "default-signals", OPT_DEFAULT_SIGNALS, 0, 0 },
 	{ "foreground", OPT_FOREGROUND, 'f', 0 },
 	{ "verbose", 'v', 'v', 0 },
+	{ "crontab", OPT_CRONTAB, 0, 1 },
+	{ "system", OPT_SYSTEM, 0, 0 },
+	{ "smtp", OPT_SMTP, 0, 1 },
 	{ 0 },
 };
 
@@ -503,7 +512,9 @@ static int timer_main(int argc, char **argv)
 	struct timer tm = { .delay = -1, .interval = -1, .timeout = -1, .kill_after = -1,
 		.count = -1, .signal = SIGTERM, .watch = { .fd = -1 }, .wallfd = -1,
 		.wall_armed = -1 };
-	const char *cron_expr = NULL, *from_arg = NULL, *watch_path = NULL;
+	const char *cron_expr = NULL, *from_arg = NULL, *watch_path = NULL, *crontab = NULL,
+		*smtp = NULL;
+	int system = 0;
 	long long next = 0;
 	int have_signal = 0, have_overlap = 0;
 	struct box_getopt g;
@@ -531,9 +542,26 @@ static int timer_main(int argc, char **argv)
 		case OPT_DEFAULT_SIGNALS: box_sig_forget_ignored(); break;
 		case OPT_FOREGROUND: tm.foreground = 1; break;
 		case 'v': tm.verbose = 1; break;
+		case OPT_CRONTAB: crontab = g.arg; break;
+		case OPT_SYSTEM: system = 1; break;
+		case OPT_SMTP: smtp = g.arg; break;
 		}
 	}
 	tm.argv = argv + g.ind;
+
+	if ((system || smtp) && !crontab)
+		box_usage("%s needs --crontab", system ? "--system" : "--smtp");
+	if (crontab) {
+		int64_t from = box_wall_ns() / BOX_NSEC;
+		if (cron_expr || tm.delay >= 0 || tm.interval >= 0 || tm.timeout >= 0 || tm.argv[0])
+			box_usage("--crontab takes no command, -c, -d, -i or -t (per job: see timer(1))");
+		if (from_arg && !next)
+			box_usage("--from needs --next");
+		if (from_arg && timer_parse_time(from_arg, &from))
+			box_usage("invalid time '%s': expected YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM] or @SECONDS",
+				from_arg);
+		return timer_crontab(crontab, system, smtp, next, from);
+	}
 
 	if (cron_expr) {
 		char err[160];

@@ -9,6 +9,9 @@
 #  3. firing error of -i 100ms -n 21: start of run k minus (start of timer +
 #     k * 100 ms), start-up taken out as in 2; median and max over all runs
 #     (target median <= 2 ms)
+#  4. timer --crontab with 1,000 jobs (none due within the next hour):
+#     context switches of the idle process over IDLE seconds (target 0)
+#     and its peak RSS (target <= 2 MiB)
 set -eu
 cd "$(dirname "$0")/../.."
 N=${N:-30}
@@ -47,3 +50,16 @@ t0=$(now); "$PB" timer -i 100ms -n 21 -- date +%s%N > "$tmp/ticks" 2>/dev/null
 # an error, so each run is matched to the nearest tick
 awk -v t0="$t0" -v base="$d0" '{ k = int(($1 - t0 - base * 1e6) / 1e8 + 0.5); print $1 - t0 - k * 1e8 - base * 1e6 }' "$tmp/ticks" > "$tmp/i"
 echo "timer: -i 100ms firing error over $(wc -l < "$tmp/i") runs: median $(median < "$tmp/i") ms, max $(maxabs < "$tmp/i") ms (target median <= 2 ms)"
+
+IDLE=${IDLE:-5}
+awk 'BEGIN { for (i = 0; i < 1000; i++) printf "%d %d %d %d * /bin/true job%d\n", i % 60, i % 24, 1 + i % 28, 1 + i % 12, i }' > "$tmp/tab"
+# (when the first of them is due is printed with the figures)
+"$PB" timer --crontab "$tmp/tab" 2>/dev/null &
+cpid=$!
+sleep 1
+sw() { awk '/^(voluntary|nonvoluntary)_ctxt_switches/ { n += $2 } END { print n }' "/proc/$cpid/status"; }
+due=$("$PB" timer --crontab "$tmp/tab" --next 1 | cut -d' ' -f1)
+s0=$(sw); sleep "$IDLE"; s1=$(sw)
+rss=$(awk '/^VmHWM/ { print $2 }' "/proc/$cpid/status")
+kill "$cpid"; wait "$cpid" 2>/dev/null || true
+echo "timer: --crontab of 1000 jobs (next due $due): $((s1 - s0)) wakeups in $IDLE s idle (target 0), peak RSS $rss KiB (target <= 2048)"
