@@ -56,3 +56,12 @@ scratch() {
 usage_line() {
 	"$PROCBOX" --help "$1" | head -1
 }
+
+# Debian's cron, for the tests that run it in a private mount namespace
+# under libfaketime (tests/timer_realcron.py).
+need_real_cron() {
+	need_root
+	need_cmd cron unshare
+	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
+	compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || needs "needs libfaketime (faketime)"
+}

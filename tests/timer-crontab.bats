@@ -57,14 +57,6 @@ logged_times() { [ "$(grep -cF -- "$2" "$d/err")" -ge "$1" ]; }
 2026-03-09T02:00:00+00:00 1 echo a" ]
 }
 
-# Debian's cron, in a private mount namespace under libfaketime.
-need_real_cron() {
-	need_root
-	need_cmd cron unshare
-	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
-	compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || needs "needs libfaketime (faketime)"
-}
-
 @test "the real cron runs a crontab's jobs in the same minutes as timer --crontab (DST, New York)" {
 	need_real_cron
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/timer_realcron.py" --crontab "$PROCBOX" \

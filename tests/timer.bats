@@ -638,14 +638,6 @@ DST_ZONES="America/New_York Europe/Berlin Australia/Sydney Australia/Lord_Howe A
 	[ "${BASH_REMATCH[1]}" -ge 1500 ]
 }
 
-# Debian's cron, in a private mount namespace under libfaketime.
-need_real_cron() {
-	need_root
-	need_cmd cron unshare
-	[ -x /usr/bin/python3 ] || needs "needs /usr/bin/python3"
-	compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || needs "needs libfaketime (faketime)"
-}
-
 @test "DST spring forward: the real cron runs each job in the same minutes as timer (New York)" {
 	need_real_cron
 	run /usr/bin/python3 "$BATS_TEST_DIRNAME/timer_realcron.py" "$PROCBOX" America/New_York \
