@@ -158,10 +158,14 @@ logged_times() { [ "$(grep -cF -- "$2" "$d/err")" -ge "$1" ]; }
 }
 inotify_of() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify; }
 
-@test "-: the crontab from stdin" {
-	printf '@reboot echo from stdin >%s/x\n' "$d" | timer --crontab - 2>"$d/err" 3>&- &
+@test "-: the crontab from stdin, read once: SIGHUP keeps its jobs" {
+	printf '@reboot echo from stdin >%s/x\n0 0 1 1 * true\n' "$d" | timer --crontab - 2>"$d/err" 3>&- &
 	pid=$!
 	retry_until 10 test -s "$d/x"
+	kill -HUP "$pid"
+	sleep 0.3
+	kill -0 "$pid"
+	! logged "read again"
 }
 
 @test "--system as root: a job runs as its user" {

@@ -506,6 +506,8 @@ static void reload(struct tab *t, int first)
 	size_t n;
 	int64_t now = box_wall_ns() / BOX_NSEC;
 
+	if (!first && !strcmp(t->path, "-"))
+		return;		/* stdin is read once */
 	if (load(t, &v, &n) < 0) {
 		if (first)
 			exit(125);
