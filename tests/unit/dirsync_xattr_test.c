@@ -461,7 +461,7 @@ static void big_and_many(void)
 static void unsupported(void)
 {
 	struct scratch s;
-	struct ds_xattrs xl, none = { NULL, 0, 0, XA_USER };
+	struct ds_xattrs xl, none = { .kinds = XA_USER };
 	const char *failed = NULL;
 	int proc = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
 
