@@ -434,7 +434,7 @@ gone() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "" ]
 	[ "$(cat "$D/fdno")" = 4 ]
-	retry_until 5 [ "$(cat "/proc/$(daemon_pid)/comm")" = sleep ]
+	retry_until 5 eval '[ "$(cat "/proc/$(daemon_pid)/comm")" = sleep ]'
 }
 
 @test "--wait-ready with -v says when CMD is ready" {
@@ -485,7 +485,7 @@ gone() {
 	echo go >"$D/go"
 	retry_until 5 [ -s "$D/out" ]
 	[ "$(cat "$D/out")" = failed ]
-	retry_until 5 [ "$(cat "/proc/$(daemon_pid)/comm")" = sleep ]
+	retry_until 5 eval '[ "$(cat "/proc/$(daemon_pid)/comm")" = sleep ]'
 }
 
 @test "--wait-ready reports a CMD that closes READY_FD without a line" {
@@ -505,7 +505,7 @@ gone() {
 	[ "$status" -eq 0 ]
 	pid=$(daemon_pid)
 	[ "$output" = "daemonize: started sh as pid $pid" ]
-	retry_until 5 [ "$(cat "/proc/$pid/comm")" = sleep ]
+	retry_until 5 eval '[ "$(cat "/proc/$pid/comm")" = sleep ]'
 	[ "$(readlink "/proc/$pid/cwd")" = /usr ]
 	[ "$(status_line "$pid" Umask)" = 0022 ]
 	[ "$(readlink "/proc/$pid/fd/4")" = "$D/lock" ]
@@ -538,7 +538,7 @@ foreign() {
 	retry_until 5 [ -s "$PF" ]
 	pid=$(daemon_pid)
 	echo "$pid" >>"$D/.kill"
-	retry_until 5 [ "$(cat "/proc/$pid/comm")" = sleep ]
+	retry_until 5 eval '[ "$(cat "/proc/$pid/comm")" = sleep ]'
 }
 
 @test "--status on start-stop-daemon's pidfile answers as start-stop-daemon --status, --exec and --name included" {

@@ -116,7 +116,7 @@ checked_message() {
 	[[ "$output" == *"mail: AUTH PLAIN: 535 Incorrect authentication data"* ]]
 	[[ "$output" != *"trying again"* ]]
 	[[ "$output" != *"not-$EXIM_PASS"* ]]
-	retry_until 10 test "$(grep -c 'authenticator failed' "$EXIM_DIR/log/mainlog")" -eq $((fails + 1))
+	retry_until 10 eval 'test "$(grep -c "authenticator failed" "$EXIM_DIR/log/mainlog")" -eq $((fails + 1))'
 }
 
 @test "diskreport exim: AUTH without TLS: the server offers none, said plainly" {

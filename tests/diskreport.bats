@@ -733,7 +733,7 @@ assert len(rows) == 2 and all(len(r) == 12 for r in rows), rows'
 	[ "$(wc -l <"$MAILDIR/quits")" = 1 ]
 	run --separate-stderr -4 diskreport --mail-to nobody@example.com --smtp "127.0.0.1:$PORT" /
 	[ "${stderr_lines[1]}" = "diskreport: mail: RCPT TO: no recipient accepted" ]
-	retry_until 5 test "$(wc -l <"$MAILDIR/quits")" = 2
+	retry_until 5 eval 'test "$(wc -l <"$MAILDIR/quits")" = 2'
 }
 
 @test "a 4xx is tried again after --smtp-retry-delay, doubling; a greylisted recipient too" {

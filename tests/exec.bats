@@ -138,7 +138,7 @@ setup() {
 	p=$!
 	# timer is waiting with its signal fd set up
 	retry_until 10 grep -qE '^SigBlk:[[:space:]]*0*[1-9a-f]' /proc/$t/status
-	retry_until 10 test "$(cat /proc/$p/comm 2>/dev/null)" = sh
+	retry_until 10 eval 'test "$(cat /proc/$p/comm 2>/dev/null)" = sh'
 	kill -HUP "$t" "$p"
 	wait "$p"
 	rc=0

@@ -112,7 +112,7 @@ EOF
 	else
 		start_daemon -v 131072
 	fi
-	retry_until 10 test "$(tail -c 4 "$D/a.log")" = END
+	retry_until 10 eval 'test "$(tail -c 4 "$D/a.log")" = END'
 	ctl tail -1099511627776 a >"$D/got"
 	[ "$(stat -c %s "$D/got")" = $((256 * 1024 * 1024 + 4)) ]
 	[ "$(tail -c 4 "$D/got")" = END ]
