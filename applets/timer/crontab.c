@@ -320,8 +320,8 @@ static void start(struct tab *t, size_t ji)
 	struct job *j = &t->jobs[ji];
 	struct box_user u = { 0 }, *up = NULL;
 	const char *err = "unknown user";
-	char **env = NULL, *argv[4], id[24];
-	size_t n = 0, cap = 0;
+	struct box_env env = { 0 };
+	char *argv[4], id[24];
 	int in = -1, out, found;
 
 	/* as root a job runs as its user; otherwise as timer's */
@@ -338,25 +338,16 @@ static void start(struct tab *t, size_t ji)
 		up = &u;
 	const char *name = found ? u.name : getenv("LOGNAME") ? getenv("LOGNAME") : id;
 	const char *home = found ? u.home : getenv("HOME") ? getenv("HOME") : "/";
-	*BOX_PUSH(env, n, cap) = box_xstrdup("SHELL=/bin/sh");
-	*BOX_PUSH(env, n, cap) = box_xstrdup("PATH=/usr/bin:/bin");
-	*BOX_PUSH(env, n, cap) = box_xasprintf("HOME=%s", home);
-	*BOX_PUSH(env, n, cap) = box_xasprintf("LOGNAME=%s", name);
-	*BOX_PUSH(env, n, cap) = box_xasprintf("USER=%s", name);
-	for (char **e = j->env; *e; e++) {
-		size_t k = strcspn(*e, "=") + 1, i;
-		for (i = 0; i < n && strncmp(env[i], *e, k); i++)
-			;
-		if (i < n) {
-			free(env[i]);
-			env[i] = box_xstrdup(*e);
-		} else {
-			*BOX_PUSH(env, n, cap) = box_xstrdup(*e);
-		}
-	}
-	*BOX_PUSH(env, n, cap) = NULL;
-	const char *home_env = env_get(env, "HOME");
-	argv[0] = (char *)env_get(env, "SHELL");
+	/* cron's, not timer's: the defaults, then the file's lines */
+	box_env_set(&env, "SHELL", "/bin/sh");
+	box_env_set(&env, "PATH", "/usr/bin:/bin");
+	box_env_set(&env, "HOME", home);
+	box_env_set(&env, "LOGNAME", name);
+	box_env_set(&env, "USER", name);
+	for (char **e = j->env; *e; e++)
+		box_env_put(&env, *e);
+	const char *home_env = env_get(env.v, "HOME");
+	argv[0] = (char *)env_get(env.v, "SHELL");
 	argv[1] = "-c";
 	argv[2] = j->cmd;
 	argv[3] = NULL;
@@ -374,7 +365,7 @@ static void start(struct tab *t, size_t ji)
 		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	struct child c = { up, home_env };
-	struct box_spawn sp = { .argv = argv, .file = argv[0], .envp = env, .fd_in = in,
+	struct box_spawn sp = { .argv = argv, .file = argv[0], .envp = env.v, .fd_in = in,
 		.fd_out = out, .fd_err = out, .pgroup = 0, .setup = child_setup, .ctx = &c };
 	struct box_spawn_error e;
 	char msg[256];
@@ -393,9 +384,7 @@ static void start(struct tab *t, size_t ji)
 		j->running++;
 		box_warn("line %d: started %s (pid %d)", j->line, j->cmd, (int)pid);
 	}
-	for (size_t i = 0; env[i]; i++)
-		free(env[i]);
-	free(env);
+	box_env_free(&env);
 	if (found)
 		box_user_free(&u);
 }
