@@ -109,11 +109,17 @@ logged_times() { [ "$(grep -cF -- "$2" "$d/err")" -ge "$1" ]; }
 	retry_until 15 test -f "$MAILDIR/dev@example.org/1.eml"
 	grep -q '^Subject: Cron <'"$(id -un)@$(uname -n)"'> echo mailed output' "$MAILDIR/ops@example.org/1.eml"
 	grep -q '^mailed output' "$MAILDIR/ops@example.org/1.eml"
-	cat "$MAILDIR/ops@example.org/1.eml"
 	grep -qi "^From: .*$(id -un)@$(uname -n)" "$MAILDIR/ops@example.org/1.eml"
 	# a run without output sends nothing
 	sleep 0.3
 	[ "$(ls "$MAILDIR/ops@example.org" | grep -c eml)" = 1 ]
+	# MAILFROM is the sender of the jobs after it
+	kill "$pid"
+	tab 'MAILTO=ops@example.org' 'MAILFROM=cron@example.org' '@reboot echo from set'
+	start --smtp "127.0.0.1:$PORT"
+	retry_until 15 test -f "$MAILDIR/ops@example.org/2.eml"
+	grep -qi '^From: .*cron@example.org' "$MAILDIR/ops@example.org/2.eml"
+	grep -q 'cron@example.org' "$MAILDIR/ops@example.org/2.env"
 }
 
 @test "#timer: -t gives a job a deadline; -k then kills what ignores it" {
