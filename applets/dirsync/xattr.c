@@ -209,14 +209,19 @@ static int unsupported(int err)
  * entry into the same lists stops allocating. */
 static int read_target(struct ds_xattrs *xl, struct target *t, unsigned kinds)
 {
-	/* per thread: the walk reads DST's side on a second one (prefetch.c) */
-	static _Thread_local char names[LIST_MAX], value[VALUE_MAX];
+	/* per thread (the walk reads DST's side on a second one, prefetch.c),
+	 * allocated at first use: 128 KiB of static TLS would be carved out
+	 * of every thread's stack by glibc, more than a small stack holds */
+	static _Thread_local char *buf;
+	if (!buf)
+		buf = box_xmalloc(LIST_MAX + VALUE_MAX);
+	char *names = buf, *value = buf + LIST_MAX;
 	/* the kernel allocates (and may zero) as much as it is offered, per
 	 * call: a small buffer first, the largest only when it is too small */
 	ssize_t n = t_list(t, names, SMALL);
 	size_t used = 0;
 	if (n < 0 && errno == ERANGE)
-		n = t_list(t, names, sizeof(names));
+		n = t_list(t, names, LIST_MAX);
 
 	xl->n = 0;
 	xl->kinds = kinds;
@@ -228,7 +233,7 @@ static int read_target(struct ds_xattrs *xl, struct target *t, unsigned kinds)
 			continue;
 		ssize_t len = t_get(t, name, value, SMALL);
 		if (len < 0 && errno == ERANGE)
-			len = t_get(t, name, value, sizeof(value));
+			len = t_get(t, name, value, VALUE_MAX);
 		if (len < 0 && (errno == ENODATA || unsupported(errno)))
 			continue;	/* removed since the listing */
 		if (len < 0) {
